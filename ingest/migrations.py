@@ -1,0 +1,83 @@
+"""Numbered schema migrations, recorded by name so a store opened by an older version upgrades itself.
+
+Each stage of the pipeline keeps its own list (``ingest`` here, ``index`` for passages),
+all recorded in one ``migrations`` table.
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from typing import Callable
+
+
+class Migrations:
+    def __init__(self, name: str):
+        self.name = name
+        self.steps: list[tuple[str, Callable[[sqlite3.Connection], None]]] = []
+
+    def __call__(self, fn: Callable[[sqlite3.Connection], None]):
+        self.steps.append((f"{self.name}:{fn.__name__}", fn))
+        return fn
+
+    def apply(self, db: sqlite3.Connection) -> list[str]:
+        db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        applied = []
+        for name, fn in self.steps:
+            if name in done:
+                continue
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                fn(db)
+                now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            applied.append(name)
+        return applied
+
+
+migration = Migrations("ingest")
+
+
+@migration
+def m001_create_episodes_and_segments(db):
+    db.execute(
+        """CREATE TABLE episodes (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            show TEXT,
+            date TEXT,
+            source TEXT,
+            media TEXT,
+            duration REAL,
+            speakers TEXT NOT NULL DEFAULT '[]',
+            format TEXT,
+            language TEXT,
+            content_hash TEXT NOT NULL UNIQUE,
+            path TEXT,
+            duplicate_of TEXT REFERENCES episodes(id) ON DELETE SET NULL,
+            similarity REAL,
+            minhash BLOB,
+            shingles INTEGER NOT NULL DEFAULT 0,
+            added_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE segments (
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            start_ms INTEGER,
+            end_ms INTEGER,
+            speaker TEXT,
+            text TEXT NOT NULL,
+            words TEXT,
+            turn INTEGER NOT NULL DEFAULT 0,
+            offset INTEGER,
+            PRIMARY KEY (episode_id, idx)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX episodes_path ON episodes(path)")
+    db.execute("CREATE INDEX episodes_duplicate_of ON episodes(duplicate_of)")

@@ -1,0 +1,220 @@
+"""The knowledge base's SQLite store: episodes and their segments.
+
+WAL mode, so searches read while an import writes; each episode is written in one
+transaction, so a kill at any moment leaves either the whole episode or none of it.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import dedup
+from .migrations import migration
+from .models import Episode, Segment, Transcript, Word
+
+DB_NAME = "podkb.db"
+_EPISODE_COLUMNS = (
+    "id, title, show, date, source, media, duration, speakers, format, language, content_hash, path, "
+    "duplicate_of, similarity, added_at, (SELECT count(*) FROM segments WHERE episode_id = episodes.id)"
+)
+
+
+@dataclass
+class AddResult:
+    status: str  # "added", "replaced", "unchanged" or "changed" (same file, new content, no --replace)
+    episode: Episode
+    duplicate_of: Episode | None = None
+
+
+class Library:
+    def __init__(self, kb_dir: str | Path):
+        self.dir = Path(kb_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / DB_NAME
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        migration.apply(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # Reading
+
+    def episodes(self) -> list[Episode]:
+        rows = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes ORDER BY added_at, rowid")
+        return [_episode(row) for row in rows]
+
+    def episode(self, ref: str) -> Episode:
+        """An episode by id, or by a prefix of its id that names only one."""
+        row = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (ref,)).fetchone()
+        if row:
+            return _episode(row)
+        pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.db.execute(
+            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id LIKE ? ESCAPE '\\' LIMIT 6", (pattern,)
+        ).fetchall()
+        if len(rows) == 1:
+            return _episode(rows[0])
+        if rows:
+            names = ", ".join(row[0] for row in rows[:5])
+            raise LookupError(f"'{ref}' names more than one episode: {names}")
+        raise LookupError(f"no episode '{ref}'")
+
+    def segments(self, episode_id: str) -> list[Segment]:
+        rows = self.db.execute(
+            "SELECT start_ms, end_ms, speaker, text, words, turn, offset FROM segments "
+            "WHERE episode_id = ? ORDER BY idx",
+            (episode_id,),
+        )
+        return [_segment(row) for row in rows]
+
+    def by_hash(self, content_hash: str) -> Episode | None:
+        row = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE content_hash = ?", (content_hash,))
+        row = row.fetchone()
+        return _episode(row) if row else None
+
+    def by_path(self, path: str) -> Episode | None:
+        row = self.db.execute(
+            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE path = ? ORDER BY added_at DESC", (path,)
+        ).fetchone()
+        return _episode(row) if row else None
+
+    # Writing
+
+    def add(self, episode: Episode, transcript: Transcript, replace: bool = False) -> AddResult:
+        """Store ``episode`` with the transcript's segments, unless it is already here.
+
+        ``episode.content_hash`` must be set; ``episode.id`` is a wish and is made unique.
+        """
+        fp = dedup.fingerprint(" ".join(s.text for s in transcript.segments))
+        with self.transaction():
+            same = self.by_hash(episode.content_hash)
+            if same:
+                return AddResult("unchanged", same)
+            previous = self.by_path(episode.path) if episode.path else None
+            if previous and not replace:
+                return AddResult("changed", previous)
+            if previous:
+                episode.id = previous.id
+                self.db.execute("DELETE FROM segments WHERE episode_id = ?", (previous.id,))
+            else:
+                episode.id = self._unique_id(episode.id)
+            duplicate, similarity = self._near_duplicate(fp, exclude=episode.id)
+            episode.duplicate_of = duplicate.id if duplicate else None
+            episode.similarity = round(similarity, 3) if duplicate else None
+            episode.added_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self._write_episode(episode, fp, update=bool(previous))
+            self._write_segments(episode.id, transcript.segments)
+            episode.segment_count = len(transcript.segments)
+        return AddResult("replaced" if previous else "added", episode, duplicate)
+
+    def remove(self, episode_id: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
+
+    def _unique_id(self, wish: str) -> str:
+        base = slugify(wish) or "episode"
+        taken = {row[0] for row in self.db.execute("SELECT id FROM episodes WHERE id = ? OR id LIKE ?", (base, base + "-%"))}
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+
+    def _near_duplicate(self, fp: dedup.Fingerprint, exclude: str) -> tuple[Episode | None, float]:
+        stored = self.db.execute(
+            "SELECT id, minhash, shingles FROM episodes WHERE id != ? AND minhash IS NOT NULL", (exclude,)
+        ).fetchall()
+        best, best_score = None, 0.0
+        for candidate in dedup.candidates(fp, stored):
+            text = " ".join(s.text for s in self.segments(candidate))
+            score = dedup.containment(fp.shingles, dedup.shingles(text))
+            if score > best_score:
+                best, best_score = candidate, score
+        if best and best_score >= dedup.THRESHOLD:
+            return self.episode(best), best_score
+        return None, best_score
+
+    def _write_episode(self, e: Episode, fp: dedup.Fingerprint, update: bool) -> None:
+        values = {
+            "id": e.id, "title": e.title, "show": e.show, "date": e.date, "source": e.source,
+            "media": e.media, "duration": e.duration, "speakers": json.dumps(e.speakers),
+            "format": e.format, "language": e.language, "content_hash": e.content_hash, "path": e.path,
+            "duplicate_of": e.duplicate_of, "similarity": e.similarity, "minhash": fp.signature,
+            "shingles": len(fp.shingles), "added_at": e.added_at,
+        }
+        if update:
+            assignments = ", ".join(f"{k} = :{k}" for k in values if k != "id")
+            self.db.execute(f"UPDATE episodes SET {assignments} WHERE id = :id", values)
+        else:
+            names = ", ".join(values)
+            self.db.execute(f"INSERT INTO episodes ({names}) VALUES ({', '.join(':' + k for k in values)})", values)
+
+    def _write_segments(self, episode_id: str, segments: list[Segment]) -> None:
+        self.db.executemany(
+            "INSERT INTO segments (episode_id, idx, start_ms, end_ms, speaker, text, words, turn, offset) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (episode_id, i, _ms(s.start), _ms(s.end), s.speaker, s.text, _words_json(s.words), s.turn, s.offset)
+                for i, s in enumerate(segments)
+            ),
+        )
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def _ms(value: float | None) -> int | None:
+    return None if value is None else round(value * 1000)
+
+
+def _seconds(value: int | None) -> float | None:
+    return None if value is None else value / 1000
+
+
+def _words_json(words: list[Word] | None) -> str | None:
+    if not words:
+        return None
+    return json.dumps([[_ms(w.start), _ms(w.end), w.text, w.probability] for w in words])
+
+
+def _segment(row) -> Segment:
+    start, end, speaker, text, words, turn, offset = row
+    parsed = None
+    if words:
+        parsed = [Word(_seconds(a), _seconds(b), t, p) for a, b, t, p in json.loads(words)]
+    return Segment(_seconds(start), _seconds(end), speaker, text, parsed, turn, offset)
+
+
+def _episode(row) -> Episode:
+    (id_, title, show, date, source, media, duration, speakers, fmt, language,
+     content_hash, path, duplicate_of, similarity, added_at, count) = row
+    return Episode(
+        id=id_, title=title, show=show, date=date, source=source, media=media, duration=duration,
+        speakers=json.loads(speakers), format=fmt, language=language, content_hash=content_hash,
+        path=path, segment_count=count, duplicate_of=duplicate_of, similarity=similarity, added_at=added_at,
+    )

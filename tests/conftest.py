@@ -1,0 +1,50 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSCRIPTS = ROOT / "transcripts"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def kb(tmp_path):
+    return tmp_path / "kb"
+
+
+@pytest.fixture
+def podkb(kb):
+    """Run a podkb command in-process against a fresh knowledge base."""
+    from ui.cli import cli
+
+    runner = CliRunner()
+
+    def run(*args, expect=0):
+        result = runner.invoke(cli, [*map(str, args), "--kb", str(kb)], catch_exceptions=False)
+        assert result.exit_code == expect, result.output + result.stderr
+        return result
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write bytes or text to a file under tmp_path/in and return its path."""
+    folder = tmp_path / "in"
+    folder.mkdir(exist_ok=True)
+
+    def write(name, content, encoding="utf-8"):
+        path = folder / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+        return path
+
+    return write
+
+
+PYTHON = sys.executable

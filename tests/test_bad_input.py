@@ -1,0 +1,107 @@
+"""Bad input: one line naming the file and the reason; the rest of the batch still imports."""
+import codecs
+import json
+
+import pytest
+
+from ingest import BadInput
+from ingest.decode import decode
+
+GOOD = "[00:00:01.000 --> 00:00:02.500]  A good transcript line.\n"
+
+
+def test_empty_file_is_refused():
+    with pytest.raises(BadInput, match="empty file"):
+        decode(b"")
+
+
+@pytest.mark.parametrize("data, kind", [
+    (bytes(range(256)) * 8, "binary"),
+    (b"ID3\x04\x00" + b"\x00" * 100, "audio"),
+    (b"%PDF-1.7\n" + b"\x00\x01" * 50, "PDF"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "image"),
+])
+def test_binary_files_are_refused_with_their_kind(data, kind):
+    with pytest.raises(BadInput, match=kind):
+        decode(data)
+
+
+def test_invalid_utf8_bytes_are_replaced_and_reported():
+    decoded = decode("café naïve ".encode() + b"\xff\xfe broken" + " encore é".encode())
+    assert decoded.encoding == "utf-8"
+    assert "café naïve" in decoded.text and "\ufffd" in decoded.text
+    assert decoded.warnings and "invalid UTF-8" in decoded.warnings[0]
+
+
+def test_latin1_is_read_as_latin1():
+    decoded = decode("Ça coûte très cher, à bientôt".encode("latin-1"))
+    assert decoded.text == "Ça coûte très cher, à bientôt"
+    assert "Latin-1" in decoded.warnings[0]
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)])
+def test_utf16_with_bom_decodes(encoding, bom):
+    text = "WEBVTT\n\n00:01.000 --> 00:02.000\n<v Zoë>Grüß dich\n"
+    decoded = decode(bom + text.encode(encoding))
+    assert decoded.text == text
+    assert decoded.warnings == []
+
+
+def test_utf16_without_bom_is_recognised():
+    text = "Hello there, this is a plain transcript in UTF-16."
+    decoded = decode(text.encode("utf-16-le"))
+    assert decoded.text == text
+    assert "no byte-order mark" in decoded.warnings[0]
+
+
+def test_a_50mb_single_line_is_refused(write, podkb):
+    big = write("huge.txt", b"word " * (10 * 1024 * 1024))
+    good = write("good.txt", GOOD)
+    result = podkb("add", big, good, expect=1)
+    assert f"error: {big}: a single line of 52 million characters" in result.stderr
+    assert "added good" in result.stdout
+
+
+def test_every_bad_file_gets_one_line_and_the_good_ones_import(write, podkb, tmp_path):
+    bad = {
+        "empty.txt": (b"", "empty file"),
+        "blank.txt": (b"  \n\n \t\n", "no transcript text"),
+        "binary.srt": (bytes(range(256)) * 4, "not a transcript: looks like binary data"),
+        "truncated.json": (b'{"segments": [{"start": 0, "end": 1.5, "te', "truncated JSON"),
+        "shape.json": (json.dumps({"episodes": []}).encode(), "JSON of an unknown shape"),
+        "noheader.vtt": (b"00:01.000 --> 00:02.000\nhello\n", "must start with a 'WEBVTT' header"),
+        "garbage.srt": (b"this is not\na subtitle file\n", "not SRT"),
+        "song.mp3": (b"ID3\x03\x00\x00\x00" + bytes(200), "looks like audio (MP3)"),
+    }
+    paths = {name: write(name, content) for name, (content, _) in bad.items()}
+    good = [write("a.txt", GOOD), write("b.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nhello\n")]
+    latin = write("latin.txt", "Ça coûte très cher.".encode("latin-1"))
+    missing = tmp_path / "nowhere.srt"
+    result = podkb("add", *paths.values(), *good, latin, missing, expect=1)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == len(bad) + 1
+    for name, (_, reason) in bad.items():
+        [line] = [e for e in errors if e.startswith(f"error: {paths[name]}: ")]
+        assert reason in line
+    assert f"error: {missing}: no such file or folder" in errors
+    assert f"warning: {latin}: not valid UTF-8; read as Latin-1" in result.stderr
+    listed = podkb("episodes", "--json")
+    assert sorted(e["id"] for e in json.loads(listed.output)) == ["a", "b", "latin"]
+    assert "3 added" in result.stderr and f"{len(bad) + 1} failed" in result.stderr
+
+
+def test_a_broken_manifest_is_reported_once_and_its_files_still_import(write, podkb):
+    write("manifest.toml", "[[episode]\nfile = ")
+    write("one.txt", GOOD)
+    write("two.txt", GOOD.replace("good", "second"))
+    result = podkb("add", write("three.txt", GOOD.replace("good", "third")).parent, expect=1)
+    assert result.stderr.count("unreadable manifest") == 1
+    assert result.stdout.count("added") == 3
+
+
+def test_hostile_text_is_stored_as_written_and_shown_inert(write, podkb):
+    path = write("evil.txt", "Click <script>alert(1)</script> [here](javascript:x) \x1b[31mred\x1b[0m")
+    podkb("add", path)
+    shown = podkb("show", "evil").output
+    assert "<script>alert(1)</script>" in shown
+    assert "\x1b" not in shown and "\\x1b[31m" in shown

@@ -1,0 +1,196 @@
+"""Every transcript format, read from its content: times to the millisecond, speakers, turns."""
+import json
+
+import pytest
+
+from ingest import BadInput
+from ingest.decode import decode
+from ingest.formats import read_text
+
+
+def read(content, suffix=""):
+    data = content if isinstance(content, bytes) else content.encode()
+    return read_text(decode(data).text, suffix)
+
+
+def times(transcript):
+    return [(s.start, s.end) for s in transcript.segments]
+
+
+def test_plain_text_one_long_line_is_one_untimed_segment():
+    t = read("  What advice would you give? Put in 10,000 hours. It works.")
+    assert t.format == "text"
+    assert [(s.start, s.end, s.speaker, s.offset) for s in t.segments] == [(None, None, None, 2)]
+    assert t.segments[0].text == "What advice would you give? Put in 10,000 hours. It works."
+
+
+def test_plain_text_paragraphs_keep_their_offsets_and_join_wrapped_lines():
+    text = "Title line\n\n\nFirst paragraph\nwraps here.\n\nSecond one."
+    t = read(text)
+    assert [s.text for s in t.segments] == ["Title line", "First paragraph wraps here.", "Second one."]
+    assert [s.offset for s in t.segments] == [0, 13, 42]
+    assert text[42:53] == "Second one."
+    assert t.duration is None
+
+
+def test_whisper_chunk_dump_gives_one_segment_per_chunk():
+    text = "Transcription for chunk_0.wav:\n You're one of the greatest.\n\nTranscription for chunk_1.wav:\n surprise myself.\n"
+    t = read(text)
+    assert t.format == "whisper-chunks"
+    assert [s.text for s in t.segments] == ["You're one of the greatest.", "surprise myself."]
+    assert all(s.start is None and s.end is None for s in t.segments)
+
+
+def test_otter_blocks_keep_speakers_and_start_times_and_never_invent_ends():
+    text = (
+        "Sanyam Bhutani  0:13  \nHey, welcome.\n\n"
+        "Rob Bracco  2:21  \nThanks for\nhaving me.\n\n"
+        "Sanyam Bhutani  1:57:52  \nBye.\n\nTranscribed by https://otter.ai\n"
+    )
+    t = read(text)
+    assert t.format == "otter"
+    assert [(s.start, s.end, s.speaker, s.text, s.turn) for s in t.segments] == [
+        (13.0, None, "Sanyam Bhutani", "Hey, welcome.", 0),
+        (141.0, None, "Rob Bracco", "Thanks for having me.", 1),
+        (7072.0, None, "Sanyam Bhutani", "Bye.", 2),
+    ]
+    assert t.speakers == ["Sanyam Bhutani", "Rob Bracco"]
+
+
+def test_whisper_console_lines_to_the_millisecond_with_turns_at_speaker_marks():
+    text = (
+        "\n[00:00:00.000 --> 00:00:05.020]   [ Music ]\n"
+        "[00:00:05.020 --> 00:00:06.820]   >> Hi, everybody, and welcome\n"
+        "[00:00:06.820 --> 00:00:09.800]   to the reading session.\n"
+        "[01:02:03.456 --> 01:02:05.001]   >> Hello there.\n"
+        "[01:02:05.001 --> 01:02:06.000]   - Yep.\n"
+        "[01:09:34.180 --> 01:09:51.540]   \n"
+    )
+    t = read(text)
+    assert t.format == "whisper-console"
+    assert times(t) == [(0.0, 5.02), (5.02, 6.82), (6.82, 9.8), (3723.456, 3725.001), (3725.001, 3726.0)]
+    assert [s.turn for s in t.segments] == [0, 1, 1, 2, 3]
+    assert [s.text for s in t.segments][1:] == ["Hi, everybody, and welcome", "to the reading session.", "Hello there.", "Yep."]
+    assert all(s.speaker is None for s in t.segments)
+
+
+def test_whisper_console_without_hours():
+    t = read("[00:05.500 --> 00:07.250]  short form\n[00:07.250 --> 00:09.000]  times\n")
+    assert times(t) == [(5.5, 7.25), (7.25, 9.0)]
+
+
+SRT = (
+    "\ufeff2\r\n00:00:05,000 --> 00:00:06,500\r\n<i>second</i> cue\r\n\r\n"
+    "1\r\n00:00:01,001 --> 00:00:02,999\r\nfirst\r\nline two\r\n\r\n"
+    "3\r\n01:02:03,456 --> 01:02:04,000\r\n{\\an8}third <b>cue</b>\r\n"
+)
+
+
+def test_srt_with_bom_crlf_and_cues_out_of_order():
+    t = read(SRT.encode("utf-8"))
+    assert t.format == "srt"
+    assert times(t) == [(1.001, 2.999), (5.0, 6.5), (3723.456, 3724.0)]
+    assert [s.text for s in t.segments] == ["first line two", "second cue", "third cue"]
+    assert any("out of order" in w for w in t.warnings)
+
+
+def test_srt_keeps_non_markup_angle_brackets_as_text():
+    t = read("1\n00:00:01,000 --> 00:00:02,000\nuse <script>alert(1)</script> carefully\n")
+    assert t.segments[0].text == "use <script>alert(1)</script> carefully"
+
+
+VTT = """WEBVTT - lesson
+
+STYLE
+::cue { color: lime }
+
+NOTE a note
+over two lines
+
+intro
+00:01.500 --> 00:04.250 align:start position:10%
+<v Jeremy Howard>Hello <b>there</b></v>
+
+2
+01:02:03.456 --> 01:02:05.000
+<v.loud Rachel Thomas>Hi <c.yellow>Jeremy</c>
+second line
+
+00:00:06.000 --> 00:00:07.000
+no voice here
+"""
+
+
+def test_webvtt_blocks_ids_settings_short_times_and_voices():
+    t = read(VTT)
+    assert t.format == "vtt"
+    assert [(s.start, s.end, s.speaker, s.text) for s in t.segments] == [
+        (1.5, 4.25, "Jeremy Howard", "Hello there"),
+        (6.0, 7.0, None, "no voice here"),
+        (3723.456, 3725.0, "Rachel Thomas", "Hi Jeremy second line"),
+    ]
+    assert t.speakers == ["Jeremy Howard", "Rachel Thomas"]
+    assert [s.turn for s in t.segments] == [0, 1, 2]
+
+
+def test_webvtt_without_header_is_refused():
+    with pytest.raises(BadInput, match="WEBVTT"):
+        read("00:01.000 --> 00:02.000\nhello\n", ".vtt")
+
+
+def test_whisper_json_segments_and_words():
+    data = {
+        "text": "Hello world. Again.",
+        "language": "en",
+        "segments": [
+            {"id": 0, "start": 0.0, "end": 1.5, "text": " Hello world.",
+             "words": [{"word": " Hello", "start": 0.0, "end": 0.6, "probability": 0.9},
+                       {"word": " world.", "start": 0.6, "end": 1.5, "probability": 0.8}]},
+            {"id": 1, "start": 3723.4561, "end": 3725.0, "text": " Again."},
+        ],
+    }
+    t = read(json.dumps(data))
+    assert t.format == "whisper-json"
+    assert t.language == "en"
+    assert times(t) == [(0.0, 1.5), (3723.456, 3725.0)]
+    assert [(w.start, w.end, w.text, w.probability) for w in t.segments[0].words] == [
+        (0.0, 0.6, "Hello", 0.9), (0.6, 1.5, "world.", 0.8)]
+    assert t.segments[1].words is None
+
+
+def test_faster_whisper_list_of_segments_with_speakers():
+    data = [{"start": 1, "end": 2, "text": "a", "speaker": "SPEAKER_00"},
+            {"start": 2, "end": 3, "text": "b", "speaker": "SPEAKER_01"}]
+    t = read(json.dumps(data), ".json")
+    assert [(s.speaker, s.turn) for s in t.segments] == [("SPEAKER_00", 0), ("SPEAKER_01", 1)]
+
+
+def test_podcasting_2_json():
+    data = {"version": "1.0.0", "segments": [
+        {"speaker": "Alice", "startTime": 0.5, "endTime": 2.25, "body": "Welcome to the show."},
+        {"speaker": "Bob", "startTime": 2.25, "endTime": 4.125, "body": "Glad to be here."},
+    ]}
+    t = read(json.dumps(data))
+    assert t.format == "podcasting2-json"
+    assert [(s.start, s.end, s.speaker, s.text) for s in t.segments] == [
+        (0.5, 2.25, "Alice", "Welcome to the show."), (2.25, 4.125, "Bob", "Glad to be here.")]
+
+
+@pytest.mark.parametrize("content, reason", [
+    ('{"segments": [{"start": 0, "end": 1, "text": "hi"}', "truncated JSON"),
+    ('{"hello": "world"}', "unknown shape"),
+    ('[1, 2, 3]', "unknown shape"),
+    ('{"segments": [{"start": "zero", "end": 1, "text": "hi"}]}', "segment 0: 'start'"),
+    ('{"segments": [{"startTime": 0, "body": 5}]}', "segment 0: 'body'"),
+    ('{"segments": [{"start": -1, "end": 1, "text": "hi"}]}', "not a valid number"),
+])
+def test_json_of_the_wrong_shape_says_why(content, reason):
+    with pytest.raises(BadInput, match=reason):
+        read(content, ".json")
+
+
+def test_detection_ignores_a_misleading_extension():
+    t = read(VTT, ".txt")
+    assert t.format == "vtt"
+    t = read(SRT.encode(), ".vtt")
+    assert t.format == "srt"

@@ -1,0 +1,166 @@
+"""The store and the CLI over it: the samples, duplicates, re-adding, replacing, removing, JSON."""
+import json
+import shutil
+import sqlite3
+
+import pytest
+
+from ingest import Library
+from ingest.migrations import migration
+
+from .conftest import TRANSCRIPTS
+
+EPISODE_KEYS = {
+    "id", "title", "show", "date", "source", "media", "duration", "speakers", "format", "language",
+    "content_hash", "path", "segments", "duplicate_of", "similarity", "added_at",
+}
+
+
+def test_samples_import_as_five_episodes_with_the_duplicate_pair_flagged(podkb):
+    result = podkb("add", TRANSCRIPTS)
+    assert result.stdout.count("added ") == 5
+    episodes = {e["id"]: e for e in json.loads(podkb("episodes", "--json").output)}
+    assert set(episodes) == {
+        "karpathy-advice", "karpathy-advice-chunks", "chai-time-learning-to-learn",
+        "fastbook-reading-session", "fastai-lesson-8",
+    }
+    pair = {episodes["karpathy-advice"]["duplicate_of"], episodes["karpathy-advice-chunks"]["duplicate_of"]}
+    assert pair == {None, "karpathy-advice"} or pair == {None, "karpathy-advice-chunks"}
+    flagged = [e for e in episodes.values() if e["duplicate_of"]]
+    assert len(flagged) == 1 and flagged[0]["similarity"] > 0.7
+    chai = episodes["chai-time-learning-to-learn"]
+    assert chai["show"] == "Chai Time Data Science"
+    assert chai["format"] == "otter" and chai["duration"] == 7072.0 and chai["segments"] == 149
+    assert chai["speakers"][:2] == ["Sanyam Bhutani", "Rob Bracco"]
+    assert episodes["fastbook-reading-session"]["format"] == "whisper-console"
+    listing = podkb("episodes").output
+    assert "near-duplicate of" in listing
+
+
+def test_episodes_json_shape_is_stable(podkb):
+    podkb("add", TRANSCRIPTS / "fastai-part1-2022-lesson-8.txt")
+    [episode] = json.loads(podkb("episodes", "--json").output)
+    assert set(episode) == EPISODE_KEYS
+    assert episode["speakers"] == ["Jeremy Howard"]
+    assert episode["date"] == "2022" and episode["source"].startswith("https://course.fast.ai/")
+
+
+def test_show_prints_times_to_the_millisecond_and_speakers(podkb, write):
+    path = write("talk.srt", "1\n01:02:03,456 --> 01:02:04,000\nHello there.\n\n2\n01:02:04,000 --> 01:02:05,500\nAgain.\n")
+    podkb("add", path, "--speaker", "Ada Lovelace", "--show", "Engines", "--title", "On engines")
+    shown = podkb("show", "talk").output.splitlines()
+    assert shown[0] == "On engines — Engines"
+    assert shown[1:] == ["[1:02:03.456] Ada Lovelace: Hello there.", "[1:02:04.000] Ada Lovelace: Again."]
+    data = json.loads(podkb("show", "talk", "--json").output)
+    assert data["segments"][0] == {"start": 3723.456, "end": 3724.0, "speaker": "Ada Lovelace",
+                                   "text": "Hello there.", "turn": 0, "offset": None}
+
+
+def test_readding_the_same_file_is_a_no_op(podkb, write, kb):
+    path = write("a.txt", "Some words spoken once.")
+    podkb("add", path)
+    copy = path.parent / "copy-of-a.txt"
+    shutil.copy(path, copy)
+    again = podkb("add", path, copy)
+    assert again.stdout.count("unchanged") == 2 and "already in the library as a" in again.output
+    assert len(json.loads(podkb("episodes", "--json").output)) == 1
+
+
+def test_a_changed_file_needs_replace_which_keeps_the_id(podkb, write):
+    path = write("talk.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\n<v Ann>First version.\n")
+    podkb("add", path)
+    path.write_text("WEBVTT\n\n00:01.000 --> 00:02.000\n<v Ann>Second version.\n\n00:03.000 --> 00:04.000\n<v Bo>More.\n")
+    skipped = podkb("add", path)
+    assert "changed since it was added as talk; use --replace" in skipped.output
+    replaced = podkb("add", path, "--replace")
+    assert "replaced talk" in replaced.output
+    [episode] = json.loads(podkb("episodes", "--json").output)
+    assert episode["id"] == "talk" and episode["segments"] == 2 and episode["speakers"] == ["Ann", "Bo"]
+    assert json.loads(podkb("show", "talk", "--json").output)["segments"][0]["text"] == "Second version."
+
+
+def test_remove_deletes_the_episode_and_its_segments(podkb, kb):
+    podkb("add", TRANSCRIPTS)
+    podkb("remove", "karpathy-advice-chunks")
+    ids = [e["id"] for e in json.loads(podkb("episodes", "--json").output)]
+    assert "karpathy-advice-chunks" not in ids and len(ids) == 4
+    with sqlite3.connect(kb / "podkb.db") as db:
+        assert db.execute("SELECT count(*) FROM segments WHERE episode_id = 'karpathy-advice-chunks'").fetchone() == (0,)
+        assert db.execute("SELECT duplicate_of FROM episodes WHERE duplicate_of IS NOT NULL").fetchall() == []
+    missing = podkb("remove", "karpathy-advice-chunks", expect=1)
+    assert "no episode 'karpathy-advice-chunks'" in missing.output
+
+
+def test_episode_prefixes_resolve_when_unambiguous(podkb):
+    podkb("add", TRANSCRIPTS)
+    assert "Chai Time" in podkb("show", "chai").output
+    ambiguous = podkb("show", "karpathy", expect=1)
+    assert "names more than one episode" in ambiguous.output
+
+
+def test_near_duplicate_of_a_clip_inside_a_longer_episode(kb, write):
+    from ingest import add_paths
+    text = (TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt").read_text()
+    blocks = text.split("\n\n")
+    clip = write("clip.txt", "\n\n".join(blocks[40:52]).replace("Bracco", "Braco"))
+    with Library(kb) as library:
+        list(add_paths(library, [str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")]))
+        [outcome] = list(add_paths(library, [str(clip)]))
+    assert outcome.result.duplicate_of.id == "chai-time-learning-to-learn"
+
+
+def test_unrelated_episodes_are_not_duplicates(podkb):
+    podkb("add", TRANSCRIPTS / "fastai-part1-2022-lesson-8.txt", TRANSCRIPTS / "fastbook-reading-session-jeremy-howard.txt")
+    assert all(e["duplicate_of"] is None for e in json.loads(podkb("episodes", "--json").output))
+
+
+def test_store_is_wal_and_migrations_are_recorded_once(kb):
+    Library(kb).close()
+    with Library(kb) as library:
+        assert library.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        names = [row[0] for row in library.db.execute("SELECT name FROM migrations")]
+    assert names == [name for name, _ in migration.steps]
+
+
+def test_an_older_store_upgrades_itself(kb):
+    with Library(kb):
+        pass
+    with sqlite3.connect(kb / "podkb.db") as db:
+        db.execute("DELETE FROM migrations WHERE name != ?", (migration.steps[0][0],))
+    extra_ran = []
+
+    @migration
+    def m999_probe(db):
+        extra_ran.append(True)
+        db.execute("CREATE TABLE probe (x)")
+
+    try:
+        with Library(kb) as library:
+            assert library.db.execute("SELECT count(*) FROM probe").fetchone() == (0,)
+        assert extra_ran == [True]
+    finally:
+        migration.steps.pop()
+
+
+def test_podkb_home_selects_the_knowledge_base(tmp_path, monkeypatch, write):
+    from click.testing import CliRunner
+
+    from ui.cli import cli
+    monkeypatch.setenv("PODKB_HOME", str(tmp_path / "home-kb"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["add", str(write("x.txt", "hello world"))]).exit_code == 0
+    assert (tmp_path / "home-kb" / "podkb.db").exists()
+    listed = runner.invoke(cli, ["episodes", "--json"])
+    assert [e["id"] for e in json.loads(listed.output)] == ["x"]
+
+
+@pytest.mark.parametrize("command", ["add", "episodes", "show", "remove"])
+def test_every_command_has_help_and_is_in_the_readme(command):
+    from click.testing import CliRunner
+
+    from ui.cli import cli
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "--kb" in result.output
+    assert len(cli.commands[command].help) > 20
+    readme = (TRANSCRIPTS.parent / "README.md").read_text()
+    assert f"podkb {command}" in readme
