@@ -18,10 +18,15 @@ def kb(tmp_path):
     return tmp_path / "kb"
 
 
+FAKE_MODEL = "py:tests.fake_embedder:HashEmbedder"
+
+
 @pytest.fixture
-def podkb(kb):
-    """Run a podkb command in-process against a fresh knowledge base."""
+def podkb(kb, monkeypatch):
+    """Run a podkb command in-process against a fresh knowledge base, with the fake embedder."""
     from ui.cli import cli
+
+    monkeypatch.setenv("PODKB_MODEL", FAKE_MODEL)
 
     runner = CliRunner()
 
@@ -31,6 +36,19 @@ def podkb(kb):
         return result
 
     return run
+
+
+@pytest.fixture
+def fake_index(kb):
+    """An index over a fresh knowledge base with the deterministic fake embedder."""
+    from ingest import Library
+    from index import Index
+
+    from .fake_embedder import HashEmbedder
+
+    library = Library(kb)
+    yield Index(library, embedder=HashEmbedder())
+    library.close()
 
 
 @pytest.fixture

