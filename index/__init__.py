@@ -14,8 +14,8 @@ from ingest import Library
 from .embed import DEFAULT_MODEL, Embedder, load
 from .hits import Elsewhere, Hit
 from .passages import Passage, Sentence
-from .search import MODES, Filters
-from .search import search as search_index
+from .ranking import MODES, Filters
+from .ranking import search as search_index
 from .store import Index, ModelMismatch, SyncReport
 
 

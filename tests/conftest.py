@@ -38,6 +38,19 @@ def podkb(kb, monkeypatch):
     return run
 
 
+@pytest.fixture(scope="session")
+def real_kb(tmp_path_factory):
+    """The samples indexed once with the real default model (all-MiniLM-L6-v2 from its PyPI package)."""
+    from ingest import Library, add_paths
+    from index import DEFAULT_MODEL, Index
+
+    folder = tmp_path_factory.mktemp("real") / "kb"
+    with Library(folder) as library:
+        list(add_paths(library, [str(TRANSCRIPTS)]))
+        Index(library, model=DEFAULT_MODEL).sync()
+    return folder
+
+
 @pytest.fixture
 def fake_index(kb):
     """An index over a fresh knowledge base with the deterministic fake embedder."""
