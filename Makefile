@@ -25,6 +25,7 @@ kb: $(STAMP)
 
 run: kb
 	$(BIN)/podkb episodes
+	$(BIN)/podkb search "how to avoid burnout" -k 3
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

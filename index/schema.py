@@ -45,3 +45,9 @@ def m001_create_passages(db):
         "CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN "
         "INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text); END"
     )
+
+
+@migration
+def m002_create_vocabulary(db):
+    # Per-term document counts, so keyword search can skip words that are everywhere.
+    db.execute("CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, row)")

@@ -86,6 +86,12 @@ class Index:
     def generation(self) -> int:
         return int(self.meta("generation") or 0)
 
+    def passage_count(self) -> int:
+        generation = self.generation
+        if getattr(self, "_counted", (None, 0))[0] != generation:
+            self._counted = (generation, self.db.execute("SELECT count(*) FROM passages").fetchone()[0])
+        return self._counted[1]
+
     # Keeping in step
 
     def stale_episodes(self) -> list[str]:

@@ -51,6 +51,22 @@ def real_kb(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="session")
+def shared_samples(tmp_path_factory):
+    """A read-only index of the samples with the fake embedder, built once per session."""
+    from ingest import Library, add_paths
+    from index import Index
+
+    from .fake_embedder import HashEmbedder
+
+    library = Library(tmp_path_factory.mktemp("shared") / "kb")
+    index = Index(library, embedder=HashEmbedder())
+    list(add_paths(library, [str(TRANSCRIPTS)]))
+    index.sync()
+    yield index
+    library.close()
+
+
 @pytest.fixture
 def fake_index(kb):
     """An index over a fresh knowledge base with the deterministic fake embedder."""

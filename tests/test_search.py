@@ -21,15 +21,9 @@ def samples(fake_index):
     return fake_index
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    """A read-only indexed copy of the samples, built once for the many query-only tests."""
-    library = Library(tmp_path_factory.mktemp("shared") / "kb")
-    index = Index(library, embedder=HashEmbedder())
-    list(add_paths(library, [str(TRANSCRIPTS)]))
-    index.sync()
-    yield index
-    library.close()
+@pytest.fixture
+def shared(shared_samples):
+    return shared_samples
 
 
 HOSTILE = ['"', '""', "burnout\"", "AND", "OR OR", "NEAR(burnout hours)", "burn*", "*", "(", ")", "((burnout",

@@ -194,6 +194,8 @@ def remove(episode, kb):
 @click.option("--json", "as_json", is_flag=True, help="Output JSON: a list of hit objects.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True,
               help="dense: meaning (FAISS); keyword: words (FTS5 BM25); hybrid: both, fused by rank.")
+@click.option("--fusion", type=click.Choice(["convex", "rrf"]), default="convex", show_default=True,
+              help="How hybrid mode fuses: convex (0.8 dense + 0.2 BM25 scores) or rrf (reciprocal rank fusion).")
 @click.option("--show", help="Only episodes of this show.")
 @click.option("--episode", help="Only this episode (an id or the start of one).")
 @click.option("--speaker", help="Only passages by this speaker.")
@@ -205,7 +207,7 @@ def remove(episode, kb):
               help="Re-rank the candidates with this cross-encoder (also $PODKB_RERANKER).")
 @click.option("--model", help=MODEL_HELP)
 @kb_option
-def search(query, k, as_json, mode, show, episode, speaker, date_from, date_to, batch, reranker, model, kb):
+def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, date_to, batch, reranker, model, kb):
     """Search the knowledge base for passages that answer QUERY.
 
     Each hit cites its episode, speaker and the moment its best sentence starts.
@@ -224,11 +226,12 @@ def search(query, k, as_json, mode, show, episode, speaker, date_from, date_to, 
         if batch:
             for line in batch:
                 if line.strip():
-                    hits = search_index(index, line.strip(), k=k, mode=mode, filters=filters, reranker=rerank)
+                    hits = search_index(index, line.strip(), k=k, mode=mode, filters=filters, reranker=rerank,
+                                        fusion=fusion)
                     click.echo(json.dumps({"query": line.strip(), "hits": [h.to_dict() for h in hits]},
                                           ensure_ascii=False))
             return
-        hits = search_index(index, query, k=k, mode=mode, filters=filters, reranker=rerank)
+        hits = search_index(index, query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return

@@ -1,7 +1,7 @@
 """Search quality with the real model on the learner questions: a regression fails CI.
 
-Measured on 2026-11-23 (bench/quality.py): hybrid hit@5 0.694 and MRR@10 0.565,
-dense 0.667 / 0.540, keyword 0.472 / 0.362. The floors leave a little room.
+Measured on 2026-11-23 (bench/quality.py): hybrid hit@5 0.667 and MRR@10 0.580,
+dense 0.667 / 0.540, keyword 0.417 / 0.319. The floors leave a little room.
 """
 from pathlib import Path
 
@@ -12,8 +12,8 @@ from index import Index
 from index.evaluate import evaluate, load_questions
 
 QUESTIONS = load_questions(Path(__file__).with_name("questions.toml"))
-HYBRID_HIT_AT_5 = 0.66
-HYBRID_MRR = 0.53
+HYBRID_HIT_AT_5 = 0.63
+HYBRID_MRR = 0.55
 
 
 @pytest.fixture(scope="module")
