@@ -8,9 +8,16 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install kb clean
+.PHONY: run test install system kb clean
 
 install: $(STAMP)
+
+# Speech for the audio tests (espeak-ng speaks, sox joins clips). Installed when missing and we can.
+system:
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox >/dev/null; \
+	  else echo "Install espeak-ng and sox for the audio tests (e.g. sudo apt-get install espeak-ng sox)"; fi; }
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +34,7 @@ run: kb
 	$(BIN)/podkb episodes
 	$(BIN)/podkb search "how to avoid burnout" -k 3
 
-test: $(STAMP)
+test: $(STAMP) system
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -73,14 +73,18 @@ def build_fts(texts: list[str], folder: Path) -> tuple[sqlite3.Connection, float
     db = sqlite3.connect(folder / "fts.db")
     db.execute("CREATE VIRTUAL TABLE passages_fts USING fts5(text, tokenize='porter unicode61')")
     db.execute("CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, row)")
+    db.execute("CREATE TABLE term_df (stem TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID")
     started = time.perf_counter()
     with db:
         db.executemany("INSERT INTO passages_fts(rowid, text) VALUES (?, ?)", enumerate(texts))
+        db.execute("INSERT INTO term_df SELECT term, doc FROM passages_vocab")  # as index.schema's m003 does
     return db, time.perf_counter() - started
 
 
 def fts_search(db: sqlite3.Connection, query: str, k: int, total: int) -> list[tuple[int, float]]:
-    expression = match_expression(distinctive(db, "passages_vocab", query, total))
+    expression = match_expression(distinctive(db, query, total))
+    if expression is None:
+        return []  # only everyday words: index.ranking leaves these to dense search too
     rows = db.execute(
         "SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts) LIMIT ?",
         (expression, k),

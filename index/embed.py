@@ -69,7 +69,13 @@ def load(name: str | None = None) -> Embedder:
         import importlib
 
         module, _, attribute = name[3:].partition(":")
-        embedder = getattr(importlib.import_module(module), attribute)()
+        try:
+            embedder = getattr(importlib.import_module(module), attribute)()
+        except (ImportError, AttributeError) as error:
+            raise RuntimeError(f"cannot load the embedder {name}: {error}") from None
         embedder.name = name
         return embedder
-    return SentenceEmbedder(name)
+    try:
+        return SentenceEmbedder(name)
+    except OSError as error:  # no such folder, and no hub to ask
+        raise RuntimeError(f"cannot load the model {name}: {str(error).splitlines()[0]}") from None

@@ -107,7 +107,7 @@ def _allowed(index: Index, filters: Filters) -> np.ndarray:
 
 def _keyword(index: Index, query: str, pool: int, filters: Filters) -> list[tuple[int, float]]:
     total = index.passage_count()
-    expression = keywords.match_expression(keywords.distinctive(index.db, "passages_vocab", query, total))
+    expression = keywords.match_expression(keywords.distinctive(index.db, query, total))
     if expression is None:
         return []
     where, params = filters.sql()

@@ -51,3 +51,11 @@ def m001_create_passages(db):
 def m002_create_vocabulary(db):
     # Per-term document counts, so keyword search can skip words that are everywhere.
     db.execute("CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, row)")
+
+
+@migration
+def m003_create_term_frequencies(db):
+    # Document frequency per Porter stem, kept by the index as passages come and go:
+    # fts5vocab computes the same by walking the index, ~30 ms a word at 1M passages.
+    db.execute("CREATE TABLE term_df (stem TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("INSERT INTO term_df (stem, df) SELECT term, doc FROM passages_vocab")

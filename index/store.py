@@ -15,6 +15,7 @@ import numpy as np
 
 from ingest import Library
 
+from . import keywords
 from . import passages as passage_builder
 from .embed import DEFAULT_MODEL, Embedder
 from .embed import load as load_embedder
@@ -122,15 +123,22 @@ class Index:
                  if p.words >= passage_builder.INDEX_MIN_WORDS]
         embedded = self.embedder.encode([p.text for p in built], progress=progress)
         with self.library.transaction():
-            old = [row[0] for row in self.db.execute("SELECT id FROM passages WHERE episode_id = ?", (episode_id,))]
-            self.db.execute("DELETE FROM passages WHERE episode_id = ?", (episode_id,))
+            old = self._forget_passages(episode_id)
             ids = [self._insert(p, v) for p, v in zip(built, embedded)]
+            keywords.count_terms(self.db, [p.text for p in built])
             self.db.execute(
                 "INSERT OR REPLACE INTO indexed_episodes (episode_id, content_hash) VALUES (?, ?)",
                 (episode_id, episode.content_hash),
             )
             self._bump()
         return old, (np.array(ids, dtype=np.int64), embedded)
+
+    def _forget_passages(self, episode_id: str) -> list[int]:
+        """Delete an episode's passages (and their keyword counts); return their ids."""
+        rows = self.db.execute("SELECT id, text FROM passages WHERE episode_id = ?", (episode_id,)).fetchall()
+        keywords.count_terms(self.db, [text for _, text in rows], sign=-1)
+        self.db.execute("DELETE FROM passages WHERE episode_id = ?", (episode_id,))
+        return [passage_id for passage_id, _ in rows]
 
     def _insert(self, p: passage_builder.Passage, vector: np.ndarray) -> int:
         sentences = json.dumps([[s.at, _ms(s.start), s.offset] for s in p.sentences])
@@ -152,9 +160,9 @@ class Index:
 
     def remove(self, episode_id: str) -> int:
         """Remove an episode from the library and its passages from the index."""
-        ids = [row[0] for row in self.db.execute("SELECT id FROM passages WHERE episode_id = ?", (episode_id,))]
         vectors = self.vectors()
         with self.library.transaction():
+            ids = self._forget_passages(episode_id)
             self.db.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
             self._bump()
         vectors.remove(ids)
@@ -165,6 +173,7 @@ class Index:
         """Rebuild every passage and vector (after changing the model or the passage rules)."""
         with self.library.transaction():
             self.db.execute("DELETE FROM passages")
+            self.db.execute("DELETE FROM term_df")
             self.db.execute("DELETE FROM indexed_episodes")
             self.db.execute("DELETE FROM index_meta WHERE key IN ('model', 'dim')")
             self._bump()

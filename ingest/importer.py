@@ -6,9 +6,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from . import manifest
+from .audio import AUDIO_SUFFIXES, Progress, Transcriber
 from .decode import decode
 from .errors import BadInput
 from .formats import read_text
@@ -17,6 +18,7 @@ from .models import Episode, Transcript
 from .store import AddResult, Library
 
 TRANSCRIPT_SUFFIXES = {".txt", ".text", ".srt", ".vtt", ".json", ".md"}
+SUFFIXES = TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -37,11 +39,11 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
         if path.is_dir():
             found = sorted(
                 p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES
+                if p.is_file() and p.suffix.lower() in SUFFIXES
                 and p.name != manifest.NAME and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
-                yield raw, "folder holds no transcript files (.txt, .srt, .vtt, .json, .md)"
+                yield raw, "folder holds no transcript or audio files (.txt, .srt, .vtt, .json, .mp3, .wav, ...)"
             yield from ((str(p), None) for p in found)
         elif path.is_file():
             yield raw, None
@@ -54,15 +56,32 @@ def expand(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
             yield raw, "no such file or folder"
 
 
-def read_file(path: Path) -> tuple[Transcript, str, list[str]]:
-    """Read one transcript file → (transcript, content hash, warnings). Raises BadInput."""
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise BadInput(f"cannot read: {error.strerror or error}") from None
+    return digest.hexdigest()
+
+
+def read_file(path: Path) -> tuple[Transcript, list[str]]:
+    """Read one transcript file → (transcript, warnings). Raises BadInput."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise BadInput(f"cannot read: {error.strerror or error}") from None
     decoded = decode(data)
     transcript = read_text(decoded.text, path.suffix.lower())
-    return transcript, hashlib.sha256(data).hexdigest(), decoded.warnings + transcript.warnings
+    return transcript, decoded.warnings + transcript.warnings
+
+
+def read_audio(path: Path, transcriber: Transcriber, progress: Progress | None = None) -> Transcript:
+    if path.stat().st_size == 0:
+        raise BadInput("empty file")
+    return transcriber.transcribe(str(path), progress)
 
 
 def build_episode(path: Path, transcript: Transcript, content_hash: str, info: EpisodeInfo) -> Episode:
@@ -85,12 +104,18 @@ def build_episode(path: Path, transcript: Transcript, content_hash: str, info: E
         language=transcript.language,
         content_hash=content_hash,
         path=str(path.resolve()),
+        media=str(path.resolve()) if path.suffix.lower() in AUDIO_SUFFIXES else None,
     )
 
 
-def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None = None,
-              replace: bool = False) -> Iterator[Outcome]:
-    """Import every transcript under ``paths``; one Outcome per file, failures included."""
+def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None = None, replace: bool = False,
+              transcriber: Transcriber | None = None,
+              progress: Callable[[str], Progress | None] | None = None) -> Iterator[Outcome]:
+    """Import every transcript or audio file under ``paths``; one Outcome per file, failures included.
+
+    Audio is transcribed with ``transcriber`` (tiny.en on the CPU by default); ``progress(path)``
+    may return a callback that is told the seconds of audio done.
+    """
     info = info or EpisodeInfo()
     manifests: dict[Path, dict[str, EpisodeInfo]] = {}
     for raw, error in expand(paths):
@@ -108,7 +133,18 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
         outcome = Outcome(raw)
         try:
             described = info.over(manifests[folder].get(path.name, EpisodeInfo()))
-            transcript, content_hash, outcome.warnings = read_file(path)
+            content_hash = file_hash(path)
+            known = library.by_hash(content_hash)
+            if known:  # the same bytes again: skip before any work, transcription above all
+                outcome.result = AddResult("unchanged", known)
+                yield outcome
+                continue
+            if path.suffix.lower() in AUDIO_SUFFIXES:
+                transcriber = transcriber or Transcriber()
+                transcript = read_audio(path, transcriber, progress(raw) if progress else None)
+                outcome.warnings = transcript.warnings
+            else:
+                transcript, outcome.warnings = read_file(path)
             episode = build_episode(path, transcript, content_hash, described)
             outcome.result = library.add(episode, transcript, replace=replace)
         except BadInput as bad:

@@ -71,6 +71,7 @@ class Transcript:
     language: str | None = None
     title: str | None = None
     warnings: list[str] = field(default_factory=list)
+    media_duration: float | None = None  # audio length, when the transcript came from audio
 
     @property
     def speakers(self) -> list[str]:
@@ -78,6 +79,8 @@ class Transcript:
 
     @property
     def duration(self) -> float | None:
+        if self.media_duration is not None:
+            return self.media_duration
         times = [t for s in self.segments for t in (s.start, s.end) if t is not None]
         return max(times) if times else None
 

@@ -71,7 +71,8 @@ def test_every_bad_file_gets_one_line_and_the_good_ones_import(write, podkb, tmp
         "shape.json": (json.dumps({"episodes": []}).encode(), "JSON of an unknown shape"),
         "noheader.vtt": (b"00:01.000 --> 00:02.000\nhello\n", "must start with a 'WEBVTT' header"),
         "garbage.srt": (b"this is not\na subtitle file\n", "not SRT"),
-        "song.mp3": (b"ID3\x03\x00\x00\x00" + bytes(200), "looks like audio (MP3)"),
+        "song.mp3": (b"ID3\x03\x00\x00\x00" + bytes(200), "cannot decode audio: Invalid data found"),
+        "song.txt": (b"ID3\x03\x00\x00\x00" + bytes(200), "looks like audio (MP3)"),
     }
     paths = {name: write(name, content) for name, (content, _) in bad.items()}
     good = [write("a.txt", GOOD), write("b.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nhello\n")]

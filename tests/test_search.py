@@ -159,3 +159,13 @@ def test_a_useless_query_says_so(podkb):
     podkb("add", TRANSCRIPTS / "fastai-part1-2022-lesson-8.txt")
     result = podkb("search", "?!")
     assert "No passages found" in result.stderr
+
+
+def test_term_counts_agree_with_fts5_after_adds_and_removes(samples, write):
+    list(add_paths(samples.library, [str(write("more.txt", "Naïve learners café schedule burnout rest. " * 12))]))
+    samples.sync()
+    samples.remove("chai-time-learning-to-learn")
+    ours = dict(samples.db.execute("SELECT stem, df FROM term_df WHERE df > 0"))
+    theirs = dict(samples.db.execute("SELECT term, doc FROM passages_vocab"))
+    wrong = {term for term, doc in theirs.items() if ours.get(term) != doc}
+    assert len(wrong) <= 0.01 * len(theirs), sorted(wrong)[:20]

@@ -46,7 +46,10 @@ def open_index(library: Library, model: str | None = None, check_model: bool = T
 
 
 def sync_index(index, quiet: bool = False) -> None:
-    report = index.sync(progress=not quiet)
+    try:
+        report = index.sync(progress=not quiet)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
     if report.episodes and not quiet:
         click.echo(f"indexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
                    f"with {index.model}", err=True)
@@ -79,18 +82,35 @@ def cli():
 @click.option("--replace", is_flag=True, help="Update an episode already added from the same file.")
 @click.option("--no-index", is_flag=True, help="Only store the episodes; index them at the next search.")
 @click.option("--model", help=MODEL_HELP)
+@click.option("--whisper-model", envvar="PODKB_WHISPER_MODEL",
+              help="Whisper model for audio: a size name (tiny.en, base, small, ...), a CTranslate2 folder, or a "
+                   "hub name (needs internet). Default: tiny.en, bundled offline.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where Whisper runs.")
+@click.option("--compute-type", help="CTranslate2 compute type (default: float16 on CUDA, int8 on CPU).")
+@click.option("--batched/--sequential", default=None,
+              help="Batched inference (default on CUDA) or sequential beam search (default on CPU).")
 @kb_option
-def add(paths, title, show, speakers, url, date, replace, no_index, model, kb):
+def add(paths, title, show, speakers, url, date, replace, no_index, model, whisper_model, device, compute_type,
+        batched, kb):
     """Add transcripts: files, folders or globs.
 
     Reads plain text, Whisper chunk dumps, Otter-style text, Whisper console
     output, SRT, WebVTT, Whisper JSON and Podcasting 2.0 JSON, detected from the
-    content. A folder's manifest.toml supplies titles, shows and speakers.
+    content, and transcribes audio (mp3, wav, m4a, ogg, flac, mp4, webm) with
+    faster-whisper. A folder's manifest.toml supplies titles, shows and speakers.
     """
+    from ingest.audio import Transcriber, WhisperOptions
+
+    from .progress import AudioProgress
+
     info = EpisodeInfo(title=title, show=show, date=date, source=url, speakers=list(speakers))
+    transcriber = Transcriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type,
+                                             batched=batched))
     counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
     with open_library(kb) as library:
-        for outcome in add_paths(library, paths, info, replace=replace):
+        for outcome in add_paths(library, paths, info, replace=replace, transcriber=transcriber,
+                                 progress=AudioProgress):
             for warning in outcome.warnings:
                 click.echo(f"warning: {safe(outcome.path)}: {warning}", err=True)
             if outcome.error:

@@ -1,0 +1,97 @@
+"""Transcription speed: real-time factor of faster-whisper tiny.en on this machine, end to end.
+
+    .venv/bin/python bench/transcribe.py [--minutes 10]
+
+Speaks the start of the fast.ai lesson 8 transcript with espeak-ng (over 10 minutes of
+speech), then times, on the same audio:
+- baseline: faster-whisper as its README shows it (beam 5, no VAD, no word timestamps);
+- podkb sequential: beam 5, VAD, word timestamps (the CPU default);
+- podkb batched: BatchedInferencePipeline, batch 8 (the CUDA default, also usable on CPU);
+- end to end: `podkb add` of the WAV, i.e. transcription + passages + vectors + FAISS/FTS5.
+Real-time factor = seconds of audio / seconds of work. WER is against the spoken text.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from ingest import Library, add_paths
+from ingest.audio import Transcriber, WhisperOptions, resolve_model
+from index import Index
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    r, h = re.findall(r"[a-z0-9']+", reference.lower()), re.findall(r"[a-z0-9']+", hypothesis.lower())
+    row = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, row[0] = row[0], i
+        for j, hw in enumerate(h, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
+    return row[-1] / len(r)
+
+
+def speech(folder: Path, minutes: float) -> tuple[Path, str, float]:
+    text = (ROOT / "transcripts" / "fastai-part1-2022-lesson-8.txt").read_text(encoding="utf-8")
+    words = text.replace("“", '"').replace("”", '"').split()[: int(minutes * 175)]
+    spoken = " ".join(words)
+    (folder / "speech.txt").write_text(spoken)
+    wav = folder / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "165", "-f", str(folder / "speech.txt"), "-w", str(wav)], check=True)
+    seconds = float(subprocess.run(["soxi", "-D", str(wav)], capture_output=True, text=True, check=True).stdout)
+    return wav, spoken, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="podkb-transcribe-"))
+    wav, spoken, seconds = speech(folder, args.minutes)
+    print(f"# Transcription speed, {date.today()}, {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"faster-whisper tiny.en int8 CPU; {seconds / 60:.1f} min of espeak-ng speech")
+    print()
+    print("| run | seconds | real-time factor | WER |")
+    print("|---|---|---|---|")
+
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(resolve_model(None), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 0)
+    started = time.perf_counter()
+    found, _ = model.transcribe(str(wav), beam_size=5)
+    text = " ".join(s.text for s in found)
+    elapsed = time.perf_counter() - started
+    print(f"| baseline: beam 5, no VAD | {elapsed:.1f} | {seconds / elapsed:.1f}x | {wer(spoken, text):.3f} |", flush=True)
+
+    for label, batched in (("podkb sequential: beam 5, VAD, words", False), ("podkb batched: batch 8, VAD, words", True)):
+        transcriber = Transcriber(WhisperOptions(device="cpu", batched=batched))
+        transcriber.model()
+        started = time.perf_counter()
+        transcript = transcriber.transcribe(str(wav))
+        elapsed = time.perf_counter() - started
+        text = " ".join(s.text for s in transcript.segments)
+        print(f"| {label} | {elapsed:.1f} | {seconds / elapsed:.1f}x | {wer(spoken, text):.3f} |", flush=True)
+
+    for label, batched in (("end to end, sequential: podkb add (+ passages, vectors)", False),
+                           ("end to end, batched: podkb add (+ passages, vectors)", True)):
+        kb = folder / f"kb-{batched}"
+        started = time.perf_counter()
+        with Library(kb) as library:
+            transcriber = Transcriber(WhisperOptions(device="cpu", batched=batched))
+            [outcome] = list(add_paths(library, [str(wav)], transcriber=transcriber))
+            report = Index(library).sync()
+        elapsed = time.perf_counter() - started
+        print(f"| {label}, {report.passages} passages, model loads included | {elapsed:.1f} | "
+              f"{seconds / elapsed:.1f}x | |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

