@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import subprocess
 import tempfile
 import time
@@ -24,19 +23,10 @@ from pathlib import Path
 
 from ingest import Library, add_paths
 from ingest.audio import Transcriber, WhisperOptions, resolve_model
+from ingest.audio import word_error_rate as wer
 from index import Index
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    r, h = re.findall(r"[a-z0-9']+", reference.lower()), re.findall(r"[a-z0-9']+", hypothesis.lower())
-    row = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, row[0] = row[0], i
-        for j, hw in enumerate(h, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
-    return row[-1] / len(r)
 
 
 def speech(folder: Path, minutes: float) -> tuple[Path, str, float]:

@@ -130,3 +130,14 @@ def _reason(error: Exception) -> str:
     text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
     text = re.sub(r":\s*'[^']*'$", "", text)  # PyAV repeats the path; the caller names it already
     return text[:200]
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference's length, for checking a model on known speech."""
+    r, h = re.findall(r"[a-z0-9']+", reference.lower()), re.findall(r"[a-z0-9']+", hypothesis.lower())
+    row = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, row[0] = row[0], i
+        for j, hw in enumerate(h, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
+    return row[-1] / max(1, len(r))

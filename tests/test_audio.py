@@ -1,7 +1,6 @@
 """Audio with the real tiny.en model on real speech (espeak-ng), no mocks of Whisper."""
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 
 from ingest import Library, add_paths
 from ingest.audio import Transcriber
+from ingest.audio import word_error_rate as wer
 from ui.cli import cli
 
 # `make test` installs both; in CI a missing one must fail, not skip.
@@ -39,20 +39,6 @@ def speak(text, path, speed=165):
 def length(path):
     out = subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, check=True).stdout
     return float(out)
-
-
-def words(text):
-    return re.findall(r"[a-z0-9']+", text.lower())
-
-
-def wer(reference, hypothesis):
-    r, h = words(reference), words(hypothesis)
-    row = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, row[0] = row[0], i
-        for j, hw in enumerate(h, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
-    return row[-1] / len(r)
 
 
 @pytest.fixture(scope="module")
