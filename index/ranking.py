@@ -11,12 +11,12 @@ transcribed twice) collapse into one hit that lists where else it appears.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ingest.dedup import containment
+from ingest.dedup import shingles as shingles_of
 
 from . import keywords
 from .hits import Elsewhere, Hit, citation, link
@@ -31,7 +31,6 @@ SAME_PASSAGE = 0.5  # share of 3-word shingles that makes two passages one quote
 # Between episodes linked as near-duplicates, passages are cut at different places, so
 # half-overlapping windows of the same talk share less: measured 0.2–0.45 on the samples.
 SAME_PASSAGE_LINKED = 0.2
-_WORD = re.compile(r"[a-z0-9']+")
 
 
 @dataclass
@@ -174,11 +173,6 @@ def _hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
     return hits
 
 
-def _shingles(text: str) -> set[str]:
-    words = _WORD.findall(text.lower())
-    return {" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
-
-
 def _linked(index: Index) -> set[tuple[str, str]]:
     rows = index.db.execute("SELECT id, duplicate_of FROM episodes WHERE duplicate_of IS NOT NULL").fetchall()
     return {pair for a, b in rows for pair in ((a, b), (b, a))}
@@ -196,7 +190,7 @@ def collapse(hits: list[Hit], k: int, linked: set[tuple[str, str]] = frozenset()
         return share >= SAME_PASSAGE or ((hit.episode_id, other.episode_id) in linked and share >= SAME_PASSAGE_LINKED)
 
     for hit in hits:
-        shingles = _shingles(hit.text)
+        shingles = shingles_of(hit.text, 3)
         twin = next((h for h, s in kept if same(hit, shingles, h, s)), None)
         if twin is not None:
             if twin.episode_id != hit.episode_id:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest import Library
+from ingest.timecode import milliseconds as _ms
 
 from . import keywords
 from . import passages as passage_builder
@@ -212,7 +213,3 @@ class Index:
         vectors.save(self.path, self._loaded_stamp)
         self._loaded_stamp["count"] = vectors.count
         self._vectors = vectors
-
-
-def _ms(value: float | None) -> int | None:
-    return None if value is None else round(value * 1000)

@@ -28,11 +28,12 @@ class Fingerprint:
         return self.minhash.hashvalues.astype(np.uint64).tobytes()
 
 
-def shingles(text: str) -> set[str]:
+def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
+    """The runs of ``size`` consecutive words in ``text`` (the whole text when shorter)."""
     words = _WORD.findall(text.lower())
-    if len(words) < SHINGLE_WORDS:
+    if len(words) < size:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
 def fingerprint(text: str) -> Fingerprint:

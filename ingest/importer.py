@@ -67,15 +67,23 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_file(path: Path) -> tuple[Transcript, list[str]]:
-    """Read one transcript file → (transcript, warnings). Raises BadInput."""
+def read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         raise BadInput(f"cannot read: {error.strerror or error}") from None
+
+
+def parse(data: bytes, suffix: str) -> tuple[Transcript, list[str]]:
+    """A transcript file's bytes → (transcript, warnings). Raises BadInput."""
     decoded = decode(data)
-    transcript = read_text(decoded.text, path.suffix.lower())
+    transcript = read_text(decoded.text, suffix.lower())
     return transcript, decoded.warnings + transcript.warnings
+
+
+def read_file(path: Path) -> tuple[Transcript, list[str]]:
+    """Read one transcript file → (transcript, warnings). Raises BadInput."""
+    return parse(read_bytes(path), path.suffix)
 
 
 def read_audio(path: Path, transcriber: Transcriber, progress: Progress | None = None) -> Transcript:
@@ -133,18 +141,20 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
         outcome = Outcome(raw)
         try:
             described = info.over(manifests[folder].get(path.name, EpisodeInfo()))
-            content_hash = file_hash(path)
+            audio = path.suffix.lower() in AUDIO_SUFFIXES
+            data = None if audio else read_bytes(path)
+            content_hash = file_hash(path) if audio else hashlib.sha256(data).hexdigest()
             known = library.by_hash(content_hash)
             if known:  # the same bytes again: skip before any work, transcription above all
                 outcome.result = AddResult("unchanged", known)
                 yield outcome
                 continue
-            if path.suffix.lower() in AUDIO_SUFFIXES:
+            if audio:
                 transcriber = transcriber or Transcriber()
                 transcript = read_audio(path, transcriber, progress(raw) if progress else None)
                 outcome.warnings = transcript.warnings
             else:
-                transcript, outcome.warnings = read_file(path)
+                transcript, outcome.warnings = parse(data, path.suffix)
             episode = build_episode(path, transcript, content_hash, described)
             outcome.result = library.add(episode, transcript, replace=replace)
         except BadInput as bad:

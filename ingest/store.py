@@ -16,6 +16,7 @@ from pathlib import Path
 from . import dedup
 from .migrations import migration
 from .models import Episode, Segment, Transcript, Word
+from .timecode import milliseconds as _ms
 
 DB_NAME = "podkb.db"
 _EPISODE_COLUMNS = (
@@ -186,10 +187,6 @@ class Library:
 def slugify(text: str, limit: int = 60) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:limit].rstrip("-")
-
-
-def _ms(value: float | None) -> int | None:
-    return None if value is None else round(value * 1000)
 
 
 def _seconds(value: int | None) -> float | None:

@@ -33,6 +33,11 @@ def format_timestamp(seconds: float | None, millis: bool = False) -> str:
     return f"{text}.{ms:03d}" if millis else text
 
 
+def milliseconds(value: float | None) -> int | None:
+    """Seconds → whole milliseconds for storage; None stays None."""
+    return None if value is None else round(value * 1000)
+
+
 def seconds(value) -> float | None:
     """A JSON number of seconds, rounded to the millisecond; None stays None."""
     if value is None:
