@@ -12,12 +12,13 @@ export TRANSFORMERS_OFFLINE := 1
 
 install: $(STAMP)
 
-# Speech for the audio tests (espeak-ng speaks, sox joins clips). Installed when missing and we can.
+# For the tests: speech (espeak-ng speaks, sox joins clips) and a real browser (Debian's chromium,
+# driven by Playwright). Installed when missing and we can.
 system:
-	@command -v espeak-ng >/dev/null && command -v sox >/dev/null || { \
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox >/dev/null; \
-	  else echo "Install espeak-ng and sox for the audio tests (e.g. sudo apt-get install espeak-ng sox)"; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox chromium >/dev/null; \
+	  else echo "Install espeak-ng, sox and chromium for the tests (e.g. sudo apt-get install espeak-ng sox chromium)"; fi; }
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,9 +31,11 @@ $(STAMP): pyproject.toml Makefile
 kb: $(STAMP)
 	$(BIN)/podkb add transcripts/
 
+# Builds the default knowledge base on first start (progress on the terminal), then serves the
+# web app at http://localhost:8501 (PORT=... to change it).
+PORT ?= 8501
 run: kb
-	$(BIN)/podkb episodes
-	$(BIN)/podkb search "how to avoid burnout" -k 3
+	$(BIN)/podkb serve --port $(PORT)
 
 test: $(STAMP) system
 	$(BIN)/python -m pytest -q

@@ -5,8 +5,8 @@
 Speaks the start of the fast.ai lesson 8 transcript with espeak-ng (over 10 minutes of
 speech), then times, on the same audio:
 - baseline: faster-whisper as its README shows it (beam 5, no VAD, no word timestamps);
-- podkb sequential: beam 5, VAD, word timestamps (the CPU default);
-- podkb batched: BatchedInferencePipeline, batch 8 (the CUDA default, also usable on CPU);
+- podkb sequential: beam 5, VAD, word timestamps (--sequential);
+- podkb batched: BatchedInferencePipeline, batch 8, VAD, word timestamps (the default);
 - end to end: `podkb add` of the WAV, i.e. transcription + passages + vectors + FAISS/FTS5.
 Real-time factor = seconds of audio / seconds of work. WER is against the spoken text.
 """

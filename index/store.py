@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -103,11 +104,17 @@ class Index:
         )
         return [row[0] for row in rows]
 
-    def sync(self, progress: bool = False) -> SyncReport:
-        """Index episodes that are new or changed; drop what was removed. Cheap when nothing changed."""
+    def sync(self, progress: bool = False, on_episode: Callable[[int, int, str], None] | None = None) -> SyncReport:
+        """Index episodes that are new or changed; drop what was removed. Cheap when nothing changed.
+
+        ``on_episode(done, total, episode_id)`` is called before each episode is indexed.
+        """
         report = SyncReport()
         vectors = self.vectors()
-        for episode_id in self.stale_episodes():
+        stale = self.stale_episodes()
+        for n, episode_id in enumerate(stale):
+            if on_episode:
+                on_episode(n, len(stale), episode_id)
             removed, added = self._index_episode(episode_id, progress)
             vectors.remove(removed)
             vectors.add(*added)
@@ -162,10 +169,13 @@ class Index:
     def remove(self, episode_id: str) -> int:
         """Remove an episode from the library and its passages from the index."""
         vectors = self.vectors()
-        with self.library.transaction():
+
+        def forget():
             ids = self._forget_passages(episode_id)
-            self.db.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
             self._bump()
+            return ids
+
+        ids = self.library.remove(episode_id, also=forget)
         vectors.remove(ids)
         self._save(vectors)
         return len(ids)

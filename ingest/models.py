@@ -55,6 +55,8 @@ class Episode:
     duplicate_of: str | None = None
     similarity: float | None = None
     added_at: str | None = None
+    feed: str | None = None   # the feed it came from, if any
+    guid: str | None = None   # the feed item's GUID (else its enclosure URL): the stable key
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -12,16 +12,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from . import dedup
 from .migrations import migration
 from .models import Episode, Segment, Transcript, Word
 from .timecode import milliseconds as _ms
 
+T = TypeVar("T")
 DB_NAME = "podkb.db"
+MEDIA_DIR = "media"  # audio downloaded from feeds lives here, inside the knowledge base folder
 _EPISODE_COLUMNS = (
     "id, title, show, date, source, media, duration, speakers, format, language, content_hash, path, "
-    "duplicate_of, similarity, added_at, (SELECT count(*) FROM segments WHERE episode_id = episodes.id)"
+    "duplicate_of, similarity, added_at, feed, guid, (SELECT count(*) FROM segments WHERE episode_id = episodes.id)"
 )
 
 
@@ -42,6 +45,10 @@ class Library:
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
         migration.apply(self.db)
+
+    @property
+    def media_dir(self) -> Path:
+        return (self.dir / MEDIA_DIR).resolve()
 
     def close(self) -> None:
         self.db.close()
@@ -103,7 +110,32 @@ class Library:
         ).fetchone()
         return _episode(row) if row else None
 
+    def by_guid(self, feed: str, guid: str) -> Episode | None:
+        row = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE feed = ? AND guid = ?", (feed, guid))
+        row = row.fetchone()
+        return _episode(row) if row else None
+
+    def feeds(self) -> list[tuple[str, str | None, str | None]]:
+        """(url, title, last checked) of every feed followed, oldest first."""
+        return self.db.execute("SELECT url, title, checked_at FROM feeds ORDER BY added_at, rowid").fetchall()
+
     # Writing
+
+    def follow(self, url: str, title: str | None) -> None:
+        """Remember a feed (or note that it was checked again)."""
+        now = _now()
+        self.db.execute(
+            "INSERT INTO feeds (url, title, added_at, checked_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(url) DO UPDATE SET title = coalesce(excluded.title, title), checked_at = excluded.checked_at",
+            (url, title, now, now),
+        )
+
+    def claim(self, episode_id: str, feed: str, guid: str) -> None:
+        """Key an episode that has no GUID yet by a feed item's GUID."""
+        self.db.execute("UPDATE episodes SET feed = ?, guid = ? WHERE id = ? AND guid IS NULL", (feed, guid, episode_id))
+
+    def unfollow(self, url: str) -> bool:
+        return self.db.execute("DELETE FROM feeds WHERE url = ?", (url,)).rowcount > 0
 
     def add(self, episode: Episode, transcript: Transcript, replace: bool = False) -> AddResult:
         """Store ``episode`` with the transcript's segments, unless it is already here.
@@ -126,15 +158,33 @@ class Library:
             duplicate, similarity = self._near_duplicate(fp, exclude=episode.id)
             episode.duplicate_of = duplicate.id if duplicate else None
             episode.similarity = round(similarity, 3) if duplicate else None
-            episode.added_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            episode.added_at = _now()
             self._write_episode(episode, fp, update=bool(previous))
             self._write_segments(episode.id, transcript.segments)
             episode.segment_count = len(transcript.segments)
         return AddResult("replaced" if previous else "added", episode, duplicate)
 
-    def remove(self, episode_id: str) -> None:
+    def remove(self, episode_id: str, also: Callable[[], T] | None = None) -> T | None:
+        """Delete an episode; one from a feed is remembered as removed, and its downloaded media deleted.
+
+        ``also()`` runs inside the same transaction (the index forgets the episode's passages there);
+        its result is returned.
+        """
+        result = None
         with self.transaction():
+            if also:
+                result = also()
+            row = self.db.execute("SELECT feed, guid, media FROM episodes WHERE id = ?", (episode_id,)).fetchone()
             self.db.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
+            if row and row[1]:
+                self.db.execute("INSERT OR IGNORE INTO removed_items (feed, guid) VALUES (?, ?)", row[:2])
+        media = Path(row[2]) if row and row[2] else None
+        if media and media.parent == self.media_dir:
+            media.unlink(missing_ok=True)
+        return result
+
+    def was_removed(self, feed: str, guid: str) -> bool:
+        return self.db.execute("SELECT 1 FROM removed_items WHERE feed = ? AND guid = ?", (feed, guid)).fetchone() is not None
 
     def _unique_id(self, wish: str) -> str:
         base = slugify(wish) or "episode"
@@ -164,7 +214,7 @@ class Library:
             "media": e.media, "duration": e.duration, "speakers": json.dumps(e.speakers),
             "format": e.format, "language": e.language, "content_hash": e.content_hash, "path": e.path,
             "duplicate_of": e.duplicate_of, "similarity": e.similarity, "minhash": fp.signature,
-            "shingles": len(fp.shingles), "added_at": e.added_at,
+            "shingles": len(fp.shingles), "added_at": e.added_at, "feed": e.feed, "guid": e.guid,
         }
         if update:
             assignments = ", ".join(f"{k} = :{k}" for k in values if k != "id")
@@ -182,6 +232,10 @@ class Library:
                 for i, s in enumerate(segments)
             ),
         )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def slugify(text: str, limit: int = 60) -> str:
@@ -209,9 +263,10 @@ def _segment(row) -> Segment:
 
 def _episode(row) -> Episode:
     (id_, title, show, date, source, media, duration, speakers, fmt, language,
-     content_hash, path, duplicate_of, similarity, added_at, count) = row
+     content_hash, path, duplicate_of, similarity, added_at, feed, guid, count) = row
     return Episode(
         id=id_, title=title, show=show, date=date, source=source, media=media, duration=duration,
         speakers=json.loads(speakers), format=fmt, language=language, content_hash=content_hash,
         path=path, segment_count=count, duplicate_of=duplicate_of, similarity=similarity, added_at=added_at,
+        feed=feed, guid=guid,
     )

@@ -12,7 +12,7 @@ from .conftest import TRANSCRIPTS
 
 EPISODE_KEYS = {
     "id", "title", "show", "date", "source", "media", "duration", "speakers", "format", "language",
-    "content_hash", "path", "segments", "duplicate_of", "similarity", "added_at",
+    "content_hash", "path", "segments", "duplicate_of", "similarity", "added_at", "feed", "guid",
 }
 
 
@@ -123,10 +123,13 @@ def test_store_is_wal_and_migrations_are_recorded_once(kb):
 
 
 def test_an_older_store_upgrades_itself(kb):
-    with Library(kb):
-        pass
-    with sqlite3.connect(kb / "podkb.db") as db:
-        db.execute("DELETE FROM migrations WHERE name != ?", (migration.steps[0][0],))
+    kb.mkdir()
+    with sqlite3.connect(kb / "podkb.db") as db:  # a store made by the first version: m001 only
+        name, first = migration.steps[0]
+        first(db)
+        db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+        db.execute("INSERT INTO episodes (id, title, content_hash, added_at) VALUES ('old', 'Old', 'h', 'x')")
     extra_ran = []
 
     @migration
@@ -137,6 +140,8 @@ def test_an_older_store_upgrades_itself(kb):
     try:
         with Library(kb) as library:
             assert library.db.execute("SELECT count(*) FROM probe").fetchone() == (0,)
+            [old] = library.episodes()  # m002 added the feed columns to the existing rows
+            assert old.id == "old" and old.feed is None and old.guid is None and library.feeds() == []
         assert extra_ran == [True]
     finally:
         migration.steps.pop()

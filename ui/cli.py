@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -71,6 +72,51 @@ def cli():
     """
 
 
+def whisper_options(fn):
+    """The options that choose how audio is transcribed, shared by 'add' and 'feed'."""
+    options = [
+        click.option("--whisper-model", envvar="PODKB_WHISPER_MODEL",
+                     help="Whisper model for audio: a size name (tiny.en, base, small, ...), a CTranslate2 folder, "
+                          "or a hub name (needs internet). Default: tiny.en, bundled offline."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                     help="Where Whisper runs."),
+        click.option("--compute-type", help="CTranslate2 compute type (default: float16 on CUDA, int8 on CPU)."),
+        click.option("--batched/--sequential", default=True, show_default=True,
+                     help="Batched inference (VAD chunks decoded in batches) or sequential beam search."),
+        click.option("--no-index", is_flag=True, help="Only store the episodes; index them at the next search."),
+        click.option("--model", help=MODEL_HELP),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def make_transcriber(whisper_model, device, compute_type, batched):
+    from ingest.audio import Transcriber, WhisperOptions
+
+    return Transcriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched))
+
+
+def report(library: Library, outcomes, no_index: bool, model: str | None) -> None:
+    """Print one line per outcome (errors and warnings on stderr), index what was added, exit 1 on any failure."""
+    counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
+    for outcome in outcomes:
+        for warning in outcome.warnings:
+            click.echo(f"warning: {safe(outcome.path)}: {safe(warning)}", err=True)
+        if outcome.error:
+            counts["failed"] += 1
+            click.echo(f"error: {safe(outcome.path)}: {safe(outcome.error)}", err=True)
+            continue
+        counts[outcome.result.status] += 1
+        click.echo(describe(outcome.path, outcome.result))
+    if not no_index:
+        sync_index(open_index(library, model))
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    click.echo(summary or "nothing new", err=True)
+    if counts["failed"]:
+        sys.exit(1)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--title", help="Episode title (default: the manifest's, else the file name).")
@@ -79,20 +125,12 @@ def cli():
               "With one name and no speakers in the file, every segment is theirs.")
 @click.option("--url", help="Source URL of the episode.")
 @click.option("--date", help="Publication date, YYYY-MM-DD.")
+@click.option("--media", help="The episode's audio (a file or http(s) URL), to play hits of a transcript from.")
 @click.option("--replace", is_flag=True, help="Update an episode already added from the same file.")
-@click.option("--no-index", is_flag=True, help="Only store the episodes; index them at the next search.")
-@click.option("--model", help=MODEL_HELP)
-@click.option("--whisper-model", envvar="PODKB_WHISPER_MODEL",
-              help="Whisper model for audio: a size name (tiny.en, base, small, ...), a CTranslate2 folder, or a "
-                   "hub name (needs internet). Default: tiny.en, bundled offline.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where Whisper runs.")
-@click.option("--compute-type", help="CTranslate2 compute type (default: float16 on CUDA, int8 on CPU).")
-@click.option("--batched/--sequential", default=None,
-              help="Batched inference (default on CUDA) or sequential beam search (default on CPU).")
+@whisper_options
 @kb_option
-def add(paths, title, show, speakers, url, date, replace, no_index, model, whisper_model, device, compute_type,
-        batched, kb):
+def add(paths, title, show, speakers, url, date, media, replace, whisper_model, device, compute_type, batched, no_index,
+        model, kb):
     """Add transcripts: files, folders or globs.
 
     Reads plain text, Whisper chunk dumps, Otter-style text, Whisper console
@@ -100,31 +138,67 @@ def add(paths, title, show, speakers, url, date, replace, no_index, model, whisp
     content, and transcribes audio (mp3, wav, m4a, ogg, flac, mp4, webm) with
     faster-whisper. A folder's manifest.toml supplies titles, shows and speakers.
     """
-    from ingest.audio import Transcriber, WhisperOptions
+    from .progress import AudioProgress
+
+    info = EpisodeInfo(title=title, show=show, date=date, source=url, speakers=list(speakers),
+                       media=str(Path(media).resolve()) if media and not media.startswith(("http://", "https://"))
+                       else media)
+    transcriber = make_transcriber(whisper_model, device, compute_type, batched)
+    with open_library(kb) as library:
+        outcomes = add_paths(library, paths, info, replace=replace, transcriber=transcriber, progress=AudioProgress)
+        report(library, outcomes, no_index, model)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1)
+@click.option("--limit", type=click.IntRange(1), help="Only the N newest episodes of each feed.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only episodes published on or after this date.")
+@click.option("--timeout", type=click.FloatRange(0.1), default=30, show_default=True,
+              help="Seconds to wait on the server for each request.")
+@click.option("--max-size", type=click.IntRange(1), default=2048, show_default=True,
+              help="Largest enclosure to download, in MB.")
+@whisper_options
+@kb_option
+def feed(sources, limit, since, timeout, max_size, whisper_model, device, compute_type, batched, no_index, model, kb):
+    """Follow podcast feeds (URLs or files) and add their new episodes.
+
+    With no SOURCES, checks every feed followed so far. An episode whose feed
+    links a transcript (<podcast:transcript>: VTT, SRT, JSON or text) is read
+    from it; otherwise its audio is downloaded and transcribed. Episodes are
+    keyed by GUID, so each run adds only what is new.
+    """
+    from ingest.feeds import FeedOptions, follow
 
     from .progress import AudioProgress
 
-    info = EpisodeInfo(title=title, show=show, date=date, source=url, speakers=list(speakers))
-    transcriber = Transcriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type,
-                                             batched=batched))
-    counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
+    options = FeedOptions(limit=limit, since=since.date() if since else None, timeout=timeout,
+                          max_bytes=max_size << 20)
+    transcriber = make_transcriber(whisper_model, device, compute_type, batched)
     with open_library(kb) as library:
-        for outcome in add_paths(library, paths, info, replace=replace, transcriber=transcriber,
-                                 progress=AudioProgress):
-            for warning in outcome.warnings:
-                click.echo(f"warning: {safe(outcome.path)}: {warning}", err=True)
-            if outcome.error:
-                counts["failed"] += 1
-                click.echo(f"error: {safe(outcome.path)}: {outcome.error}", err=True)
-                continue
-            counts[outcome.result.status] += 1
-            click.echo(describe(outcome.path, outcome.result))
-        if not no_index:
-            sync_index(open_index(library, model))
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    click.echo(summary or "nothing to add", err=True)
-    if counts["failed"]:
-        sys.exit(1)
+        sources = sources or [url for url, _, _ in library.feeds()]
+        if not sources:
+            raise click.UsageError("no feeds followed yet: give a feed URL or file")
+        outcomes = (outcome for source in sources
+                    for outcome in follow(library, source, options, transcriber, AudioProgress))
+        report(library, outcomes, no_index, model)
+
+
+@cli.command()
+@click.option("--remove", "to_remove", metavar="URL", help="Stop following this feed (its episodes stay).")
+@kb_option
+def feeds(to_remove, kb):
+    """List the feeds followed, with when each was last checked."""
+    with open_library(kb) as library:
+        if to_remove:
+            if not library.unfollow(to_remove):
+                raise click.ClickException(f"not following {safe(to_remove)}")
+            click.echo(f"stopped following {safe(to_remove)}")
+            return
+        followed = library.feeds()
+    if not followed:
+        click.echo("No feeds followed. Add one with: podkb feed URL", err=True)
+    for url, title, checked in followed:
+        click.echo(f"{safe(url)}  {safe(title)}  (checked {checked})")
 
 
 def describe(path: str, result: AddResult) -> str:
@@ -285,6 +359,149 @@ def reindex(model, kb):
         report = index.reindex(progress=True)
     click.echo(f"reindexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
                f"with {index.model}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Output JSON: {name: [quotes]}.")
+@kb_option
+def collections(as_json, kb):
+    """List the quote collections and how many quotes each holds."""
+    from .quotes import Collections
+
+    with open_library(kb) as library:
+        store = Collections(library)
+        found = store.names()
+        if as_json:
+            payload = {name: [q.to_dict() for q in store.quotes(name)] for name, _ in found}
+            click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+            return
+    if not found:
+        click.echo("No collections yet. Save a quote with: podkb quote add COLLECTION --episode E --start S", err=True)
+    for name, count in found:
+        click.echo(f"{safe(name)}  ({plural(count, 'quote')})")
+
+
+@cli.group()
+def quote():
+    """Save, list and remove quotes in collections."""
+
+
+@quote.command("add")
+@click.argument("collection")
+@click.option("--episode", required=True, help="The episode (an id or the start of one).")
+@click.option("--start", required=True, help="When the quote starts: seconds or [HH:]MM:SS.")
+@click.option("--end", help="When it ends (default: the end of the segment at --start).")
+@click.option("--note", default="", help="A note to keep with the quote.")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
+@kb_option
+def quote_add(collection, episode, start, end, note, tags, kb):
+    """Save what EPISODE says from --start (to --end) into COLLECTION, creating it if needed."""
+    from .quotes import Collections, quote_at
+
+    with open_library(kb) as library:
+        found = find_episode(library, episode)
+        try:
+            saved = quote_at(library, found.id, clock(start), clock(end) if end else None, note, list(tags))
+            saved = Collections(library).add(collection, saved)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"saved quote {saved.id} to {safe(collection)}: \"{safe(saved.text)}\" — {safe(saved.citation)}")
+
+
+@quote.command("list")
+@click.argument("collection")
+@kb_option
+def quote_list(collection, kb):
+    """List the quotes of COLLECTION in order, with their ids."""
+    from .quotes import Collections
+
+    with open_library(kb) as library:
+        quotes = _quotes(Collections(library), collection)
+    for q in quotes:
+        click.echo(f"{q.id:>4}. \"{safe(q.text)}\"\n      — {safe(q.citation)}" + (f"\n      {safe(q.note)}" if q.note else ""))
+
+
+@quote.command("remove")
+@click.argument("quote_id", type=int)
+@kb_option
+def quote_remove(quote_id, kb):
+    """Remove the quote QUOTE_ID (see 'podkb quote list')."""
+    from .quotes import Collections
+
+    with open_library(kb) as library:
+        Collections(library).remove(quote_id)
+    click.echo(f"removed quote {quote_id}")
+
+
+@cli.command()
+@click.argument("collection")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json", "readwise", "anki", "obsidian"]),
+              default="markdown", show_default=True, help="The file format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
+              help="The file to write ('-' for stdout).")
+@kb_option
+def export(collection, fmt, output, kb):
+    """Export COLLECTION's quotes as Markdown, CSV, JSON, Readwise CSV, Anki CSV or Obsidian Markdown."""
+    from .exports import export as write
+    from .quotes import Collections
+
+    with open_library(kb) as library:
+        quotes = _quotes(Collections(library), collection)
+    text = write(collection, quotes, fmt)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+
+    target = Path(output)
+    partial = target.with_name(target.name + ".part")
+    partial.write_text(text, encoding="utf-8", newline="")
+    partial.replace(target)
+    click.echo(f"wrote {plural(len(quotes), 'quote')} to {safe(output)}", err=True)
+
+
+def _quotes(store, collection: str):
+    try:
+        return store.quotes(collection)
+    except LookupError as error:
+        raise click.ClickException(f"{error}. Try 'podkb collections' to list them.") from None
+
+
+def clock(text: str) -> float:
+    from ingest import BadInput
+    from ingest.timecode import parse_clock
+
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = parse_clock(text)
+        except BadInput:
+            raise click.BadParameter(f"{text!r} is not seconds or [HH:]MM:SS") from None
+    if not value >= 0:
+        raise click.BadParameter(f"{text!r}: a time is 0 or more seconds")
+    return value
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; the default keeps the app on this machine.")
+@kb_option
+def serve(port, host, kb):
+    """Start the web app (Streamlit) on the knowledge base."""
+    import os
+
+    app = Path(__file__).with_name("app.py")
+    env = dict(os.environ, PODKB_HOME=str(Path(kb).expanduser().resolve()))
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.maxUploadSize", str(UPLOAD_MB), "--server.fileWatcherType", "none",
+               "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]
+    click.echo(f"podkb: serving {safe(kb)} at http://{host}:{port}", err=True)
+    os.execvpe(command[0], command, env)
+
+
+UPLOAD_MB = 500
 
 
 def main():

@@ -1,0 +1,243 @@
+"""Podcast feeds → episodes: parse with podcastparser, key items by GUID, prefer the publisher's transcript.
+
+Items already in the store (same feed, same GUID) are skipped before anything is downloaded, so a
+second run only adds what is new. An item with a ``<podcast:transcript>`` in a format podkb reads is
+imported from it; otherwise its enclosure is downloaded (atomically, size-checked) and transcribed.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import podcastparser
+
+from . import fetch
+from .audio import AUDIO_SUFFIXES, Progress, Transcriber
+from .errors import BadInput
+from .importer import Outcome, build_episode, file_hash, parse, read_audio
+from .manifest import EpisodeInfo
+from .store import AddResult, Library, slugify
+
+
+class _Transcripts(podcastparser.Target):
+    """Every <podcast:transcript url type> of an item, in order (podcastparser keeps only the last URL)."""
+
+    def start(self, handler, attrs):
+        url = attrs.get("url")
+        if url:
+            entry = handler.episodes[-1]
+            entry.setdefault("transcripts", []).append(
+                (podcastparser.urlparse.urljoin(handler.base, url.strip()), (attrs.get("type") or "").strip().lower())
+            )
+
+
+podcastparser.MAPPING["rss/channel/item/podcast:transcript"] = _Transcripts()
+# podcastparser 0.6 knows the namespace only by its GitHub docs URL; feeds declare the official one.
+for _uri in ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org/namespace/1.0"):
+    podcastparser.Namespace.NAMESPACES.setdefault(_uri, "podcast")
+
+# The transcript types podkb reads, best first; anything else (text/html, ...) is passed over.
+TRANSCRIPT_TYPES = {
+    "application/x-subrip": ".srt", "application/srt": ".srt", "text/srt": ".srt",
+    "text/vtt": ".vtt",
+    "application/json": ".json", "application/x-json": ".json",
+    "text/plain": ".txt",
+}
+_PREFERENCE = [".vtt", ".srt", ".json", ".txt"]
+_MEDIA_TYPES = {
+    "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/mp4": ".m4a", "audio/x-m4a": ".m4a", "audio/aac": ".aac",
+    "audio/ogg": ".ogg", "audio/opus": ".opus", "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav",
+    "audio/flac": ".flac", "audio/x-flac": ".flac", "video/mp4": ".mp4", "video/webm": ".webm", "audio/webm": ".webm",
+}
+
+
+@dataclass
+class Item:
+    guid: str
+    title: str
+    published: int = 0                     # Unix time; 0 when the feed gives none
+    link: str | None = None
+    duration: float | None = None
+    enclosure: str | None = None
+    enclosure_type: str | None = None
+    enclosure_length: int | None = None
+    transcripts: list[tuple[str, str]] = field(default_factory=list)
+    persons: list[str] = field(default_factory=list)
+
+    @property
+    def date(self) -> str | None:
+        if not self.published:
+            return None
+        return datetime.fromtimestamp(self.published, timezone.utc).date().isoformat()
+
+    def transcript(self) -> tuple[str, str] | None:
+        """(url, suffix) of the best transcript podkb can read, or None."""
+        readable = []
+        for url, kind in self.transcripts:
+            suffix = TRANSCRIPT_TYPES.get(kind) or _suffix(url, set(_PREFERENCE))
+            if suffix:
+                readable.append((_PREFERENCE.index(suffix), url, suffix))
+        return min(readable)[1:] if readable else None
+
+
+@dataclass
+class Feed:
+    url: str
+    title: str | None
+    items: list[Item]
+
+
+def read_feed(source: str, timeout: float = fetch.TIMEOUT) -> Feed:
+    """A feed from an http(s) URL or a local file. Raises BadInput (404, timeout, malformed XML, ...)."""
+    parts = urlsplit(source)
+    if parts.scheme.lower() in ("http", "https"):
+        data = fetch.fetch(source, fetch.MAX_FEED_BYTES, timeout)
+        url = source
+    else:
+        path = Path(url2pathname(parts.path) if parts.scheme == "file" else source)
+        if not path.is_file():
+            raise BadInput("no such file, and not an http(s) URL")
+        if path.stat().st_size > fetch.MAX_FEED_BYTES:
+            raise BadInput(f"too large for a feed (over {fetch.MAX_FEED_BYTES:,} bytes)")
+        data = path.read_bytes()
+        url = path.resolve().as_uri()
+    return parse_feed(data, url)
+
+
+def parse_feed(data: bytes, url: str) -> Feed:
+    if not data.strip():
+        raise BadInput("empty feed")
+    try:
+        parsed = podcastparser.parse(url, io.BytesIO(data))
+    except podcastparser.FeedParseError as error:
+        raise BadInput(f"not a podcast feed: {error.getMessage()} at line {error.getLineNumber()}") from None
+    except ValueError as error:  # podcastparser's own checks (bad dates, lengths)
+        raise BadInput(f"not a podcast feed: {error}") from None
+    items = []
+    for entry in parsed.get("episodes", []):
+        enclosure = (entry.get("enclosures") or [{}])[0]
+        items.append(Item(
+            guid=entry["guid"],
+            title=entry.get("title") or entry["guid"],
+            published=int(entry.get("published") or 0),
+            link=entry.get("link") or None,
+            duration=float(entry["total_time"]) if entry.get("total_time") else None,
+            enclosure=enclosure.get("url"),
+            enclosure_type=(enclosure.get("mime_type") or "").lower() or None,
+            enclosure_length=enclosure.get("file_size") if (enclosure.get("file_size") or 0) > 0 else None,
+            transcripts=entry.get("transcripts", []),
+            persons=[p["name"] for p in entry.get("persons", []) if p.get("name")],
+        ))
+    return Feed(url=url, title=parsed.get("title"), items=items)
+
+
+def select(items: list[Item], limit: int | None = None, since: date | None = None) -> list[Item]:
+    """The newest ``limit`` items published on or after ``since``, newest first."""
+    chosen = sorted(items, key=lambda item: item.published, reverse=True)
+    if since:
+        chosen = [item for item in chosen if item.date and item.date >= since.isoformat()]
+    return chosen[:limit] if limit else chosen
+
+
+@dataclass
+class FeedOptions:
+    limit: int | None = None
+    since: date | None = None
+    timeout: float = fetch.TIMEOUT
+    max_bytes: int = fetch.MAX_MEDIA_BYTES
+
+
+def follow(library: Library, source: str, options: FeedOptions | None = None,
+           transcriber: Transcriber | None = None,
+           progress: Callable[[str], Progress | None] | None = None) -> Iterator[Outcome]:
+    """Add the feed's new items to the library: one Outcome per item tried, and one for the feed if it fails.
+
+    The feed is remembered (``library.feeds()``, keyed by its URL, a file's as file://) once it has been
+    read, so it can be checked again later.
+    """
+    options = options or FeedOptions()
+    try:
+        feed = read_feed(source, options.timeout)
+    except BadInput as bad:
+        yield Outcome(source, error=str(bad))
+        return
+    library.follow(feed.url, feed.title)
+    transcriber = transcriber or Transcriber()  # the model loads at the first audio item, once
+    for item in select(feed.items, options.limit, options.since):
+        if library.by_guid(feed.url, item.guid) or library.was_removed(feed.url, item.guid):
+            continue
+        outcome = Outcome(f"{item.title} <{item.enclosure or item.link or item.guid}>")
+        try:
+            outcome.result, outcome.warnings = add_item(library, feed, item, options, transcriber, progress)
+        except BadInput as bad:
+            outcome.error = str(bad)
+        yield outcome
+
+
+def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions,
+             transcriber: Transcriber | None,
+             progress: Callable[[str], Progress | None] | None) -> tuple[AddResult, list[str]]:
+    info = EpisodeInfo(id=item.title, title=item.title, show=feed.title, date=item.date,
+                       source=item.link or item.enclosure, speakers=item.persons)
+    warnings: list[str] = []
+    transcript, content_hash, media, name = None, None, item.enclosure, None
+    best = item.transcript()
+    if best:
+        url, suffix = best
+        try:
+            data = fetch.fetch(url, fetch.MAX_TRANSCRIPT_BYTES, options.timeout)
+            transcript, more = parse(data, suffix)
+            warnings += more
+            content_hash, name = hashlib.sha256(data).hexdigest(), f"transcript{suffix}"
+        except BadInput as bad:
+            if not item.enclosure:
+                raise BadInput(f"transcript {url}: {bad}") from None
+            warnings.append(f"transcript {url}: {bad}; transcribing the audio instead")
+    elif item.transcripts:
+        warnings.append("the feed's transcript is in a format podkb does not read; transcribing the audio instead")
+    if transcript is None:
+        if not item.enclosure:
+            raise BadInput("no enclosure and no readable transcript")
+        path = download_enclosure(library, item, options)
+        try:
+            transcript = read_audio(path, transcriber or Transcriber(), progress(item.title) if progress else None)
+        except BaseException:
+            path.unlink(missing_ok=True)  # nothing half-done stays behind: no episode, no orphan file
+            raise
+        warnings += transcript.warnings
+        content_hash, media, name = file_hash(path), str(path), path.name
+    episode = build_episode(Path(name), transcript, content_hash, info)
+    episode.path = None  # it came from a URL, not a file to --replace
+    episode.media, episode.feed, episode.guid = media, feed.url, item.guid
+    if item.duration and episode.duration is None:
+        episode.duration = item.duration
+    result = library.add(episode, transcript)
+    if result.status == "unchanged":  # the same transcript was added by hand: key it by this GUID from now on
+        library.claim(result.episode.id, feed.url, item.guid)
+    return result, warnings
+
+
+def download_enclosure(library: Library, item: Item, options: FeedOptions) -> Path:
+    suffix = _MEDIA_TYPES.get(item.enclosure_type or "") or _suffix(item.enclosure, AUDIO_SUFFIXES)
+    if not suffix:
+        guess = mimetypes.guess_extension(item.enclosure_type or "") or ""
+        if guess.lower() not in AUDIO_SUFFIXES:
+            raise BadInput(f"the enclosure is not audio or video ({item.enclosure_type or 'unknown type'})")
+        suffix = guess.lower()
+    digest = hashlib.sha256(item.guid.encode()).hexdigest()[:10]
+    dest = library.media_dir / f"{slugify(item.title, 50) or 'episode'}-{digest}{suffix}"
+    return fetch.download(item.enclosure, dest, options.max_bytes, options.timeout, item.enclosure_length)
+
+
+def _suffix(url: str | None, allowed: set[str]) -> str | None:
+    if not url:
+        return None
+    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    return suffix if suffix in allowed else None

@@ -1,0 +1,161 @@
+"""End to end in a real headless Chromium (Debian's, driven by Playwright) against `podkb serve`.
+
+Types a question, checks a cited hit found by the real model, saves it to a collection, downloads
+the Markdown export and checks the file, and keeps a screenshot of the search page.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"]
+SCREENSHOTS = Path(os.environ.get("PODKB_SCREENSHOTS", ROOT / ".screenshots"))
+
+# `make test` installs chromium; in CI a missing browser must fail, not skip.
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                reason="needs /usr/bin/chromium (make test installs it)")
+
+
+SPOKEN_SRT = """1
+00:00:00,000 --> 00:00:03,500
+Welcome to a short show about study habits.
+
+2
+00:00:03,500 --> 00:00:08,000
+Take a walk outside whenever you feel tired of the screen.
+"""
+
+
+def add_spoken_episode(kb: Path, tmp_path: Path) -> None:
+    """A transcript with its audio (espeak-ng speech), so a hit can play from its moment."""
+    from ingest import EpisodeInfo, Library, add_paths
+    from index import Index
+
+    from .speech import speak
+
+    srt = tmp_path / "habits.srt"
+    srt.write_text(SPOKEN_SRT)
+    wav = speak("Welcome to a short show about study habits. Take a walk outside whenever you feel tired of the "
+                "screen.", tmp_path / "habits.wav")
+    with Library(kb) as library:
+        [outcome] = add_paths(library, [str(srt)], EpisodeInfo(title="Study habits", show="Habits Radio",
+                                                                 media=str(wav)))
+        assert outcome.error is None, outcome.error
+        Index(library).sync()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(real_kb, tmp_path):
+    kb = tmp_path / "kb"
+    shutil.copytree(real_kb, kb)
+    add_spoken_episode(kb, tmp_path)
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    env = {k: v for k, v in os.environ.items() if k != "PODKB_MODEL"}
+    podkb = Path(sys.executable).with_name("podkb")
+    process = subprocess.Popen([str(podkb), "serve", "--port", str(port), "--kb", str(kb)], cwd=ROOT, stdout=log,
+                               stderr=subprocess.STDOUT, env=dict(env, HF_HUB_OFFLINE="1"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the app did not start:\n" + (tmp_path / "serve.log").read_text())
+    yield url, kb
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished the script run (its 'running' widget is gone)."""
+    page.wait_for_timeout(500)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+
+
+def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, kb = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(url, wait_until="networkidle")
+
+        box = page.get_by_label("Ask a question")
+        box.fill("how to avoid burnout")
+        box.press("Enter")
+        first = page.locator(".podkb-hit").first
+        expect(first).to_be_visible(timeout=90_000)
+        assert "q=how+to+avoid+burnout" in page.url or "q=how%20to%20avoid%20burnout" in page.url
+        card = first.inner_text()
+        assert "burnout" in card.lower()
+        citation = first.locator(".cite").inner_text()
+        assert "Lex Fridman Podcast" in citation or "Chai Time" in citation or ":" in citation
+        settle(page)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "search-page.png"), full_page=False)
+
+        page.get_by_role("button", name="Save quote").first.click()
+        visible = "visible=true"
+        page.get_by_role("textbox", name="Collection", exact=True).locator(visible).first.fill("Burnout")
+        page.get_by_role("textbox", name="Note", exact=True).locator(visible).first.fill("rest before you are tired")
+        page.get_by_role("button", name="Save to collection").locator(visible).first.click()
+        expect(page.get_by_text("Saved to Burnout")).to_be_visible(timeout=30_000)
+
+        page.get_by_text("Collections", exact=True).click()
+        download_button = page.get_by_role("button", name="Markdown", exact=True)
+        expect(download_button).to_be_visible(timeout=30_000)
+        with page.expect_download() as info:
+            download_button.click()
+        saved = tmp_path / "burnout.md"
+        info.value.save_as(saved)
+        assert info.value.suggested_filename == "burnout.md"
+        markdown = saved.read_text()
+        lines = markdown.splitlines()
+        assert lines[0] == "# Burnout"
+        quote_lines = [line for line in lines if line.startswith("> ") and not line.startswith("> —")]
+        assert quote_lines and "burnout" in markdown.lower()
+        assert any(line.startswith("> — ") for line in lines)  # the citation under the quote
+        assert "rest before you are tired" in markdown
+        settle(page)
+        page.screenshot(path=str(SCREENSHOTS / "collections-page.png"), full_page=False)
+
+        # Play from here: the episode with audio plays from the cited moment.
+        page.get_by_text("Search", exact=True).click()
+        box = page.get_by_label("Ask a question")
+        box.fill("walk outside when tired of the screen")
+        box.press("Enter")
+        hit = page.locator(".podkb-hit", has_text="Habits Radio").first
+        expect(hit).to_be_visible(timeout=60_000)
+        assert "00:03" in hit.locator(".ts").inner_text()
+        page.get_by_text("▶ Play from 00:03").first.click()
+        audio = page.locator("audio").first
+        expect(audio).to_be_attached(timeout=30_000)
+        page.wait_for_function("() => { const a = document.querySelector('audio'); return a && a.readyState >= 1; }",
+                               timeout=30_000)
+        assert audio.evaluate("a => a.currentTime") == pytest.approx(3, abs=0.6)
+        browser.close()
+    assert dialogs == []  # no transcript text ever ran as script

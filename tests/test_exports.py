@@ -1,0 +1,160 @@
+"""Quote collections (store and CLI) and the exporters, one test per format."""
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from ingest import Library
+from ui.exports import FORMATS, export, file_name, md
+from ui.quotes import Collections, Quote, quote_at
+
+from .conftest import TRANSCRIPTS
+
+HOSTILE = Quote(
+    text="Rest <script>alert(1)</script> and [click](javascript:alert(2)) *now*, #1 tip: $5 & more",
+    episode_id="ep", episode_title="Sleep [and] <b>focus</b>", show="Show", speaker="Ana", date="2026-11-02",
+    start=83.4, end=95.0, link="https://example.org/ep#t=83", note="see <img src=x onerror=alert(3)>",
+    tags=["rest", "deep work"], added_at="2026-11-23T10:00:00+00:00",
+)
+PLAIN = Quote(text="Sleep, then study.", episode_id="ep2", episode_title="Plain", start=None, added_at="2026-11-23T11:00:00+00:00")
+QUOTES = [HOSTILE, PLAIN]
+
+
+def test_markdown_is_a_blockquote_with_a_timestamped_citation_and_no_live_markup():
+    text = export("Burnout", QUOTES, "markdown")
+    lines = text.splitlines()
+    assert lines[0] == "# Burnout"
+    assert lines[2].startswith("> Rest \\<script\\>alert(1)\\</script\\> and \\[click\\](javascript\\:alert(2))")
+    assert "> — Show — Sleep \\[and\\] \\<b\\>focus\\</b\\> — Ana — [01:23](<https://example.org/ep#t=83>)" in lines
+    assert "see \\<img src=x onerror=alert(3)\\>" in text
+    assert not re.search(r"(?<!\\)<(script|img|b)", text)  # every tag escaped
+    assert not re.search(r"(?<!\\)\]\(javascript", text)  # no live link
+
+
+def test_md_escapes_what_would_start_a_list_or_heading():
+    assert md("1. first") == "1\\. first"
+    assert md("- item") == "\\- item"
+    assert md("# title") == "\\# title"
+    assert md("a\n\nb") == "a b"
+
+
+def test_csv_has_one_row_per_quote_with_times():
+    rows = list(csv.DictReader(io.StringIO(export("c", QUOTES, "csv"))))
+    assert [r["text"] for r in rows] == [HOSTILE.text, PLAIN.text]
+    assert rows[0]["start"] == "83.4" and rows[0]["timestamp"] == "01:23" and rows[0]["tags"] == "rest deep work"
+    assert rows[1]["start"] == "" and rows[1]["link"] == ""
+
+
+def test_json_round_trips_every_field():
+    data = json.loads(export("c", QUOTES, "json"))
+    assert data["collection"] == "c"
+    assert Quote(**data["quotes"][0]) == HOSTILE
+
+
+def test_readwise_csv_has_its_header_and_location_in_seconds():
+    text = export("c", QUOTES, "readwise")
+    assert text.splitlines()[0] == "Highlight,Title,Author,URL,Note,Location,Date"
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["Highlight"] == HOSTILE.text and rows[0]["Title"] == HOSTILE.episode_title
+    assert rows[0]["Author"] == "Ana" and rows[0]["URL"] == HOSTILE.link
+    assert rows[0]["Location"] == "83" and rows[0]["Date"] == "2026-11-23 10:00:00"
+    assert rows[0]["Note"].startswith(".rest .deep work see")
+    assert rows[1]["Location"] == ""
+
+
+def test_anki_csv_has_header_lines_then_front_back_tags():
+    text = export("c", QUOTES, "anki")
+    lines = text.splitlines()
+    assert lines[:4] == ["#separator:Comma", "#html:false", "#columns:Front,Back,Tags", "#tags column:3"]
+    rows = list(csv.reader(io.StringIO("\n".join(lines[4:]))))
+    assert len(rows) == 2 and all(len(row) == 3 for row in rows)
+    assert rows[0][0] == HOSTILE.text and "01:23" in rows[0][1] and HOSTILE.link in rows[0][1]
+    assert rows[0][2] == "podkb rest deep_work"
+
+
+def test_obsidian_has_yaml_front_matter_and_quote_callouts():
+    text = export('Name: "tricky"\nline', QUOTES, "obsidian")
+    lines = text.splitlines()
+    assert lines[0] == "---" and lines[5] == "---"
+    front = dict(line.split(": ", 1) for line in lines[1:5])
+    assert json.loads(front["title"]) == 'Name: "tricky"\nline'  # quoted, so YAML can't be broken out of
+    assert json.loads(front["tags"]) == ["deep", "rest"] or json.loads(front["tags"]) == ["deepwork", "rest"]
+    assert "> [!quote] Show — Sleep \\[and\\]" in text
+    assert "> #rest #deepwork" in text
+
+
+def test_every_format_has_a_file_name():
+    assert {file_name("Burnout & rest!", f) for f in FORMATS} == {
+        "burnout-rest.md", "burnout-rest.csv", "burnout-rest.json", "burnout-rest.readwise.csv",
+        "burnout-rest.anki.csv", "burnout-rest.obsidian.md"}
+
+
+def test_collections_keep_order_survive_reopen_and_outlive_their_episode(podkb, kb):
+    podkb("add", *sorted(TRANSCRIPTS.glob("chai*")), "--no-index")
+    with Library(kb) as library:
+        store = Collections(library)
+        first = store.add("Focus", quote_at(library, "chai-time-learning-to-learn", 60))
+        second = store.add("focus", quote_at(library, "chai-time-learning-to-learn", 120, 130, note="n"))
+        assert [name for name, _ in store.names()] == ["Focus"]  # names are case-insensitive
+        store.move(second.id, -1)
+    podkb("remove", "chai")
+    with Library(kb) as library:
+        quotes = Collections(library).quotes("FOCUS")
+    assert [q.id for q in quotes] == [second.id, first.id]
+    assert quotes[0].start >= 119 and quotes[0].end <= 131 and quotes[0].note == "n"
+    assert quotes[0].speaker in ("Sanyam Bhutani", "Rob Bracco")
+
+
+def test_quote_add_list_export_and_remove_from_the_cli(podkb, kb, tmp_path):
+    podkb("add", TRANSCRIPTS / "fastbook-reading-session-jeremy-howard.txt", "--no-index")
+    out = podkb("quote", "add", "Study", "--episode", "fastbook", "--start", "1:00", "--end", "1:10",
+                "--note", "intro", "--tag", "start")
+    assert out.stdout.startswith("saved quote 1 to Study:")
+    assert re.search(r"— (00:59|01:00)\n$", out.stdout)  # the first word said at or across 1:00
+    podkb("quote", "add", "Study", "--episode", "fastbook", "--start", "300")
+    assert "Study  (2 quotes)" in podkb("collections").stdout
+    target = tmp_path / "study.md"
+    podkb("export", "Study", "--format", "markdown", "-o", target)
+    text = target.read_text()
+    assert text.startswith("# Study\n\n> ") and text.count("\n> — ") == 2 and "intro" in text
+    rows = list(csv.DictReader(io.StringIO(podkb("export", "Study", "--format", "readwise").stdout)))
+    assert len(rows) == 2 and rows[0]["Location"] in ("59", "60")
+    podkb("quote", "remove", "1")
+    assert "Study  (1 quote)" in podkb("collections").stdout
+    assert "no collection 'Nope'" in podkb("export", "Nope", expect=1).stderr
+    assert "ends before" in podkb("quote", "add", "X", "--episode", "fastbook", "--start", "99999", expect=1).stderr
+    assert "not seconds" in podkb("quote", "add", "X", "--episode", "fastbook", "--start", "soon", expect=2).stderr
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 81])
+def test_collection_names_are_checked(kb, name):
+    with Library(kb) as library, pytest.raises(ValueError):
+        Collections(library).create(name)
+
+
+def test_upload_names_cannot_leave_the_uploads_folder(tmp_path):
+    from ui.web import safe_name, save_upload
+
+    assert safe_name("../../x.srt") == "x.srt"
+    assert safe_name("..\\..\\evil.VTT") == "evil.vtt"
+    assert safe_name(".hidden") == "hidden"
+    assert safe_name("/etc/passwd") == "passwd"
+    assert safe_name("a<script>.txt") == "a_script_.txt"
+    assert safe_name("") == "upload" and safe_name("..") == "upload"
+    saved = save_upload(tmp_path / "kb", "../../../escape.srt", b"data")
+    assert saved == (tmp_path / "kb" / "uploads" / "escape.srt").resolve()
+    other = save_upload(tmp_path / "kb", "escape.srt", b"other data")
+    assert other != saved and other.read_bytes() == b"other data" and saved.read_bytes() == b"data"
+
+
+def test_a_transcript_can_name_its_audio_for_playback(podkb, kb, write, tmp_path):
+    srt = write("talk.srt", "1\n00:00:01,000 --> 00:00:03,000\nHello there.\n")
+    audio = write("talk.mp3", b"ID3 not really audio")
+    podkb("add", srt, "--media", audio, "--no-index")
+    [episode] = json.loads(podkb("episodes", "--json").stdout)
+    assert episode["media"] == str(audio.resolve())
+    other = write("other.srt", "1\n00:00:01,000 --> 00:00:03,000\nAnother.\n")
+    result = podkb("add", other, "--media", tmp_path / "missing.mp3", "--no-index", expect=1)
+    assert f"error: {other}: media" in result.stderr and "no such file" in result.stderr

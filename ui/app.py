@@ -1,0 +1,391 @@
+"""The podkb web app (Streamlit): search, listen in context, collect quotes and export them.
+
+Run it with `podkb serve [--kb DIR] [--port N]`; the knowledge base comes from $PODKB_HOME.
+"""
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+
+import click
+import pandas as pd
+import streamlit as st
+
+from ingest import EpisodeInfo, Library, add_paths, format_timestamp
+from ingest.importer import SUFFIXES
+from index import Filters, search_index
+from ui.exports import FORMATS, export, file_name, md
+from ui.quotes import Collections, parse_tags, quote_from_hit
+from ui.web import EXAMPLES, STYLE, Engine, clock, context_html, e, hit_html, playback, save_upload
+
+KB = os.environ.get("PODKB_HOME") or click.get_app_dir("podkb")
+PAGES = ("Search", "Library", "Collections")
+FILTER_KEYS = ("show", "episode", "speaker", "from", "to")
+ALL = "All"
+
+
+@st.cache_resource(show_spinner="Loading the search model…")
+def engine(kb: str) -> Engine:
+    return Engine(kb)
+
+
+def say(kind: str, text: str) -> None:
+    """st.success/info/warning/error with the text escaped: it may quote a file name or a transcript."""
+    getattr(st, kind)(md(text))
+
+
+# Query parameters: the page, the question and the filters live in the URL, so a search is a link.
+
+def from_url(key: str, default: str = "") -> None:
+    if key not in st.session_state:
+        st.session_state[key] = st.query_params.get(key, default)
+
+
+def to_url(values: dict[str, str]) -> None:
+    for key, value in values.items():
+        if value and value != ALL:
+            if st.query_params.get(key) != value:
+                st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+# Search
+
+def sidebar_filters(library: Library) -> Filters:
+    episodes = library.episodes()
+    shows = sorted({ep.show for ep in episodes if ep.show})
+    for key in FILTER_KEYS:
+        from_url(key, ALL if key in ("show", "episode", "speaker") else "")
+    st.sidebar.header("Filters")
+    if st.session_state.show not in [ALL, *shows]:
+        st.session_state.show = ALL
+    show = st.sidebar.selectbox("Show", [ALL, *shows], key="show")
+    in_show = [ep for ep in episodes if show == ALL or ep.show == show]
+    titles = {ep.id: ep.title for ep in in_show}
+    if st.session_state.episode not in [ALL, *titles]:
+        st.session_state.episode = ALL
+    episode = st.sidebar.selectbox("Episode", [ALL, *titles], key="episode",
+                                   format_func=lambda ref: ref if ref == ALL else titles[ref])
+    speakers = sorted({s for ep in in_show for s in ep.speakers})
+    if st.session_state.speaker not in [ALL, *speakers]:
+        st.session_state.speaker = ALL
+    speaker = st.sidebar.selectbox("Speaker", [ALL, *speakers], key="speaker")
+    date_from = st.sidebar.text_input("From date", key="from", placeholder="YYYY or YYYY-MM-DD").strip()
+    date_to = st.sidebar.text_input("To date", key="to", placeholder="YYYY or YYYY-MM-DD").strip()
+    for label, value in (("From date", date_from), ("To date", date_to)):
+        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+            st.sidebar.warning(f"{label}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    to_url({"show": show, "episode": episode, "speaker": speaker, "from": date_from, "to": date_to})
+    valid = lambda v: v if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", v) else None  # noqa: E731
+    return Filters(show=None if show == ALL else show, episode=None if episode == ALL else episode,
+                   speaker=None if speaker == ALL else speaker, date_from=valid(date_from), date_to=valid(date_to))
+
+
+def ask(question: str) -> None:
+    st.session_state.q = question
+
+
+def search_page(eng: Engine, library: Library) -> None:
+    st.title("Search")
+    from_url("q")
+    filters = sidebar_filters(library)
+    k = st.sidebar.slider("Hits", 3, 20, 8)
+    st.text_input("Ask a question", key="q", placeholder="e.g. how to avoid burnout")
+    cols = st.columns(len(EXAMPLES))
+    for col, example in zip(cols, EXAMPLES):
+        col.button(example, on_click=ask, args=(example,), key=f"example-{example}", use_container_width=True)
+    query = st.session_state.q.strip()
+    to_url({"q": query})
+    if not query:
+        st.caption("Ask in your own words, or try an example. Each hit cites its episode, speaker and moment.")
+        return
+    if not re.search(r"\w", query):
+        st.warning("That question has no words to search for. Try something like “how to avoid burnout”.")
+        return
+    with eng.lock:
+        hits = search_index(eng.index, query[:1000], k=k, filters=filters)
+    if not hits:
+        st.info("No passages found. Try other words, or clear the filters in the sidebar.")
+        return
+    for n, hit in enumerate(hits, 1):
+        show_hit(library, n, hit)
+
+
+def show_hit(library: Library, n: int, hit) -> None:
+    episode = library.episode(hit.episode_id)
+    with st.container(border=True):
+        st.html(hit_html(n, hit))
+        play = playback(episode.media, episode.source, hit.start)
+        left, middle, right = st.columns([2, 3, 2])
+        with left:
+            if play.audio and hit.start is not None:
+                if st.toggle(f"▶ Play from {clock(hit.start)}", key=f"play-{hit.passage_id}"):
+                    kind = mimetypes.guess_type(play.audio)[0] or "audio/mpeg"
+                    st.audio(play.audio, format=kind, start_time=play.start, autoplay=True)
+            elif play.link:
+                label = f"▶ Play from {clock(hit.start)}" if hit.start is not None else "Open the source"
+                st.link_button(label, play.link)
+            else:
+                st.caption("No audio or source link for this episode.")
+        with middle, st.expander("Context"):
+            segments = library.segments(hit.episode_id)
+            st.html(context_html(segments, hit.first_segment, hit.last_segment))
+        with right, st.popover("Save quote", use_container_width=True):
+            save_form(library, hit)
+
+
+def save_form(library: Library, hit) -> None:
+    names = [name for name, _ in Collections(library).names()]
+    with st.form(key=f"save-{hit.passage_id}", border=False, clear_on_submit=True):
+        collection = st.text_input("Collection", value=st.session_state.get("last_collection", "Favourites"),
+                                   help=("Existing: " + ", ".join(names)) if names else "A new name creates it.")
+        text = st.text_area("Quote (trim it to the words you want)", value=" ".join(hit.text.split()), height=150)
+        note = st.text_input("Note")
+        tags = st.text_input("Tags", placeholder="focus, habits")
+        if st.form_submit_button("Save to collection"):
+            try:
+                quote = quote_from_hit(library, hit, text, note=note, tags=parse_tags(tags))
+                saved = Collections(library).add(collection, quote)
+            except (ValueError, LookupError) as error:
+                say("error", str(error))
+                return
+            st.session_state.last_collection = collection.strip()
+            say("success", f"Saved to {collection.strip()} (quote {saved.id}, {saved.citation}).")
+
+
+# Library
+
+def library_page(eng: Engine, library: Library) -> None:
+    st.title("Library")
+    episodes = library.episodes()
+    counts = dict(library.db.execute("SELECT episode_id, count(*) FROM passages GROUP BY episode_id").fetchall())
+    titles = {ep.id: ep.title for ep in episodes}
+    if episodes:
+        table = pd.DataFrame([{
+            "Episode": ep.title, "id": ep.id, "Show": ep.show or "", "Date": ep.date or "",
+            "Duration": format_timestamp(ep.duration) if ep.duration is not None else "untimed",
+            "Passages": counts.get(ep.id, 0), "Format": ep.format or "", "Source": ep.source or "",
+            "Duplicate of": (f"{titles.get(ep.duplicate_of, ep.duplicate_of)} ({ep.similarity:.0%} shared)"
+                             if ep.duplicate_of else ""),
+        } for ep in episodes])
+        st.dataframe(table, hide_index=True, use_container_width=True)
+    else:
+        st.info("No episodes yet. Upload a transcript or audio file, or follow a feed.")
+    left, right = st.columns(2)
+    with left:
+        upload_form(eng)
+    with right:
+        feed_form(eng)
+        remove_form(eng, episodes)
+
+
+def upload_form(eng: Engine) -> None:
+    st.subheader("Add episodes")
+    with st.form("upload", clear_on_submit=True):
+        files = st.file_uploader("Transcripts or audio", accept_multiple_files=True,
+                                 type=sorted(s.lstrip(".") for s in SUFFIXES),
+                                 help="SRT, WebVTT, Whisper JSON, Podcasting 2.0 JSON, Otter or plain text; "
+                                      "mp3, wav, m4a, ogg, flac, mp4, webm audio is transcribed.")
+        title = st.text_input("Title (optional)")
+        show = st.text_input("Show (optional)")
+        speaker = st.text_input("Speaker (optional)")
+        submitted = st.form_submit_button("Add")
+    if submitted and files:
+        info = EpisodeInfo(title=title or None, show=show or None, speakers=[speaker] if speaker else [])
+        paths = []
+        for upload in files:
+            try:
+                paths.append(str(save_upload(eng.kb, upload.name, upload.getvalue())))
+            except ValueError as error:
+                say("error", str(error))
+        run_import(eng, lambda library, progress: add_paths(library, paths, info, transcriber=eng.transcriber,
+                                                                   progress=progress))
+
+
+def feed_form(eng: Engine) -> None:
+    st.subheader("Follow a podcast feed")
+    with st.form("feed"):
+        url = st.text_input("Feed URL", placeholder="https://example.org/podcast.rss")
+        limit = st.number_input("Newest episodes to add", min_value=1, max_value=500, value=5)
+        submitted = st.form_submit_button("Follow")
+    if submitted and url.strip():
+        from ingest.feeds import FeedOptions, follow
+
+        options = FeedOptions(limit=int(limit))
+        run_import(eng, lambda library, progress: follow(library, url.strip(), options, eng.transcriber,
+                                                                  progress=progress))
+
+
+def run_import(eng: Engine, outcomes) -> None:
+    """Run an import on its own connection, showing each file's outcome, then index what it added."""
+    with eng.write_lock, st.status("Adding…", expanded=True) as status:
+        bar = st.progress(0.0)
+
+        def progress(name):
+            def update(done, total):
+                bar.progress(min(1.0, done / max(total, 1e-9)), text=f"Transcribing {name}: "
+                             f"{format_timestamp(done)} of {format_timestamp(total)}")
+            return update
+
+        library, index = eng.writer()
+        failed = 0
+        try:
+            for outcome in outcomes(library, progress):
+                for warning in outcome.warnings:
+                    say("warning", f"{outcome.path}: {warning}")
+                if outcome.error:
+                    failed += 1
+                    say("error", f"{outcome.path}: {outcome.error}")
+                else:
+                    ep = outcome.result.episode
+                    say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
+            index_with_progress(index, bar)
+        finally:
+            library.close()
+        status.update(label="Done" if not failed else f"Done, {failed} failed", state="complete" if not failed
+                      else "error")
+
+
+def index_with_progress(index, bar) -> None:
+    def step(done, total, episode_id):
+        bar.progress(done / total, text=f"Indexing {episode_id} ({done + 1} of {total})")
+
+    report = index.sync(on_episode=step)
+    bar.progress(1.0, text=f"Indexed {report.episodes} episodes, {report.passages} passages")
+
+
+def remove_form(eng: Engine, episodes) -> None:
+    st.subheader("Remove an episode")
+    if not episodes:
+        return
+    titles = {ep.id: ep.title for ep in episodes}
+    chosen = st.selectbox("Episode", list(titles), format_func=lambda ref: titles[ref], key="remove-choice")
+    if st.button("Remove…"):
+        st.session_state.confirm_remove = chosen
+    pending = st.session_state.get("confirm_remove")
+    if pending in titles:
+        say("warning", f"Remove “{titles[pending]}” and its passages? Quotes saved from it stay in their collections.")
+        yes, no = st.columns(2)
+        if yes.button("Yes, remove", type="primary"):
+            with eng.write_lock:
+                library, index = eng.writer()
+                try:
+                    index.remove(pending)
+                finally:
+                    library.close()
+            del st.session_state.confirm_remove
+            st.rerun()
+        if no.button("Cancel"):
+            del st.session_state.confirm_remove
+            st.rerun()
+
+
+# Collections
+
+def collections_page(library: Library) -> None:
+    st.title("Collections")
+    store = Collections(library)
+    with st.sidebar.form("new-collection", clear_on_submit=True):
+        name = st.text_input("New collection")
+        if st.form_submit_button("Create") and name.strip():
+            try:
+                store.create(name)
+            except ValueError as error:
+                say("error", str(error))
+    names = store.names()
+    if not names:
+        st.info("No collections yet. Save a hit from the Search page with “Save quote”.")
+        return
+    labels = {n: f"{n} ({count})" for n, count in names}
+    if st.session_state.get("collection") not in labels:
+        st.session_state.collection = names[0][0]
+    name = st.selectbox("Collection", list(labels), format_func=labels.get, key="collection")
+    quotes = store.quotes(name)
+    if quotes:
+        st.write("Download")
+        cols = st.columns(len(FORMATS))
+        for col, fmt in zip(cols, FORMATS.values()):
+            col.download_button(fmt.label, export(name, quotes, fmt.name), file_name=file_name(name, fmt.name),
+                                mime=fmt.mime, key=f"download-{fmt.name}", on_click="ignore")
+    else:
+        st.caption("This collection is empty.")
+    for n, quote in enumerate(quotes):
+        with st.container(border=True):
+            st.html(quote_html(quote))
+            up, down, delete, _ = st.columns([1, 1, 1, 5])
+            if up.button("↑", key=f"up-{quote.id}", disabled=n == 0, help="Move up"):
+                store.move(quote.id, -1)
+                st.rerun()
+            if down.button("↓", key=f"down-{quote.id}", disabled=n == len(quotes) - 1, help="Move down"):
+                store.move(quote.id, 1)
+                st.rerun()
+            if delete.button("Delete", key=f"delete-{quote.id}"):
+                store.remove(quote.id)
+                st.rerun()
+    if st.button("Delete this collection…"):
+        st.session_state.confirm_delete = name
+    if st.session_state.get("confirm_delete") == name:
+        say("warning", f"Delete the collection “{name}” and its {len(quotes)} quotes?")
+        if st.button("Yes, delete it", type="primary"):
+            store.delete(name)
+            del st.session_state.confirm_delete
+            st.rerun()
+
+
+def quote_html(quote) -> str:
+    when = f' <span class="ts">{e(clock(quote.start))}</span>' if quote.start is not None else ""
+    link = f' · <a href="{e(quote.link)}" target="_blank" rel="noopener noreferrer">source</a>' if quote.link else ""
+    note = f'<div class="also">Note: {e(quote.note)}</div>' if quote.note else ""
+    tags = f'<div class="also">Tags: {e(", ".join(quote.tags))}</div>' if quote.tags else ""
+    cite = " · ".join(e(part) for part in (quote.show, quote.episode_title, quote.speaker) if part)
+    return (f'<div class="podkb-hit"><div>“{e(quote.text)}”</div>'
+            f'<div class="cite">{cite}{when}{link}</div>{note}{tags}</div>')
+
+
+# The page
+
+def ensure_indexed(eng: Engine) -> None:
+    """On first start (or after an import elsewhere left episodes unindexed), index them with a progress bar."""
+    with eng.lock:
+        stale = eng.index.stale_episodes()
+    if not stale:
+        return
+    with eng.write_lock, st.status(f"Building the knowledge base: indexing {len(stale)} episodes…",
+                                   expanded=True) as status:
+        library, index = eng.writer()
+        try:
+            index_with_progress(index, st.progress(0.0))
+        finally:
+            library.close()
+        status.update(label="Knowledge base ready", state="complete", expanded=False)
+
+
+def main() -> None:
+    st.set_page_config(page_title="podkb", page_icon="🎧", layout="wide")
+    st.html(STYLE)
+    from_url("page", PAGES[0])
+    if st.session_state.page not in PAGES:
+        st.session_state.page = PAGES[0]
+    st.sidebar.title("podkb")
+    page = st.sidebar.radio("Page", PAGES, key="page", label_visibility="collapsed")
+    to_url({"page": "" if page == PAGES[0] else page})
+    eng = engine(KB)
+    ensure_indexed(eng)
+    library = Library(KB)
+    try:
+        episodes, passages = library.db.execute(
+            "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM passages)").fetchone()
+        st.sidebar.caption(f"{episodes} episodes · {passages} passages")
+        if page == "Search":
+            search_page(eng, library)
+        elif page == "Library":
+            library_page(eng, library)
+        else:
+            collections_page(library)
+    finally:
+        library.close()
+
+
+main()

@@ -1,0 +1,160 @@
+"""A collection's quotes as files: one function per format, each returning the file's text.
+
+Transcript text is data: the Markdown formats escape it so a quote can't become a link,
+an image or HTML; the Anki file says ``#html:false``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from ingest import format_timestamp
+
+from .quotes import Quote
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")
+_LINE_START = re.compile(r"^(\d+)([.)])|^([-+=])")
+
+
+def md(text: str | None) -> str:
+    """Text that Markdown (and Obsidian) shows as written: lines joined, every character that could
+    start a link, an image, HTML, emphasis, code, math, a tag or a list escaped."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+    return _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", escaped)
+
+
+def _when(quote: Quote) -> str:
+    return format_timestamp(quote.start) if quote.start is not None else ""
+
+
+def _cite_md(quote: Quote) -> str:
+    parts = [md(part) for part in (quote.show, quote.episode_title, quote.speaker) if part]
+    when = _when(quote)
+    if when:
+        parts.append(f"[{when}](<{_url(quote.link)}>)" if quote.link else when)
+    return " — ".join(parts)
+
+
+def _url(link: str) -> str:
+    """A link that can't break out of Markdown's <...> destination."""
+    return re.sub(r"[<>\s]", lambda m: f"%{ord(m.group()):02X}", link)
+
+
+def to_markdown(name: str, quotes: list[Quote]) -> str:
+    """A heading, then each quote as a blockquote followed by its citation with a timestamped link."""
+    out = [f"# {md(name)}", ""]
+    for quote in quotes:
+        out.append(f"> {md(quote.text)}")
+        out.append(">")
+        out.append(f"> — {_cite_md(quote)}")
+        if quote.note:
+            out += ["", md(quote.note)]
+        if quote.tags:
+            out += ["", " ".join(f"\\#{md(tag)}" for tag in quote.tags)]
+        out.append("")
+    return "\n".join(out)
+
+
+def to_obsidian(name: str, quotes: list[Quote]) -> str:
+    """Obsidian Markdown: YAML front matter, then each quote as a quote callout."""
+    tags = sorted({_tag(tag) for quote in quotes for tag in quote.tags} - {""})
+    front = ["---", f"title: {json.dumps(name, ensure_ascii=False)}", f"tags: {json.dumps(tags, ensure_ascii=False)}",
+             f"quotes: {len(quotes)}", "source: podkb", "---", ""]
+    out = front + [f"# {md(name)}", ""]
+    for quote in quotes:
+        out.append(f"> [!quote] {_cite_md(quote)}")
+        out.append(f"> {md(quote.text)}")
+        if quote.note:
+            out.append(f"> *{md(quote.note)}*")
+        tags = [t for t in (_tag(tag) for tag in quote.tags) if t]
+        if tags:
+            out.append("> " + " ".join(f"#{tag}" for tag in tags))
+        out.append("")
+    return "\n".join(out)
+
+
+def _tag(tag: str) -> str:
+    """An Obsidian tag: letters, digits, _, - and / only."""
+    return re.sub(r"[^\w/-]", "", tag)
+
+
+def _rows(quotes: list[Quote]) -> list[dict]:
+    return [{
+        "text": q.text, "episode_id": q.episode_id, "episode_title": q.episode_title, "show": q.show or "",
+        "speaker": q.speaker or "", "date": q.date or "", "start": q.start, "end": q.end,
+        "timestamp": _when(q), "link": q.link or "", "note": q.note, "tags": " ".join(q.tags),
+        "added_at": q.added_at or "",
+    } for q in quotes]
+
+
+def to_csv(name: str, quotes: list[Quote]) -> str:
+    columns = ["text", "episode_id", "episode_title", "show", "speaker", "date", "start", "end", "timestamp",
+               "link", "note", "tags", "added_at"]
+    return pd.DataFrame(_rows(quotes), columns=columns).to_csv(index=False)
+
+
+def to_json(name: str, quotes: list[Quote]) -> str:
+    return json.dumps({"collection": name, "quotes": [q.to_dict() for q in quotes]}, indent=2, ensure_ascii=False)
+
+
+def to_readwise(name: str, quotes: list[Quote]) -> str:
+    """Readwise's CSV import: Highlight,Title,Author,URL,Note,Location,Date; the location is in seconds."""
+    rows = [{
+        "Highlight": q.text,
+        "Title": q.episode_title,
+        "Author": q.speaker or q.show or "",
+        "URL": q.link or "",
+        # Readwise reads ".tag" at the start of a note as a tag.
+        "Note": " ".join([*(f".{tag}" for tag in q.tags), q.note]).strip(),
+        "Location": int(q.start) if q.start is not None else "",
+        "Date": (q.added_at or "").replace("T", " ")[:19],
+    } for q in quotes]
+    columns = ["Highlight", "Title", "Author", "URL", "Note", "Location", "Date"]
+    return pd.DataFrame(rows, columns=columns).to_csv(index=False)
+
+
+def to_anki(name: str, quotes: list[Quote]) -> str:
+    """Anki's text import: header lines, then Front (the quote), Back (citation, link, note), Tags."""
+    rows = [{
+        "Front": q.text,
+        "Back": " — ".join(part for part in (q.citation, q.link or "", q.note) if part),
+        "Tags": " ".join(re.sub(r"\s+", "_", tag) for tag in ["podkb", *q.tags]),
+    } for q in quotes]
+    header = "#separator:Comma\n#html:false\n#columns:Front,Back,Tags\n#tags column:3\n"
+    body = pd.DataFrame(rows, columns=["Front", "Back", "Tags"]).to_csv(index=False, header=False)
+    return header + body
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    write: Callable[[str, list[Quote]], str]
+    suffix: str
+    mime: str
+    label: str
+
+
+FORMATS = {f.name: f for f in (
+    Format("markdown", to_markdown, ".md", "text/markdown", "Markdown"),
+    Format("csv", to_csv, ".csv", "text/csv", "CSV"),
+    Format("json", to_json, ".json", "application/json", "JSON"),
+    Format("readwise", to_readwise, ".readwise.csv", "text/csv", "Readwise CSV"),
+    Format("anki", to_anki, ".anki.csv", "text/csv", "Anki CSV"),
+    Format("obsidian", to_obsidian, ".obsidian.md", "text/markdown", "Obsidian Markdown"),
+)}
+
+
+def export(name: str, quotes: list[Quote], format: str) -> str:
+    return FORMATS[format].write(name, quotes)
+
+
+def file_name(name: str, format: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "collection"
+    return stem[:60] + FORMATS[format].suffix
+
+
+__all__ = ["FORMATS", "export", "file_name", "md"]

@@ -1,0 +1,269 @@
+"""Quote collections: passages saved with their citation, in the knowledge base's own SQLite store.
+
+A quote keeps a copy of its text and citation, so it outlives the episode it came from;
+the CLI and the web app share the same tables.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from ingest import Library, Segment
+from ingest.migrations import Migrations
+from index.hits import citation as cite
+from index.hits import link as timed_link
+
+migration = Migrations("quotes")
+MAX_NAME = 80
+
+
+@migration
+def m001_create_collections_and_quotes(db):
+    db.execute(
+        """CREATE TABLE collections (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE quotes (
+            id INTEGER PRIMARY KEY,
+            collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            episode_id TEXT NOT NULL,
+            episode_title TEXT NOT NULL,
+            show TEXT,
+            speaker TEXT,
+            date TEXT,
+            start REAL,
+            end REAL,
+            link TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            tags TEXT NOT NULL DEFAULT '[]',
+            added_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX quotes_collection ON quotes(collection_id, position)")
+
+
+@dataclass
+class Quote:
+    text: str
+    episode_id: str
+    episode_title: str
+    show: str | None = None
+    speaker: str | None = None
+    date: str | None = None      # the episode's date
+    start: float | None = None
+    end: float | None = None
+    link: str | None = None      # the source, set to play from ``start`` (http/https only)
+    note: str = ""
+    tags: list[str] = field(default_factory=list)
+    id: int | None = None
+    position: int = 0
+    added_at: str | None = None
+
+    @property
+    def citation(self) -> str:
+        return cite(self.show, self.episode_title, self.speaker, self.start, None)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_COLUMNS = ("text, episode_id, episode_title, show, speaker, date, start, end, link, note, tags, id, position, "
+            "added_at")
+
+
+class Collections:
+    """The named collections of one knowledge base."""
+
+    def __init__(self, library: Library):
+        self.library = library
+        self.db = library.db
+        migration.apply(self.db)
+
+    def names(self) -> list[tuple[str, int]]:
+        """(name, number of quotes) of every collection, oldest first."""
+        return self.db.execute(
+            "SELECT c.name, count(q.id) FROM collections c LEFT JOIN quotes q ON q.collection_id = c.id "
+            "GROUP BY c.id ORDER BY c.created_at, c.id"
+        ).fetchall()
+
+    def create(self, name: str) -> str:
+        name = clean_name(name)
+        self.db.execute("INSERT OR IGNORE INTO collections (name, created_at) VALUES (?, ?)", (name, _now()))
+        return self.db.execute("SELECT name FROM collections WHERE name = ?", (name,)).fetchone()[0]
+
+    def delete(self, name: str) -> None:
+        with self.library.transaction():
+            self.db.execute("DELETE FROM quotes WHERE collection_id = ?", (self._id(name),))
+            self.db.execute("DELETE FROM collections WHERE name = ?", (name,))
+
+    def quotes(self, name: str) -> list[Quote]:
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM quotes WHERE collection_id = ? ORDER BY position, id",
+                               (self._id(name),))
+        return [_quote(row) for row in rows]
+
+    def add(self, name: str, quote: Quote) -> Quote:
+        """Append ``quote`` to the collection ``name``, creating the collection if needed."""
+        if not quote.text.strip():
+            raise ValueError("a quote needs some text")
+        with self.library.transaction():
+            collection = self._id(self.create(name))
+            position = self.db.execute("SELECT coalesce(max(position), -1) + 1 FROM quotes WHERE collection_id = ?",
+                                       (collection,)).fetchone()[0]
+            quote.position, quote.added_at = position, _now()
+            values = (collection, position, quote.text, quote.episode_id, quote.episode_title, quote.show,
+                      quote.speaker, quote.date, quote.start, quote.end, quote.link, quote.note,
+                      json.dumps(quote.tags), quote.added_at)
+            cursor = self.db.execute(
+                "INSERT INTO quotes (collection_id, position, text, episode_id, episode_title, show, speaker, date, "
+                "start, end, link, note, tags, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            quote.id = cursor.lastrowid
+        return quote
+
+    def remove(self, quote_id: int) -> None:
+        self.db.execute("DELETE FROM quotes WHERE id = ?", (quote_id,))
+
+    def move(self, quote_id: int, step: int) -> None:
+        """Move a quote ``step`` places (negative: earlier) within its collection."""
+        with self.library.transaction():
+            row = self.db.execute("SELECT collection_id FROM quotes WHERE id = ?", (quote_id,)).fetchone()
+            if row is None:
+                return
+            ids = [r[0] for r in self.db.execute(
+                "SELECT id FROM quotes WHERE collection_id = ? ORDER BY position, id", row)]
+            at = ids.index(quote_id)
+            ids.insert(max(0, min(len(ids) - 1, at + step)), ids.pop(at))
+            self.db.executemany("UPDATE quotes SET position = ? WHERE id = ?", list(enumerate(ids)))
+
+    def _id(self, name: str) -> int:
+        row = self.db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise LookupError(f"no collection '{name}'")
+        return row[0]
+
+
+def clean_name(name: str) -> str:
+    """A collection name: one line of printable text, at most MAX_NAME characters."""
+    name = " ".join("".join(ch for ch in (name or "") if ch.isprintable()).split())
+    if not name:
+        raise ValueError("a collection needs a name")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a collection name has at most {MAX_NAME} characters")
+    return name
+
+
+def parse_tags(text: str) -> list[str]:
+    """'focus, habits #sleep' → ['focus', 'habits', 'sleep']."""
+    return list(dict.fromkeys(t for t in re.split(r"[\s,#]+", text or "") if t))
+
+
+def quote_at(library: Library, episode_id: str, start: float, end: float | None = None, note: str = "",
+             tags: list[str] | None = None) -> Quote:
+    """The words an episode says from ``start`` to ``end`` (default: to the end of the segment at ``start``)."""
+    episode = library.episode(episode_id)
+    segments = library.segments(episode.id)
+    timed = [s for s in segments if s.start is not None]
+    if not timed:
+        raise ValueError(f"episode {episode.id} has no timestamps to quote from")
+    if end is None:  # the segment being spoken at ``start``, else the next one
+        seg = next((s for s in reversed(timed) if s.start <= start + 0.01 and (s.end or s.start) > start), None) \
+            or next((s for s in timed if s.start >= start), None)
+        if seg is None:
+            raise ValueError(f"{episode.id} ends before {start:g} s")
+        start, end = max(start, seg.start), seg.end if seg.end is not None else seg.start
+    if end < start:
+        raise ValueError("--end comes before --start")
+    words = [(w.start, w.end, w.text) for s in timed for w in (s.words or _spread(s))]
+    chosen = [w for w in words if w[1] > start + 0.01 and w[0] < end - 0.01] or \
+             [w for w in words if w[0] <= start <= w[1]]
+    if not chosen:
+        raise ValueError(f"nothing is said in {episode.id} between {start:g} s and {end:g} s")
+    speaker = next((s.speaker for s in timed if s.start <= chosen[0][0] + 0.01 and s.speaker), None) \
+        if len(episode.speakers) != 1 else episode.speakers[0]
+    return Quote(
+        text=" ".join(w[2] for w in chosen), episode_id=episode.id, episode_title=episode.title,
+        show=episode.show, speaker=speaker, date=episode.date, start=round(chosen[0][0], 3),
+        end=round(chosen[-1][1], 3), link=web_link(episode.source, chosen[0][0]) or web_link(episode.media, chosen[0][0]),
+        note=note, tags=tags or [],
+    )
+
+
+def quote_from_hit(library: Library, hit, text: str | None = None, note: str = "",
+                   tags: list[str] | None = None) -> Quote:
+    """A hit's passage as a quote, or the part ``text`` of it (trimmed, not rewritten), timed to that part."""
+    whole = " ".join(hit.text.split())
+    text = " ".join((text or whole).split())
+    start, end = hit.passage_start, hit.end
+    if text != whole:
+        if _norm(text) not in _norm(whole):
+            raise ValueError("a quote is a part of the passage: trim its start or end, don't rewrite it")
+        segments = library.segments(hit.episode_id)[hit.first_segment:hit.last_segment + 1]
+        found = locate(segments, text)
+        if found:
+            start, end = found
+    episode = library.episode(hit.episode_id)
+    return Quote(
+        text=text, episode_id=hit.episode_id, episode_title=hit.episode_title, show=hit.show, speaker=hit.speaker,
+        date=episode.date, start=start, end=end,
+        link=web_link(episode.source, start) or web_link(episode.media, start), note=note, tags=tags or [],
+    )
+
+
+def locate(segments: list[Segment], text: str) -> tuple[float, float] | None:
+    """When ``text`` (a run of the segments' words) starts and ends, from word times where there are some."""
+    words = [w for s in segments if s.start is not None for w in (s.words or _spread(s))]
+    tokens = [_norm(w.text) for w in words]
+    wanted = [t for t in (_norm(w) for w in text.split()) if t]
+    if not wanted:
+        return None
+    tokens_at = [(i, t) for i, t in enumerate(tokens) if t]
+    flat = [t for _, t in tokens_at]
+    for i in range(len(flat) - len(wanted) + 1):
+        if flat[i:i + len(wanted)] == wanted:
+            first, last = tokens_at[i][0], tokens_at[i + len(wanted) - 1][0]
+            return round(words[first].start, 3), round(words[last].end, 3)
+    return None
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", "", text.lower()).split())
+
+
+def web_link(url: str | None, start: float | None) -> str | None:
+    """``url`` set to play from ``start``, when it is an http(s) URL (never a local path or a script)."""
+    if not url or not re.match(r"(?i)https?://", url):
+        return None
+    return timed_link(url, start)
+
+
+def _spread(segment: Segment):
+    """A segment without word times, as words spread evenly over its span."""
+    words = segment.text.split()
+    end = segment.end if segment.end is not None else segment.start
+    step = (end - segment.start) / max(1, len(words))
+    return [_Word(segment.start + i * step, segment.start + (i + 1) * step, w) for i, w in enumerate(words)]
+
+
+@dataclass
+class _Word:
+    start: float
+    end: float
+    text: str
+
+
+def _quote(row) -> Quote:
+    (text, episode_id, title, show, speaker, date, start, end, link, note, tags, id_, position, added_at) = row
+    return Quote(text=text, episode_id=episode_id, episode_title=title, show=show, speaker=speaker, date=date,
+                 start=start, end=end, link=link, note=note, tags=json.loads(tags), id=id_, position=position,
+                 added_at=added_at)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
