@@ -130,6 +130,11 @@ class Library:
             (url, title, now, now),
         )
 
+    def set_media(self, episode_id: str, media: str | None) -> None:
+        """Name the audio an episode plays from (a path or an http(s) URL)."""
+        if self.db.execute("UPDATE episodes SET media = ? WHERE id = ?", (media, episode_id)).rowcount == 0:
+            raise LookupError(f"no episode '{episode_id}'")
+
     def claim(self, episode_id: str, feed: str, guid: str) -> None:
         """Key an episode that has no GUID yet by a feed item's GUID."""
         self.db.execute("UPDATE episodes SET feed = ?, guid = ? WHERE id = ? AND guid IS NULL", (feed, guid, episode_id))

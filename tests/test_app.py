@@ -169,6 +169,20 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, kb):
     assert any("empty.txt" in err.value and "empty" in err.value for err in app.error)
     with Library(kb) as library:
         assert any(ep.path and ep.path.endswith("uploads/escape.srt") for ep in library.episodes())
+    # A transcript gets its recording, and its hits then play from their moment.
+    app.selectbox(key="attach-choice").set_value("chai-time-learning-to-learn")
+    app.file_uploader[1].set_value(("../chai.mp3", b"ID3 audio bytes", "audio/mpeg"))
+    [attach] = [b for b in app.button if b.label == "Attach"]
+    attach.click().run()
+    assert not app.exception, app.exception
+    with Library(kb) as library:
+        assert library.episode("chai-time-learning-to-learn").media == str((kb / "uploads" / "chai.mp3").resolve())
+    app.radio(key="page").set_value("Search").run()
+    ask(app, "how to avoid burnout")
+    assert any(t.label.startswith("▶ Play from") for t in app.toggle)
+    app.toggle[0].set_value(True).run()
+    assert app.get("audio") and not app.exception
+    app.radio(key="page").set_value("Library").run()
     # Remove asks first.
     app.selectbox(key="remove-choice").set_value("fastai-lesson-8").run()
     [remove] = [b for b in app.button if b.label == "Remove…"]

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from ingest import EpisodeInfo, Library, add_paths, format_timestamp
+from ingest.audio import AUDIO_SUFFIXES
 from ingest.importer import SUFFIXES
 from index import Filters, search_index
 from ui.exports import FORMATS, export, file_name, md
@@ -164,11 +165,12 @@ def library_page(eng: Engine, library: Library) -> None:
     titles = {ep.id: ep.title for ep in episodes}
     if episodes:
         table = pd.DataFrame([{
-            "Episode": ep.title, "id": ep.id, "Show": ep.show or "", "Date": ep.date or "",
+            "Episode": ep.title, "Show": ep.show or "", "Date": ep.date or "",
             "Duration": format_timestamp(ep.duration) if ep.duration is not None else "untimed",
-            "Passages": counts.get(ep.id, 0), "Format": ep.format or "", "Source": ep.source or "",
+            "Passages": counts.get(ep.id, 0), "Audio": "yes" if ep.media else "",
             "Duplicate of": (f"{titles.get(ep.duplicate_of, ep.duplicate_of)} ({ep.similarity:.0%} shared)"
                              if ep.duplicate_of else ""),
+            "Format": ep.format or "", "Source": ep.source or "", "id": ep.id,
         } for ep in episodes])
         st.dataframe(table, hide_index=True, use_container_width=True)
     else:
@@ -178,6 +180,7 @@ def library_page(eng: Engine, library: Library) -> None:
         upload_form(eng)
     with right:
         feed_form(eng)
+        attach_form(eng, episodes)
         remove_form(eng, episodes)
 
 
@@ -254,6 +257,27 @@ def index_with_progress(index, bar) -> None:
 
     report = index.sync(on_episode=step)
     bar.progress(1.0, text=f"Indexed {report.episodes} episodes, {report.passages} passages")
+
+
+def attach_form(eng: Engine, episodes) -> None:
+    """Give a transcript its recording, so its hits play from their moment."""
+    st.subheader("Attach audio to an episode")
+    if not episodes:
+        return
+    titles = {ep.id: ep.title + (" (has audio)" if ep.media else "") for ep in episodes}
+    with st.form("attach", clear_on_submit=True):
+        chosen = st.selectbox("Episode", list(titles), format_func=titles.get, key="attach-choice")
+        upload = st.file_uploader("Its audio", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES))
+        submitted = st.form_submit_button("Attach")
+    if submitted and upload:
+        try:
+            path = save_upload(eng.kb, upload.name, upload.getvalue())
+            with eng.write_lock, Library(eng.kb) as library:
+                library.set_media(chosen, str(path))
+        except (ValueError, LookupError) as error:
+            say("error", str(error))
+            return
+        say("success", f"{titles[chosen]} now plays from {path.name}.")
 
 
 def remove_form(eng: Engine, episodes) -> None:
