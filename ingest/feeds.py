@@ -216,12 +216,17 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions,
     episode = build_episode(Path(name), transcript, content_hash, info)
     episode.path = None  # it came from a URL, not a file to --replace
     episode.media, episode.feed, episode.guid = media, feed.url, item.guid
-    if item.duration and episode.duration is None:
-        episode.duration = item.duration
+    if item.duration and not media_is_local(episode.media, library):
+        episode.duration = item.duration  # a transcript's last cue ends before the episode does
     result = library.add(episode, transcript)
     if result.status == "unchanged":  # the same transcript was added by hand: key it by this GUID from now on
         library.claim(result.episode.id, feed.url, item.guid)
     return result, warnings
+
+
+def media_is_local(media: str | None, library: Library) -> bool:
+    """Whether the episode's audio was downloaded (its length is then measured, not announced)."""
+    return bool(media) and Path(media).parent == library.media_dir
 
 
 def download_enclosure(library: Library, item: Item, options: FeedOptions) -> Path:

@@ -207,3 +207,12 @@ def test_transcript_markup_is_shown_as_text(app):
     assert "<script" not in card and "<img" not in card and "<a " not in card
     context = [h.value for h in app.get("html") if 'class="podkb-context"' in h.value]
     assert context and all("<script" not in c for c in context)
+
+
+def test_an_empty_knowledge_base_says_where_to_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("PODKB_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("PODKB_MODEL", FAKE_MODEL)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and "knowledge base is empty" in at.info[0].value
+    at.radio(key="page").set_value("Collections").run()
+    assert "No collections yet" in at.info[0].value

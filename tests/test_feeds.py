@@ -36,11 +36,11 @@ def episodes(podkb):
 
 
 def first_feed(server, wav_bytes):
-    ep1 = {"title": "Sleep and exams", "guid": "ep-1", "date": "Mon, 02 Nov 2026 08:00:00 GMT",
+    ep1 = {"title": "Sleep and exams", "guid": "ep-1", "date": "Mon, 02 Nov 2026 08:00:00 GMT", "duration": "12:34",
            "link": "https://example.org/ep1", "persons": ["Ana", "Ben"],
            "enclosure": (server.url + "/ep1.mp3", "audio/mpeg", 123456),
            "transcripts": [(server.url + "/ep1.html", "text/html"), (server.url + "/ep1.vtt", "text/vtt")]}
-    ep2 = {"title": "Daily practice", "guid": "ep-2", "date": "Mon, 09 Nov 2026 08:00:00 GMT", "duration": "00:05",
+    ep2 = {"title": "Daily practice", "guid": "ep-2", "date": "Mon, 09 Nov 2026 08:00:00 GMT", "duration": "01:00",
            "enclosure": (server.url + "/ep2.wav", "audio/wav", len(wav_bytes))}
     return ep1, ep2
 
@@ -65,9 +65,11 @@ def test_feed_uses_the_publishers_transcript_transcribes_the_rest_and_then_adds_
     assert server.fetched("/ep1.mp3") == 0 and server.fetched("/ep1.html") == 0
     assert one["show"] == "Study Habits" and one["title"] == "Sleep and exams"
     assert one["date"] == "2026-11-02" and one["source"] == "https://example.org/ep1"
+    assert one["duration"] == 754  # the feed's, not the last cue's 12 s
     assert one["media"] == server.url + "/ep1.mp3"  # played from the publisher
     # The audio-only item was downloaded into the knowledge base and transcribed by tiny.en.
     assert two["format"] == "whisper-audio" and two["date"] == "2026-11-09"
+    assert 2 < two["duration"] < 5  # measured from the audio, not the feed's "01:00"
     media = Path(two["media"])
     assert media.parent == (kb / "media").resolve() and media.read_bytes() == wav
     assert not list((kb / "media").glob("*.part"))

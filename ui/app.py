@@ -90,6 +90,10 @@ def ask(question: str) -> None:
 
 def search_page(eng: Engine, library: Library) -> None:
     st.title("Search")
+    if not library.episodes():
+        st.info("The knowledge base is empty. Add transcripts, audio or a feed on the Library page "
+                "(or run `podkb add transcripts/`).")
+        return
     from_url("q")
     filters = sidebar_filters(library)
     k = st.sidebar.slider("Hits", 3, 20, 8)
