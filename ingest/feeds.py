@@ -181,8 +181,7 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
         yield outcome
 
 
-def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions,
-             transcriber: Transcriber | None,
+def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, transcriber: Transcriber,
              progress: Callable[[str], Progress | None] | None) -> tuple[AddResult, list[str]]:
     info = EpisodeInfo(id=item.title, title=item.title, show=feed.title, date=item.date,
                        source=item.link or item.enclosure, speakers=item.persons)
@@ -207,7 +206,7 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions,
             raise BadInput("no enclosure and no readable transcript")
         path = download_enclosure(library, item, options)
         try:
-            transcript = read_audio(path, transcriber or Transcriber(), progress(item.title) if progress else None)
+            transcript = read_audio(path, transcriber, progress(item.title) if progress else None)
         except BaseException:
             path.unlink(missing_ok=True)  # nothing half-done stays behind: no episode, no orphan file
             raise

@@ -19,7 +19,7 @@ from .store import AddResult, Library
 
 TRANSCRIPT_SUFFIXES = {".txt", ".text", ".srt", ".vtt", ".json", ".md"}
 SUFFIXES = TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # what an episode's date may be
 
 
 @dataclass
@@ -93,7 +93,7 @@ def read_audio(path: Path, transcriber: Transcriber, progress: Progress | None =
 
 
 def build_episode(path: Path, transcript: Transcript, content_hash: str, info: EpisodeInfo) -> Episode:
-    if info.date and not _DATE.match(info.date):
+    if info.date and not DATE.match(info.date):
         raise BadInput(f"date {info.date!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
     named = transcript.speakers
     if not named and len(info.speakers) == 1 and all(s.turn == 0 for s in transcript.segments):

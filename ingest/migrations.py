@@ -6,8 +6,9 @@ all recorded in one ``migrations`` table.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
 from typing import Callable
+
+from .timecode import utc_now
 
 
 class Migrations:
@@ -29,8 +30,7 @@ class Migrations:
             db.execute("BEGIN IMMEDIATE")
             try:
                 fn(db)
-                now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-                db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now))
+                db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, utc_now()))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

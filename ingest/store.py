@@ -10,7 +10,6 @@ import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -18,6 +17,7 @@ from . import dedup
 from .migrations import migration
 from .models import Episode, Segment, Transcript, Word
 from .timecode import milliseconds as _ms
+from .timecode import utc_now as _now
 
 T = TypeVar("T")
 DB_NAME = "podkb.db"
@@ -237,10 +237,6 @@ class Library:
                 for i, s in enumerate(segments)
             ),
         )
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def slugify(text: str, limit: int = 60) -> str:

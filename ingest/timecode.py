@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from .errors import BadInput
 
@@ -47,3 +48,8 @@ def seconds(value) -> float | None:
     if value != value or value < 0 or value == float("inf"):
         raise BadInput(f"time {value!r} is not a valid number of seconds")
     return round(float(value), 3)
+
+
+def utc_now() -> str:
+    """Now, in UTC, as the store records it: ISO 8601 to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

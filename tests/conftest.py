@@ -94,4 +94,13 @@ def write(tmp_path):
     return write
 
 
+def one_error_each(stderr: str, expected: dict) -> list[str]:
+    """The run's `error:` lines, after checking that each path in ``expected`` got exactly one, with its reason."""
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    for path, reason in expected.items():
+        [line] = [e for e in errors if e.startswith(f"error: {path}: ")]
+        assert reason in line, line
+    return errors
+
+
 PYTHON = sys.executable

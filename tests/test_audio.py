@@ -1,7 +1,5 @@
 """Audio with the real tiny.en model on real speech (espeak-ng), no mocks of Whisper."""
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +13,7 @@ from ingest.audio import Transcriber
 from ingest.audio import word_error_rate as wer
 from ui.cli import cli
 
+from .conftest import one_error_each
 from .speech import length, needs_speech, speak
 
 pytestmark = needs_speech
@@ -79,11 +78,8 @@ def test_bad_audio_gets_one_line_each_and_good_audio_still_imports(tmp_path, pod
     silence = tmp_path / "in" / "silence.wav"
     subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", str(silence), "trim", "0", "4"], check=True)
     result = podkb("add", *paths.values(), silence, good, expect=1)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    errors = one_error_each(result.stderr, {paths[name]: reason for name, (_, reason) in bad.items()})
     assert len(errors) == len(bad) + 1
-    for name, (_, reason) in bad.items():
-        [line] = [e for e in errors if e.startswith(f"error: {paths[name]}: ")]
-        assert reason in line
     assert f"error: {silence}: no speech found in 4.0 s of audio" in errors
     assert "added good" in result.stdout
 

@@ -7,6 +7,8 @@ import pytest
 from ingest import BadInput
 from ingest.decode import decode
 
+from .conftest import one_error_each
+
 GOOD = "[00:00:01.000 --> 00:00:02.500]  A good transcript line.\n"
 
 
@@ -79,11 +81,8 @@ def test_every_bad_file_gets_one_line_and_the_good_ones_import(write, podkb, tmp
     latin = write("latin.txt", "Ça coûte très cher.".encode("latin-1"))
     missing = tmp_path / "nowhere.srt"
     result = podkb("add", *paths.values(), *good, latin, missing, expect=1)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    errors = one_error_each(result.stderr, {paths[name]: reason for name, (_, reason) in bad.items()})
     assert len(errors) == len(bad) + 1
-    for name, (_, reason) in bad.items():
-        [line] = [e for e in errors if e.startswith(f"error: {paths[name]}: ")]
-        assert reason in line
     assert f"error: {missing}: no such file or folder" in errors
     assert f"warning: {latin}: not valid UTF-8; read as Latin-1" in result.stderr
     listed = podkb("episodes", "--json")

@@ -14,9 +14,8 @@ def indexed_engine(kb, monkeypatch) -> Engine:
     with Library(kb) as library:
         list(add_paths(library, [str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")]))
     engine = Engine(kb)
-    library, index = engine.writer()
-    index.sync()
-    library.close()
+    with engine.writer() as (_, index):
+        index.sync()
     return engine
 
 
@@ -41,12 +40,10 @@ def test_searches_from_many_threads_run_alongside_an_import(kb, tmp_path, monkey
 
     def importer():
         try:
-            with engine.write_lock:
-                library, index = engine.writer()
+            with engine.write_lock, engine.writer() as (library, index):
                 for outcome in add_paths(library, [str(extra)]):
                     assert outcome.error is None, outcome.error
                     index.sync()
-                library.close()
         except Exception as error:  # noqa: BLE001
             errors.append(repr(error))
 

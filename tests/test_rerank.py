@@ -1,12 +1,8 @@
 """The optional cross-encoder re-ranker, with a tiny cross-encoder built here (no download)."""
-import shutil
-
 import pytest
-from click.testing import CliRunner
 
 from index import search_index
 from index.rerank import CrossEncoderReranker
-from ui.cli import cli
 
 from .conftest import TRANSCRIPTS
 

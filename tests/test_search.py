@@ -1,9 +1,7 @@
 """Search over real SQLite, FTS5 and FAISS with the fake embedder: hostile queries, filters,
 duplicates, model changes, and a crash between the SQLite and FAISS writes."""
 import json
-import shutil
 
-import numpy as np
 import pytest
 
 from ingest import Library, add_paths

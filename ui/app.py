@@ -12,9 +12,9 @@ import click
 import pandas as pd
 import streamlit as st
 
-from ingest import EpisodeInfo, Library, add_paths, format_timestamp
+from ingest import Episode, EpisodeInfo, Library, add_paths, format_timestamp
 from ingest.audio import AUDIO_SUFFIXES
-from ingest.importer import SUFFIXES
+from ingest.importer import DATE, SUFFIXES
 from index import Filters, search_index
 from ui.exports import FORMATS, export, file_name, md
 from ui.quotes import Collections, parse_tags, quote_from_hit
@@ -54,8 +54,7 @@ def to_url(values: dict[str, str]) -> None:
 
 # Search
 
-def sidebar_filters(library: Library) -> Filters:
-    episodes = library.episodes()
+def sidebar_filters(episodes: list[Episode]) -> Filters:
     shows = sorted({ep.show for ep in episodes if ep.show})
     for key in FILTER_KEYS:
         from_url(key, ALL if key in ("show", "episode", "speaker") else "")
@@ -75,13 +74,15 @@ def sidebar_filters(library: Library) -> Filters:
     speaker = st.sidebar.selectbox("Speaker", [ALL, *speakers], key="speaker")
     date_from = st.sidebar.text_input("From date", key="from", placeholder="YYYY or YYYY-MM-DD").strip()
     date_to = st.sidebar.text_input("To date", key="to", placeholder="YYYY or YYYY-MM-DD").strip()
+    dates = {}
     for label, value in (("From date", date_from), ("To date", date_to)):
-        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        dates[label] = value if DATE.match(value) else None
+        if value and dates[label] is None:
             st.sidebar.warning(f"{label}: use YYYY, YYYY-MM or YYYY-MM-DD")
     to_url({"show": show, "episode": episode, "speaker": speaker, "from": date_from, "to": date_to})
-    valid = lambda v: v if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", v) else None  # noqa: E731
     return Filters(show=None if show == ALL else show, episode=None if episode == ALL else episode,
-                   speaker=None if speaker == ALL else speaker, date_from=valid(date_from), date_to=valid(date_to))
+                   speaker=None if speaker == ALL else speaker, date_from=dates["From date"],
+                   date_to=dates["To date"])
 
 
 def ask(question: str) -> None:
@@ -90,12 +91,13 @@ def ask(question: str) -> None:
 
 def search_page(eng: Engine, library: Library) -> None:
     st.title("Search")
-    if not library.episodes():
+    episodes = library.episodes()
+    if not episodes:
         st.info("The knowledge base is empty. Add transcripts, audio or a feed on the Library page "
                 "(or run `podkb add transcripts/`).")
         return
     from_url("q")
-    filters = sidebar_filters(library)
+    filters = sidebar_filters(episodes)
     k = st.sidebar.slider("Hits", 3, 20, 8)
     st.text_input("Ask a question", key="q", placeholder="e.g. how to avoid burnout")
     cols = st.columns(len(EXAMPLES))
@@ -114,12 +116,16 @@ def search_page(eng: Engine, library: Library) -> None:
     if not hits:
         st.info("No passages found. Try other words, or clear the filters in the sidebar.")
         return
+    by_id = {ep.id: ep for ep in episodes}
+    names = [name for name, _ in Collections(library).names()]
+    segments: dict[str, list] = {}  # several hits often come from one episode: read its segments once
     for n, hit in enumerate(hits, 1):
-        show_hit(library, n, hit)
+        if hit.episode_id not in segments:
+            segments[hit.episode_id] = library.segments(hit.episode_id)
+        show_hit(library, n, hit, by_id[hit.episode_id], segments[hit.episode_id], names)
 
 
-def show_hit(library: Library, n: int, hit) -> None:
-    episode = library.episode(hit.episode_id)
+def show_hit(library: Library, n: int, hit, episode: Episode, segments: list, names: list[str]) -> None:
     with st.container(border=True):
         st.html(hit_html(n, hit))
         play = playback(episode.media, episode.source, hit.start)
@@ -135,14 +141,12 @@ def show_hit(library: Library, n: int, hit) -> None:
             else:
                 st.caption("No audio or source link for this episode.")
         with middle, st.expander("Context"):
-            segments = library.segments(hit.episode_id)
             st.html(context_html(segments, hit.first_segment, hit.last_segment))
         with right, st.popover("Save quote", use_container_width=True):
-            save_form(library, hit)
+            save_form(library, hit, names)
 
 
-def save_form(library: Library, hit) -> None:
-    names = [name for name, _ in Collections(library).names()]
+def save_form(library: Library, hit, names: list[str]) -> None:
     with st.form(key=f"save-{hit.passage_id}", border=False, clear_on_submit=True):
         collection = st.text_input("Collection", value=st.session_state.get("last_collection", "Favourites"),
                                    help=("Existing: " + ", ".join(names)) if names else "A new name creates it.")
@@ -236,9 +240,8 @@ def run_import(eng: Engine, outcomes) -> None:
                              f"{format_timestamp(done)} of {format_timestamp(total)}")
             return update
 
-        library, index = eng.writer()
         failed = 0
-        try:
+        with eng.writer() as (library, index):
             for outcome in outcomes(library, progress):
                 for warning in outcome.warnings:
                     say("warning", f"{outcome.path}: {warning}")
@@ -249,8 +252,6 @@ def run_import(eng: Engine, outcomes) -> None:
                     ep = outcome.result.episode
                     say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
             index_with_progress(index, bar)
-        finally:
-            library.close()
         status.update(label="Done" if not failed else f"Done, {failed} failed", state="complete" if not failed
                       else "error")
 
@@ -297,12 +298,8 @@ def remove_form(eng: Engine, episodes) -> None:
         say("warning", f"Remove “{titles[pending]}” and its passages? Quotes saved from it stay in their collections.")
         yes, no = st.columns(2)
         if yes.button("Yes, remove", type="primary"):
-            with eng.write_lock:
-                library, index = eng.writer()
-                try:
-                    index.remove(pending)
-                finally:
-                    library.close()
+            with eng.write_lock, eng.writer() as (_, index):
+                index.remove(pending)
             del st.session_state.confirm_remove
             st.rerun()
         if no.button("Cancel"):
@@ -382,11 +379,8 @@ def ensure_indexed(eng: Engine) -> None:
         return
     with eng.write_lock, st.status(f"Building the knowledge base: indexing {len(stale)} episodes…",
                                    expanded=True) as status:
-        library, index = eng.writer()
-        try:
+        with eng.writer() as (_, index):
             index_with_progress(index, st.progress(0.0))
-        finally:
-            library.close()
         status.update(label="Knowledge base ready", state="complete", expanded=False)
 
 

@@ -491,17 +491,16 @@ def serve(port, host, kb):
     """Start the web app (Streamlit) on the knowledge base."""
     import os
 
+    from .web import MAX_UPLOAD_MB
+
     app = Path(__file__).with_name("app.py")
     env = dict(os.environ, PODKB_HOME=str(Path(kb).expanduser().resolve()))
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.maxUploadSize", str(UPLOAD_MB), "--server.fileWatcherType", "none",
+               "--server.maxUploadSize", str(MAX_UPLOAD_MB), "--server.fileWatcherType", "none",
                "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]
     click.echo(f"podkb: serving {safe(kb)} at http://{host}:{port}", err=True)
     os.execvpe(command[0], command, env)
-
-
-UPLOAD_MB = 500
 
 
 def main():

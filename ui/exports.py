@@ -12,9 +12,8 @@ from typing import Callable
 
 import pandas as pd
 
-from ingest import format_timestamp
-
 from .quotes import Quote
+from .web import clock
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")
 _LINE_START = re.compile(r"^(\d+)([.)])|^([-+=])")
@@ -27,13 +26,9 @@ def md(text: str | None) -> str:
     return _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", escaped)
 
 
-def _when(quote: Quote) -> str:
-    return format_timestamp(quote.start) if quote.start is not None else ""
-
-
 def _cite_md(quote: Quote) -> str:
     parts = [md(part) for part in (quote.show, quote.episode_title, quote.speaker) if part]
-    when = _when(quote)
+    when = clock(quote.start)
     if when:
         parts.append(f"[{when}](<{_url(quote.link)}>)" if quote.link else when)
     return " — ".join(parts)
@@ -86,7 +81,7 @@ def _rows(quotes: list[Quote]) -> list[dict]:
     return [{
         "text": q.text, "episode_id": q.episode_id, "episode_title": q.episode_title, "show": q.show or "",
         "speaker": q.speaker or "", "date": q.date or "", "start": q.start, "end": q.end,
-        "timestamp": _when(q), "link": q.link or "", "note": q.note, "tags": " ".join(q.tags),
+        "timestamp": clock(q.start), "link": q.link or "", "note": q.note, "tags": " ".join(q.tags),
         "added_at": q.added_at or "",
     } for q in quotes]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 
-from ingest import Library, Segment
+from ingest import Episode, Library, Segment, Word
 from ingest.migrations import Migrations
+from ingest.timecode import utc_now as _now
 from index.hits import citation as cite
 from index.hits import link as timed_link
 
@@ -190,8 +190,7 @@ def quote_at(library: Library, episode_id: str, start: float, end: float | None 
     return Quote(
         text=" ".join(w[2] for w in chosen), episode_id=episode.id, episode_title=episode.title,
         show=episode.show, speaker=speaker, date=episode.date, start=round(chosen[0][0], 3),
-        end=round(chosen[-1][1], 3), link=web_link(episode.source, chosen[0][0]) or web_link(episode.media, chosen[0][0]),
-        note=note, tags=tags or [],
+        end=round(chosen[-1][1], 3), link=episode_link(episode, chosen[0][0]), note=note, tags=tags or [],
     )
 
 
@@ -211,8 +210,7 @@ def quote_from_hit(library: Library, hit, text: str | None = None, note: str = "
     episode = library.episode(hit.episode_id)
     return Quote(
         text=text, episode_id=hit.episode_id, episode_title=hit.episode_title, show=hit.show, speaker=hit.speaker,
-        date=episode.date, start=start, end=end,
-        link=web_link(episode.source, start) or web_link(episode.media, start), note=note, tags=tags or [],
+        date=episode.date, start=start, end=end, link=episode_link(episode, start), note=note, tags=tags or [],
     )
 
 
@@ -236,6 +234,11 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", "", text.lower()).split())
 
 
+def episode_link(episode: Episode, start: float | None) -> str | None:
+    """Where a quote from ``episode`` plays: its source page, else its audio, when either is on the web."""
+    return web_link(episode.source, start) or web_link(episode.media, start)
+
+
 def web_link(url: str | None, start: float | None) -> str | None:
     """``url`` set to play from ``start``, when it is an http(s) URL (never a local path or a script)."""
     if not url or not re.match(r"(?i)https?://", url):
@@ -248,14 +251,7 @@ def _spread(segment: Segment):
     words = segment.text.split()
     end = segment.end if segment.end is not None else segment.start
     step = (end - segment.start) / max(1, len(words))
-    return [_Word(segment.start + i * step, segment.start + (i + 1) * step, w) for i, w in enumerate(words)]
-
-
-@dataclass
-class _Word:
-    start: float
-    end: float
-    text: str
+    return [Word(segment.start + i * step, segment.start + (i + 1) * step, w) for i, w in enumerate(words)]
 
 
 def _quote(row) -> Quote:
@@ -263,7 +259,3 @@ def _quote(row) -> Quote:
     return Quote(text=text, episode_id=episode_id, episode_title=title, show=show, speaker=speaker, date=date,
                  start=start, end=end, link=link, note=note, tags=json.loads(tags), id=id_, position=position,
                  added_at=added_at)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -11,8 +11,10 @@ import html
 import re
 import threading
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ingest import Library, Segment, format_timestamp
 from index import Hit, Index
@@ -156,7 +158,11 @@ class Engine:
     def embedder(self):
         return self.index.embedder
 
-    def writer(self) -> tuple[Library, Index]:
-        """A fresh connection and an index on it that reuses the loaded model."""
+    @contextmanager
+    def writer(self) -> Iterator[tuple[Library, Index]]:
+        """A fresh connection, closed afterwards, and an index on it that reuses the loaded model."""
         library = Library(self.kb)
-        return library, Index(library, embedder=self.embedder)
+        try:
+            yield library, Index(library, embedder=self.embedder)
+        finally:
+            library.close()
