@@ -120,6 +120,18 @@ class Transcriber:
         return Transcript("whisper-audio", segments, language=info.language, media_duration=round(total, 3))
 
 
+def probe(path: str) -> None:
+    """Check, without decoding it, that ``path`` holds audio PyAV can read. Raises BadInput."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            if not container.streams.audio:
+                raise BadInput("no audio stream in the file")
+    except (av.FFmpegError, OSError) as error:
+        raise BadInput(f"not audio podkb can play: {_reason(error)}") from None
+
+
 def _segment(piece) -> Segment:
     words = [Word(seconds(w.start), seconds(w.end), w.word.strip(), round(float(w.probability), 3))
              for w in (piece.words or [])]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import manifest
-from .audio import AUDIO_SUFFIXES, Progress, Transcriber
+from .audio import AUDIO_SUFFIXES, Progress, Transcriber, probe
 from .decode import decode
 from .errors import BadInput
 from .formats import read_text
@@ -127,6 +127,10 @@ def _media(given: str | None, transcript: Path) -> str | None:
         raise BadInput(f"media {given!r}: no such file")
     if media.suffix.lower() not in AUDIO_SUFFIXES:
         raise BadInput(f"media {given!r}: not an audio or video file ({', '.join(sorted(AUDIO_SUFFIXES))})")
+    try:
+        probe(str(media))
+    except BadInput as bad:
+        raise BadInput(f"media {given!r}: {bad}") from None
     return str(media)
 
 

@@ -94,6 +94,20 @@ def write(tmp_path):
     return write
 
 
+def silent_wav(seconds: float = 1.0) -> bytes:
+    """A real (silent) 16 kHz mono WAV, for tests that need an audio file but no speech."""
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"\0\0" * int(16000 * seconds))
+    return out.getvalue()
+
+
 def one_error_each(stderr: str, expected: dict) -> list[str]:
     """The run's `error:` lines, after checking that each path in ``expected`` got exactly one, with its reason."""
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]

@@ -6,7 +6,7 @@ from ingest import Library, add_paths
 from index import Index
 from ui.quotes import Collections
 
-from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS
+from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, silent_wav
 
 APP = str(ROOT / "ui" / "app.py")
 HOSTILE = """1
@@ -171,12 +171,18 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, kb):
         assert any(ep.path and ep.path.endswith("uploads/escape.srt") for ep in library.episodes())
     # A transcript gets its recording, and its hits then play from their moment.
     app.selectbox(key="attach-choice").set_value("chai-time-learning-to-learn")
-    app.file_uploader[1].set_value(("../chai.mp3", b"ID3 audio bytes", "audio/mpeg"))
+    app.file_uploader[1].set_value(("fake.mp3", b"This is text, not audio.\n" * 20, "audio/mpeg"))
+    [attach] = [b for b in app.button if b.label == "Attach"]
+    attach.click().run()
+    assert any(err.value.startswith("fake.mp3") and "not audio podkb can play" in err.value for err in app.error)
+    assert not (kb / "uploads" / "fake.mp3").exists()
+    app.selectbox(key="attach-choice").set_value("chai-time-learning-to-learn")
+    app.file_uploader[1].set_value(("../chai.wav", silent_wav(), "audio/wav"))
     [attach] = [b for b in app.button if b.label == "Attach"]
     attach.click().run()
     assert not app.exception, app.exception
     with Library(kb) as library:
-        assert library.episode("chai-time-learning-to-learn").media == str((kb / "uploads" / "chai.mp3").resolve())
+        assert library.episode("chai-time-learning-to-learn").media == str((kb / "uploads" / "chai.wav").resolve())
     app.radio(key="page").set_value("Search").run()
     ask(app, "how to avoid burnout")
     assert any(t.label.startswith("▶ Play from") for t in app.toggle)

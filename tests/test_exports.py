@@ -10,7 +10,7 @@ from ingest import Library
 from ui.exports import FORMATS, export, file_name, md
 from ui.quotes import Collections, Quote, quote_at
 
-from .conftest import TRANSCRIPTS
+from .conftest import TRANSCRIPTS, silent_wav
 
 HOSTILE = Quote(
     text="Rest <script>alert(1)</script> and [click](javascript:alert(2)) *now*, #1 tip: $5 & more",
@@ -121,6 +121,8 @@ def test_quote_add_list_export_and_remove_from_the_cli(podkb, kb, tmp_path):
     assert text.startswith("# Study\n\n> ") and text.count("\n> — ") == 2 and "intro" in text
     rows = list(csv.DictReader(io.StringIO(podkb("export", "Study", "--format", "readwise").stdout)))
     assert len(rows) == 2 and rows[0]["Location"] in ("59", "60")
+    result = podkb("export", "Study", "-o", tmp_path / "no-such-folder" / "study.md", expect=1)
+    assert f"cannot write {tmp_path / 'no-such-folder' / 'study.md'}: No such file or directory" in result.stderr
     podkb("quote", "remove", "1")
     assert "Study  (1 quote)" in podkb("collections").stdout
     assert "no collection 'Nope'" in podkb("export", "Nope", expect=1).stderr
@@ -151,10 +153,13 @@ def test_upload_names_cannot_leave_the_uploads_folder(tmp_path):
 
 def test_a_transcript_can_name_its_audio_for_playback(podkb, kb, write, tmp_path):
     srt = write("talk.srt", "1\n00:00:01,000 --> 00:00:03,000\nHello there.\n")
-    audio = write("talk.mp3", b"ID3 not really audio")
+    audio = write("talk.wav", silent_wav())
     podkb("add", srt, "--media", audio, "--no-index")
     [episode] = json.loads(podkb("episodes", "--json").stdout)
     assert episode["media"] == str(audio.resolve())
     other = write("other.srt", "1\n00:00:01,000 --> 00:00:03,000\nAnother.\n")
     result = podkb("add", other, "--media", tmp_path / "missing.mp3", "--no-index", expect=1)
     assert f"error: {other}: media" in result.stderr and "no such file" in result.stderr
+    fake = write("fake.mp3", "text, not audio\n" * 20)
+    result = podkb("add", other, "--media", fake, "--no-index", expect=1)
+    assert f"error: {other}: media" in result.stderr and "not audio podkb can play" in result.stderr

@@ -12,8 +12,8 @@ import click
 import pandas as pd
 import streamlit as st
 
-from ingest import Episode, EpisodeInfo, Library, add_paths, format_timestamp
-from ingest.audio import AUDIO_SUFFIXES
+from ingest import BadInput, Episode, EpisodeInfo, Library, add_paths, format_timestamp
+from ingest.audio import AUDIO_SUFFIXES, probe
 from ingest.importer import DATE, SUFFIXES
 from index import Filters, search_index
 from ui.exports import FORMATS, export, file_name, md
@@ -102,7 +102,7 @@ def search_page(eng: Engine, library: Library) -> None:
     st.text_input("Ask a question", key="q", placeholder="e.g. how to avoid burnout")
     cols = st.columns(len(EXAMPLES))
     for col, example in zip(cols, EXAMPLES):
-        col.button(example, on_click=ask, args=(example,), key=f"example-{example}", use_container_width=True)
+        col.button(example, on_click=ask, args=(example,), key=f"example-{example}", width="stretch")
     query = st.session_state.q.strip()
     to_url({"q": query})
     if not query:
@@ -142,7 +142,7 @@ def show_hit(library: Library, n: int, hit, episode: Episode, segments: list, na
                 st.caption("No audio or source link for this episode.")
         with middle, st.expander("Context"):
             st.html(context_html(segments, hit.first_segment, hit.last_segment))
-        with right, st.popover("Save quote", use_container_width=True):
+        with right, st.popover("Save quote", width="stretch"):
             save_form(library, hit, names)
 
 
@@ -180,7 +180,7 @@ def library_page(eng: Engine, library: Library) -> None:
                              if ep.duplicate_of else ""),
             "Format": ep.format or "", "Source": ep.source or "", "id": ep.id,
         } for ep in episodes])
-        st.dataframe(table, hide_index=True, use_container_width=True)
+        st.dataframe(table, hide_index=True, width="stretch")
     else:
         st.info("No episodes yet. Upload a transcript or audio file, or follow a feed.")
     left, right = st.columns(2)
@@ -210,7 +210,7 @@ def upload_form(eng: Engine) -> None:
             try:
                 paths.append(str(save_upload(eng.kb, upload.name, upload.getvalue())))
             except ValueError as error:
-                say("error", str(error))
+                say("error", f"{upload.name}: {error}")
         run_import(eng, lambda library, progress: add_paths(library, paths, info, transcriber=eng.transcriber,
                                                                    progress=progress))
 
@@ -275,12 +275,16 @@ def attach_form(eng: Engine, episodes) -> None:
         upload = st.file_uploader("Its audio", type=sorted(s.lstrip(".") for s in AUDIO_SUFFIXES))
         submitted = st.form_submit_button("Attach")
     if submitted and upload:
+        path = None
         try:
             path = save_upload(eng.kb, upload.name, upload.getvalue())
+            probe(str(path))
             with eng.write_lock, Library(eng.kb) as library:
                 library.set_media(chosen, str(path))
-        except (ValueError, LookupError) as error:
-            say("error", str(error))
+        except (ValueError, LookupError, BadInput) as error:
+            if path is not None:
+                path.unlink(missing_ok=True)  # a rejected upload leaves nothing behind
+            say("error", f"{upload.name}: {error}")
             return
         say("success", f"{titles[chosen]} now plays from {path.name}.")
 

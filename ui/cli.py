@@ -454,8 +454,12 @@ def export(collection, fmt, output, kb):
 
     target = Path(output)
     partial = target.with_name(target.name + ".part")
-    partial.write_text(text, encoding="utf-8", newline="")
-    partial.replace(target)
+    try:
+        partial.write_text(text, encoding="utf-8", newline="")
+        partial.replace(target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {safe(output)}: {error.strerror or error}") from None
     click.echo(f"wrote {plural(len(quotes), 'quote')} to {safe(output)}", err=True)
 
 

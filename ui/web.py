@@ -116,7 +116,7 @@ def safe_name(name: str, limit: int = 100) -> str:
 def save_upload(kb: Path, name: str, data: bytes) -> Path:
     """Keep an uploaded file inside the knowledge base's uploads folder (audio is played from there)."""
     if len(data) > MAX_UPLOAD_MB << 20:
-        raise ValueError(f"{name}: too large (the limit is {MAX_UPLOAD_MB} MB)")
+        raise ValueError(f"too large (the limit is {MAX_UPLOAD_MB} MB)")
     folder = (Path(kb) / UPLOAD_DIR).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / safe_name(name)
