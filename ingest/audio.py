@@ -101,6 +101,8 @@ class Transcriber:
         if total < 0.1:
             raise BadInput("no audio in the file (0 s)")
         model = self.model()
+        if progress:
+            progress(0.0, total)  # started: batched decoding yields its first segment only when a batch is done
         options = dict(language=self.options.language, word_timestamps=True, vad_filter=True)
         if self.batched:
             runner = BatchedInferencePipeline(model=model)

@@ -1,5 +1,7 @@
 import os
+import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,29 @@ def one_error_each(stderr: str, expected: dict) -> list[str]:
 
 
 PYTHON = sys.executable
+
+
+def wait_for(condition, what: str, timeout: float = 300.0):
+    """Poll ``condition()`` until it returns something true, and return that; fail after ``timeout``.
+
+    Tests wait for states (a row in the store, a line on stderr), never for a guessed time.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.01)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def count_rows(kb: Path, table: str) -> int:
+    """Rows in a table of a knowledge base another process is writing (0 while it does not exist yet)."""
+    path = kb / "podkb.db"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    except sqlite3.OperationalError:  # created but not migrated yet
+        return 0

@@ -3,7 +3,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +15,7 @@ from ui.cli import cli
 from .conftest import one_error_each
 from .speech import length, needs_speech, speak
 
-pytestmark = needs_speech
+pytestmark = [needs_speech, pytest.mark.slow]
 
 TEXT = (
     "Most people who start an online course stop after the first two lessons. "
@@ -88,8 +87,10 @@ def test_a_killed_transcription_leaves_no_episode_and_a_rerun_is_clean(tmp_path)
     long_wav = speak(" ".join([TEXT] * 6), tmp_path / "long.wav")
     kb = tmp_path / "kb"
     command = [sys.executable, "-c", "from ui.cli import main; main()", "add", str(long_wav), "--kb", str(kb), "--no-index"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # The progress bar's first line says the transcription has begun; no episode can exist before it ends.
+    line = process.stderr.readline()
+    assert line.startswith("transcribing"), line
     assert process.poll() is None, "the transcription ended before the kill"
     process.send_signal(signal.SIGKILL)
     process.wait()

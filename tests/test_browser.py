@@ -22,8 +22,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 SCREENSHOTS = Path(os.environ.get("PODKB_SCREENSHOTS", ROOT / ".screenshots"))
 
 # `make test` installs chromium; in CI a missing browser must fail, not skip.
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                                reason="needs /usr/bin/chromium (make test installs it)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                                   reason="needs /usr/bin/chromium (make test installs it)")]
 
 
 SPOKEN_SRT = """1

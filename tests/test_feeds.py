@@ -46,6 +46,7 @@ def first_feed(server, wav_bytes):
 
 
 @needs_speech
+@pytest.mark.slow
 def test_feed_uses_the_publishers_transcript_transcribes_the_rest_and_then_adds_only_what_is_new(
         server, podkb, kb, tmp_path):
     wav = speak(SPOKEN, tmp_path / "ep2.wav").read_bytes()

@@ -3,9 +3,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 from ingest import Library
+
+from .conftest import count_rows, wait_for
 
 CUES = 3000
 FILES = 12
@@ -46,16 +47,17 @@ def check_consistent(kb):
 def test_killed_imports_leave_whole_episodes_and_a_rerun_finishes(tmp_path):
     folder, kb = tmp_path / "talks", tmp_path / "kb"
     make_corpus(folder)
-    seen = []
-    for delay in (0.8, 1.6, 2.4, 3.2, 4.0):
+    seen = [0]
+    for _ in range(4):
         process = run_import(folder, kb)
-        time.sleep(delay)
+        # Kill as soon as one more episode has landed: the next one is then being read or written.
+        wait_for(lambda: count_rows(kb, "episodes") > seen[-1] or process.poll() is not None,
+                 "another episode to be stored")
+        assert process.poll() is None, "the import finished before the kill"
         process.send_signal(signal.SIGKILL)
         process.wait()
-        if (kb / "podkb.db").exists():
-            seen.append(check_consistent(kb))
-    assert seen == sorted(seen)
-    assert any(0 < n < FILES for n in seen), f"no kill landed mid-import: {seen}"
+        seen.append(check_consistent(kb))
+    assert seen == sorted(seen) and 0 < seen[-1] < FILES, seen
     process = run_import(folder, kb)
     assert process.wait(timeout=300) == 0
     assert check_consistent(kb) == FILES

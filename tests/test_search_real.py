@@ -2,9 +2,12 @@
 import json
 import shutil
 
+import pytest
 from click.testing import CliRunner
 
 from ui.cli import cli
+
+pytestmark = pytest.mark.slow
 
 
 def test_burnout_advice_comes_back_cited_from_chai_time(real_kb, tmp_path, monkeypatch):

@@ -11,6 +11,8 @@ from ingest import Library
 from index import Index
 from index.evaluate import evaluate, load_questions
 
+pytestmark = pytest.mark.slow
+
 QUESTIONS = load_questions(Path(__file__).with_name("questions.toml"))
 HYBRID_HIT_AT_5 = 0.63
 HYBRID_MRR = 0.55
