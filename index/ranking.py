@@ -92,7 +92,8 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     if reranker is not None:
         hits = reranker.rerank(query, hits)
     hits = collapse(hits, k, _linked(index))
-    _highlight(index, hits, query, query_vector if highlight else None)
+    if hits:
+        _highlight(index, hits, query, query_vector if highlight else None)
     return hits
 
 

@@ -1,13 +1,19 @@
 """The index of a knowledge base: passages, their vectors and keywords, kept in step with the episodes.
 
-SQLite is the truth. The FAISS file is a cache of the ``vectors`` table, stamped with the
-generation it was saved at; when the stamp disagrees with SQLite (a crash between the two
-writes, an episode removed by another process) it is rebuilt from SQLite, not re-embedded.
+SQLite is the truth. The FAISS file is a cache of the ``vectors`` table. Whenever it is
+loaded, its ids are checked against SQLite's (through the checksum in its stamp); a
+difference, however it came about (a crash between the two writes, an episode removed by
+another process), is made good from SQLite's float16 vectors, and a damaged file is
+rebuilt from them. Nothing is re-embedded for either.
+
+Only one process indexes a knowledge base at a time (an OS file lock, lock.py); others wait
+for it, while searches go on reading what is committed.
 """
 from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,8 +26,9 @@ from . import keywords
 from . import passages as passage_builder
 from .embed import DEFAULT_MODEL, Embedder
 from .embed import load as load_embedder
+from .lock import IndexLock
 from .schema import migration
-from .vectors import SWITCH_SIZE, VectorIndex
+from .vectors import SWITCH_SIZE, VectorIndex, ids_digest
 
 FAISS_NAME = "passages.faiss"
 
@@ -53,6 +60,20 @@ class Index:
             self._check_model()
         self._vectors: VectorIndex | None = None
         self._loaded_stamp: dict = {}
+        self._lock = IndexLock(library.dir)
+        self.notices: list[str] = []  # what was repaired on the way (a damaged file rebuilt, ...), for the user
+
+    @contextmanager
+    def locked(self, on_wait: Callable[[], None] | None = None):
+        """Hold the knowledge base's index lock (re-entrant): the one indexer."""
+        if self._lock.held:
+            yield
+            return
+        self._lock.acquire(on_wait=on_wait)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     @property
     def embedder(self) -> Embedder:
@@ -103,39 +124,53 @@ class Index:
         )
         return [row[0] for row in rows]
 
-    def sync(self, progress: bool = False, on_episode: Callable[[int, int, str], None] | None = None) -> SyncReport:
-        """Index episodes that are new or changed; drop what was removed. Cheap when nothing changed.
+    def sync(self, progress: bool = False, on_episode: Callable[[int, int, str], None] | None = None,
+             on_wait: Callable[[], None] | None = None) -> SyncReport:
+        """Index episodes that are new or changed. Cheap when nothing changed: no model, no FAISS.
 
-        ``on_episode(done, total, episode_id)`` is called before each episode is indexed.
+        ``on_episode(done, total, episode_id)`` is called before each episode is indexed, and
+        ``on_wait()`` once if another process is indexing this knowledge base and we wait for it.
         """
         report = SyncReport()
-        vectors = self.vectors()
-        stale = self.stale_episodes()
-        for n, episode_id in enumerate(stale):
-            if on_episode:
-                on_episode(n, len(stale), episode_id)
-            removed, added = self._index_episode(episode_id, progress)
-            vectors.remove(removed)
-            vectors.add(*added)
-            report.episodes += 1
-            report.passages += len(added[0])
-            report.removed += len(removed)
-        if report.episodes:
-            self._save(vectors)
+        if not self.stale_episodes():
+            return report
+        with self.locked(on_wait):
+            vectors = self.vectors()
+            stale = self.stale_episodes()  # again: whoever held the lock may have done them
+            for n, episode_id in enumerate(stale):
+                if on_episode:
+                    on_episode(n, len(stale), episode_id)
+                indexed = self._index_episode(episode_id, progress)
+                if indexed is None:
+                    continue  # removed or replaced while it was embedded: the next sync sees it as it is
+                removed, added = indexed
+                vectors.remove(removed)
+                vectors.add(*added)
+                report.episodes += 1
+                report.passages += len(added[0])
+                report.removed += len(removed)
+            if report.episodes:
+                generation = self.generation
+                self._reconcile(vectors)  # a removal that did not wait for the lock
+                self._save(vectors, generation)
         return report
 
-    def _index_episode(self, episode_id: str, progress: bool) -> tuple[list[int], tuple[np.ndarray, np.ndarray]]:
-        episode = self.library.episode(episode_id)
+    def _index_episode(self, episode_id: str, progress: bool) -> tuple[list[int], tuple[np.ndarray, np.ndarray]] | None:
+        row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+        if row is None:
+            return None
         built = [p for p in passage_builder.build(episode_id, self.library.segments(episode_id))
                  if p.words >= passage_builder.INDEX_MIN_WORDS]
         embedded = self.embedder.encode([p.text for p in built], progress=progress)
         with self.library.transaction():
+            if self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone() != row:
+                return None
             old = self._forget_passages(episode_id)
             ids = [self._insert(p, v) for p, v in zip(built, embedded)]
             keywords.count_terms(self.db, [p.text for p in built])
             self.db.execute(
                 "INSERT OR REPLACE INTO indexed_episodes (episode_id, content_hash) VALUES (?, ?)",
-                (episode_id, episode.content_hash),
+                (episode_id, row[0]),
             )
             self._bump()
         return old, (np.array(ids, dtype=np.int64), embedded)
@@ -166,48 +201,90 @@ class Index:
             self._set_meta("dim", self.embedder.dim)
 
     def remove(self, episode_id: str) -> int:
-        """Remove an episode from the library and its passages from the index."""
-        vectors = self.vectors()
+        """Remove an episode from the library and its passages from the index.
 
+        SQLite is changed at once, even while another process indexes; the FAISS file follows
+        now if the lock is free, else whoever holds it (or the next search) makes it agree.
+        """
         def forget():
             ids = self._forget_passages(episode_id)
             self._bump()
             return ids
 
         ids = self.library.remove(episode_id, also=forget)
-        vectors.remove(ids)
-        self._save(vectors)
+        self.vectors()
         return len(ids)
 
-    def reindex(self, progress: bool = False) -> SyncReport:
+    def reindex(self, progress: bool = False, on_wait: Callable[[], None] | None = None) -> SyncReport:
         """Rebuild every passage and vector (after changing the model or the passage rules)."""
-        with self.library.transaction():
-            self.db.execute("DELETE FROM passages")
-            self.db.execute("DELETE FROM term_df")
-            self.db.execute("DELETE FROM indexed_episodes")
-            self.db.execute("DELETE FROM index_meta WHERE key IN ('model', 'dim')")
-            self._bump()
-        report = self.sync(progress=progress)
+        with self.locked(on_wait):
+            with self.library.transaction():
+                self.db.execute("DELETE FROM passages")
+                self.db.execute("DELETE FROM term_df")
+                self.db.execute("DELETE FROM indexed_episodes")
+                self.db.execute("DELETE FROM index_meta WHERE key IN ('model', 'dim')")
+                self._bump()
+            self._vectors = VectorIndex(self.dim)
+            self._loaded_stamp = {"generation": self.generation}
+            report = self.sync(progress=progress)
         report.rebuilt = True
         return report
 
     # The FAISS side
 
     def vectors(self) -> VectorIndex:
-        """The FAISS index, loaded, or rebuilt from SQLite when its stamp disagrees."""
-        if self._vectors is not None and self._loaded_stamp.get("generation") == self.generation:
-            return self._vectors
-        loaded = VectorIndex.load(self.path, self.dim)
-        if loaded and self._stamp_matches(loaded[1]):
-            self._vectors, self._loaded_stamp = loaded
-            return self._vectors
-        self._vectors = self._rebuild()
-        self._save(self._vectors)
-        return self._vectors
+        """The FAISS index, loaded and checked against SQLite (made to agree, or rebuilt, when it does not).
 
-    def _stamp_matches(self, stamp: dict) -> bool:
-        count = self.db.execute("SELECT count(*) FROM vectors").fetchone()[0]
-        return stamp.get("generation") == self.generation and stamp.get("count") == count
+        What was repaired is saved when the index lock is free; a search never waits for it.
+        """
+        generation = self.generation
+        if self._vectors is not None and self._loaded_stamp.get("generation") == generation:
+            return self._vectors
+        stored = self._stored_ids()
+        loaded = VectorIndex.load(self.path, self.dim)
+        if isinstance(loaded, str):
+            if loaded != "missing" or len(stored):
+                self.notices.append(f"{self.path.name} was {loaded}; rebuilt it from podkb.db")
+            vectors, changed = self._rebuild(), True
+        else:
+            vectors, stamp = loaded
+            changed = stamp.get("ids") != ids_digest(stored) and self._reconcile(vectors, stored)
+        self._vectors, self._loaded_stamp = vectors, {"generation": generation}
+        if changed:
+            self._save_if_free(vectors, generation)
+        return vectors
+
+    def _save_if_free(self, vectors: VectorIndex, generation: int) -> None:
+        if self._lock.held:
+            self._save(vectors, generation)
+        elif self._lock.acquire(blocking=False):
+            try:
+                self._save(vectors, generation)
+            finally:
+                self._lock.release()
+
+    def _stored_ids(self) -> np.ndarray:
+        rows = self.db.execute("SELECT passage_id FROM vectors ORDER BY passage_id").fetchall()
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def _reconcile(self, vectors: VectorIndex, stored: np.ndarray | None = None) -> bool:
+        """Make the index hold exactly SQLite's ids; whether anything changed."""
+        stored = self._stored_ids() if stored is None else stored
+        held = vectors.ids()
+        extra, missing = np.setdiff1d(held, stored), np.setdiff1d(stored, held)
+        vectors.remove(extra)
+        if len(missing):
+            vectors.add(missing, self._stored_vectors(missing))
+        return bool(len(extra) or len(missing))
+
+    def _stored_vectors(self, ids: np.ndarray) -> np.ndarray:
+        found = []
+        for start in range(0, len(ids), 10_000):
+            chunk = ids[start:start + 10_000].tolist()
+            rows = self.db.execute(f"SELECT vector FROM vectors WHERE passage_id IN ({','.join('?' * len(chunk))}) "
+                                   "ORDER BY passage_id", chunk)
+            found += [row[0] for row in rows]
+        return np.frombuffer(b"".join(found), dtype=np.float16).astype(np.float32).reshape(len(found), self.dim)
 
     def _rebuild(self) -> VectorIndex:
         rows = self.db.execute("SELECT passage_id, vector FROM vectors ORDER BY passage_id").fetchall()
@@ -215,10 +292,9 @@ class Index:
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).astype(np.float32)
         return VectorIndex.build(self.dim, ids, matrix.reshape(len(rows), self.dim))
 
-    def _save(self, vectors: VectorIndex) -> None:
+    def _save(self, vectors: VectorIndex, generation: int) -> None:
+        """Write the index, which agrees with SQLite as it was at ``generation``."""
         if not vectors.approximate and vectors.count >= SWITCH_SIZE:
             vectors = self._rebuild()  # once, when the store outgrows exact search
-        self._loaded_stamp = {"generation": self.generation, "model": self.model}
-        vectors.save(self.path, self._loaded_stamp)
-        self._loaded_stamp["count"] = vectors.count
-        self._vectors = vectors
+        vectors.save(self.path, {"generation": generation, "model": self.model})
+        self._vectors, self._loaded_stamp = vectors, {"generation": generation}

@@ -3,10 +3,13 @@
 Ids are passage row ids. Exact inner-product search (flat) while the index is small;
 from SWITCH_SIZE vectors on, an IVF index with 8-bit scalar quantisation, which keeps
 1M 384-d vectors in about 0.4 GB and, unlike HNSW, can remove ids without a rebuild.
-SQLite holds every vector, so this file can always be rebuilt from it.
+SQLite holds every vector, so this file can always be rebuilt from it. Its stamp (the
+.json beside it) holds a SHA-256 of the file, to catch damage, and of its sorted ids, to
+catch an index that disagrees with SQLite however it came about.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+
+from ingest.errors import StoreError, store_problem
 
 SWITCH_SIZE = 100_000
 NPROBE = 48
@@ -32,6 +37,16 @@ class VectorIndex:
     @property
     def count(self) -> int:
         return self.index.ntotal
+
+    def ids(self) -> np.ndarray:
+        """Every id in the index, sorted."""
+        index = faiss.downcast_index(self.index)
+        if hasattr(index, "id_map"):
+            return np.sort(faiss.vector_to_array(index.id_map).astype(np.int64))
+        lists = index.invlists
+        parts = [faiss.rev_swig_ptr(lists.get_ids(n), lists.list_size(n)).copy()
+                 for n in range(index.nlist) if lists.list_size(n)]
+        return np.sort(np.concatenate(parts).astype(np.int64)) if parts else np.zeros(0, dtype=np.int64)
 
     @property
     def approximate(self) -> bool:
@@ -90,27 +105,64 @@ class VectorIndex:
         return self._gpu
 
     def save(self, path: Path, stamp: dict) -> None:
-        """Write atomically: the index, then its stamp (generation and count) beside it."""
+        """Write atomically: the index, then its stamp (checksums of the file and of the ids) beside it.
+
+        A failure (a full disk, a folder in the way) leaves the previous files and no temporary one.
+        """
+        data = faiss.serialize_index(self.index)
+        stamp = {**stamp, "count": self.count, "ids": ids_digest(self.ids()),
+                 "sha256": hashlib.sha256(memoryview(data)).hexdigest()}
         # Unique names: two writers (two imports from the web app) must not share a temporary file.
-        tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, path)
+        tag = f"{os.getpid()}-{threading.get_ident()}.tmp"
         stamp_path = stamp_file(path)
-        stamp_tmp = stamp_path.with_name(f"{stamp_path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-        stamp_tmp.write_text(json.dumps({**stamp, "count": self.count}))
-        os.replace(stamp_tmp, stamp_path)
+        tmp, stamp_tmp = path.with_name(f"{path.name}.{tag}"), stamp_path.with_name(f"{stamp_path.name}.{tag}")
+        try:
+            with open(tmp, "wb") as out:
+                out.write(memoryview(data))
+                out.flush()
+                os.fsync(out.fileno())
+            stamp_tmp.write_text(json.dumps(stamp))
+            os.replace(tmp, path)
+            os.replace(stamp_tmp, stamp_path)
+        except OSError as error:
+            if isinstance(error, IsADirectoryError) or path.is_dir():
+                raise StoreError(f"{path.parent}: {path.name} is a folder, where podkb keeps its vector index; "
+                                 "move it out of the way (the index is rebuilt from podkb.db)") from None
+            raise StoreError(store_problem(path.parent, error)) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+            stamp_tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> tuple["VectorIndex", dict] | None:
-        """The saved index and its stamp, or None when missing or unreadable."""
+    def load(cls, path: Path, dim: int) -> tuple["VectorIndex", dict] | str:
+        """The saved index and its stamp; else why not, in a few words ("missing", "damaged", ...)."""
         try:
             stamp = json.loads(stamp_file(path).read_text())
+        except FileNotFoundError:
+            return "missing" if not path.exists() else "without its stamp"
+        except (OSError, ValueError):
+            return "with an unreadable stamp"
+        if not isinstance(stamp, dict) or not isinstance(stamp.get("sha256"), str):
+            return "with an unreadable stamp"
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+        except OSError:
+            return "unreadable"
+        if digest != stamp["sha256"]:
+            return "damaged (its checksum does not match)"
+        try:
             index = faiss.read_index(str(path))
-        except (OSError, ValueError, RuntimeError):
-            return None
+        except RuntimeError:
+            return "unreadable"
         if index.d != dim or index.ntotal != stamp.get("count"):
-            return None
+            return "for another model or size"
         return cls(dim, index), stamp
+
+
+def ids_digest(ids: np.ndarray) -> str:
+    """A checksum of a sorted id set: equal digests, equal sets."""
+    return hashlib.sha256(np.ascontiguousarray(ids, dtype="<i8").tobytes()).hexdigest()
 
 
 def stamp_file(path: Path) -> Path:

@@ -79,11 +79,16 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
-def decode(data: bytes) -> Decoded:
-    if not data:
+def check_size(size: int) -> None:
+    """Refuse an empty or oversized transcript by its size alone, before anything is read."""
+    if size == 0:
         raise BadInput("empty file")
-    if len(data) > MAX_BYTES:
-        raise BadInput(f"file is {len(data) / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB")
+    if size > MAX_BYTES:
+        raise BadInput(f"file is {size / 2**20:,.0f} MB; the limit is {MAX_BYTES // 2**20} MB")
+
+
+def decode(data: bytes) -> Decoded:
+    check_size(len(data))
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return _decode_as(data[len(bom):], encoding)
@@ -96,6 +101,9 @@ def decode(data: bytes) -> Decoded:
     kind = sniff_binary(data)
     if kind:
         raise BadInput(f"not a transcript: looks like {kind}")
+    nul = data.find(b"\x00")  # past the sniffed head too: text has no NUL bytes anywhere
+    if nul >= 0:
+        raise BadInput(f"not a transcript: a NUL byte at byte {nul:,} (binary data)")
     try:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as error:

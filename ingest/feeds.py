@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import mimetypes
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -20,7 +21,7 @@ import podcastparser
 
 from . import fetch
 from .audio import AUDIO_SUFFIXES, Progress, Transcriber
-from .errors import BadInput
+from .errors import BadInput, store_problem
 from .importer import Outcome, build_episode, file_hash, parse, read_audio
 from .manifest import EpisodeInfo
 from .store import AddResult, Library, slugify
@@ -122,7 +123,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
         raise BadInput(f"not a podcast feed: {error}") from None
     items = []
     for entry in parsed.get("episodes", []):
-        enclosure = (entry.get("enclosures") or [{}])[0]
+        enclosure = playable(entry.get("enclosures") or [])
         items.append(Item(
             guid=entry["guid"],
             title=entry.get("title") or entry["guid"],
@@ -136,6 +137,15 @@ def parse_feed(data: bytes, url: str) -> Feed:
             persons=[p["name"] for p in entry.get("persons", []) if p.get("name")],
         ))
     return Feed(url=url, title=parsed.get("title"), items=items)
+
+
+def playable(enclosures: list[dict]) -> dict:
+    """The item's audio or video enclosure (an item may list its cover image first); else the first one."""
+    for enclosure in enclosures:
+        kind = (enclosure.get("mime_type") or "").lower()
+        if kind.startswith(("audio/", "video/")) or _suffix(enclosure.get("url"), AUDIO_SUFFIXES):
+            return enclosure
+    return enclosures[0] if enclosures else {}
 
 
 def select(items: list[Item], limit: int | None = None, since: date | None = None) -> list[Item]:
@@ -175,17 +185,20 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
             continue
         outcome = Outcome(f"{item.title} <{item.enclosure or item.link or item.guid}>")
         try:
-            outcome.result, outcome.warnings = add_item(library, feed, item, options, transcriber, progress)
+            outcome.result = add_item(library, feed, item, options, transcriber, progress, outcome.warnings)
         except BadInput as bad:
             outcome.error = str(bad)
+        except (sqlite3.Error, OSError) as error:  # the store, not the item: disk full, read-only, damaged
+            outcome.error = f"not stored: {store_problem(library.dir, error)}"
         yield outcome
 
 
 def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, transcriber: Transcriber,
-             progress: Callable[[str], Progress | None] | None) -> tuple[AddResult, list[str]]:
+             progress: Callable[[str], Progress | None] | None, warnings: list[str]) -> AddResult:
+    """Add one feed item; what went wrong on the way (a transcript that failed) goes into ``warnings``,
+    which the caller reports even when the item then fails as a whole."""
     info = EpisodeInfo(id=item.title, title=item.title, show=feed.title, date=item.date,
                        source=item.link or item.enclosure, speakers=item.persons)
-    warnings: list[str] = []
     transcript, content_hash, media, name = None, None, item.enclosure, None
     best = item.transcript()
     if best:
@@ -198,7 +211,7 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
         except BadInput as bad:
             if not item.enclosure:
                 raise BadInput(f"transcript {url}: {bad}") from None
-            warnings.append(f"transcript {url}: {bad}; transcribing the audio instead")
+            warnings.append(f"transcript {url}: {bad}; trying the audio instead")
     elif item.transcripts:
         warnings.append("the feed's transcript is in a format podkb does not read; transcribing the audio instead")
     if transcript is None:
@@ -220,7 +233,7 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
     result = library.add(episode, transcript)
     if result.status == "unchanged":  # the same transcript was added by hand: key it by this GUID from now on
         library.claim(result.episode.id, feed.url, item.guid)
-    return result, warnings
+    return result
 
 
 def media_is_local(media: str | None, library: Library) -> bool:

@@ -1,25 +1,26 @@
 """Paths → episodes: expand files, folders and globs, read each, store it, report each outcome."""
 from __future__ import annotations
 
-import glob
 import hashlib
+import sqlite3
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from . import manifest
+from . import paths as paths_
 from .audio import AUDIO_SUFFIXES, Progress, Transcriber, probe
-from .decode import decode
-from .errors import BadInput
+from .decode import Decoded, check_size, decode
+from .errors import BadInput, store_problem
 from .formats import read_text
 from .manifest import EpisodeInfo
 from .models import Episode, Transcript
 from .store import AddResult, Library
+from .timecode import check_date
 
 TRANSCRIPT_SUFFIXES = {".txt", ".text", ".srt", ".vtt", ".json", ".md"}
 SUFFIXES = TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES
-DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # what an episode's date may be
 
 
 @dataclass
@@ -34,26 +35,7 @@ class Outcome:
 
 def expand(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
     """(path, error) for every file named, found in a folder, or matched by a glob."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUFFIXES
-                and p.name != manifest.NAME and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not found:
-                yield raw, "folder holds no transcript or audio files (.txt, .srt, .vtt, .json, .mp3, .wav, ...)"
-            yield from ((str(p), None) for p in found)
-        elif path.is_file():
-            yield raw, None
-        elif glob.has_magic(raw):
-            matches = sorted(glob.glob(raw, recursive=True))
-            if not matches:
-                yield raw, "no files match this pattern"
-            yield from ((m, None) for m in matches if Path(m).is_file())
-        else:
-            yield raw, "no such file or folder"
+    return paths_.expand(paths, SUFFIXES, skip={manifest.NAME})
 
 
 def file_hash(path: Path) -> str:
@@ -68,16 +50,25 @@ def file_hash(path: Path) -> str:
 
 
 def read_bytes(path: Path) -> bytes:
+    """A transcript file's bytes, refused by its size before they are read."""
     try:
+        check_size(path.stat().st_size)
         return path.read_bytes()
     except OSError as error:
         raise BadInput(f"cannot read: {error.strerror or error}") from None
 
 
-def parse(data: bytes, suffix: str) -> tuple[Transcript, list[str]]:
-    """A transcript file's bytes → (transcript, warnings). Raises BadInput."""
-    decoded = decode(data)
-    transcript = read_text(decoded.text, suffix.lower())
+def parse(data: bytes | Decoded, suffix: str) -> tuple[Transcript, list[str]]:
+    """A transcript file's bytes (or their decoded text) → (transcript, warnings). Raises BadInput,
+    whatever the bytes are."""
+    decoded = data if isinstance(data, Decoded) else decode(data)
+    try:
+        transcript = read_text(decoded.text, suffix.lower())
+    except BadInput:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as error:
+        # A reader met a shape it did not expect: that is this file's problem, not the batch's.
+        raise BadInput(f"cannot read it: {type(error).__name__}: {str(error)[:200]}") from None
     return transcript, decoded.warnings + transcript.warnings
 
 
@@ -93,8 +84,11 @@ def read_audio(path: Path, transcriber: Transcriber, progress: Progress | None =
 
 
 def build_episode(path: Path, transcript: Transcript, content_hash: str, info: EpisodeInfo) -> Episode:
-    if info.date and not DATE.match(info.date):
-        raise BadInput(f"date {info.date!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    if info.date:
+        try:
+            check_date(info.date)
+        except ValueError as error:
+            raise BadInput(f"date {error}") from None
     named = transcript.speakers
     if not named and len(info.speakers) == 1 and all(s.turn == 0 for s in transcript.segments):
         # A monologue whose speaker the user named: every segment is theirs.
@@ -172,9 +166,12 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
                 transcript = read_audio(path, transcriber, progress(raw) if progress else None)
                 outcome.warnings = transcript.warnings
             else:
-                transcript, outcome.warnings = parse(data, path.suffix)
+                decoded, data = decode(data), None  # a long file's bytes need not outlive its text
+                transcript, outcome.warnings = parse(decoded, path.suffix)
             episode = build_episode(path, transcript, content_hash, described)
             outcome.result = library.add(episode, transcript, replace=replace)
         except BadInput as bad:
             outcome.error = str(bad)
+        except (sqlite3.Error, OSError) as error:  # the store, not the file: disk full, read-only, damaged
+            outcome.error = f"not stored: {store_problem(library.dir, error)}"
         yield outcome

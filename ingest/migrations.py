@@ -33,7 +33,8 @@ class Migrations:
                 db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, utc_now()))
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
             applied.append(name)
         return applied

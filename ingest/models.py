@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)  # a long episode holds hundreds of thousands of these
 class Word:
     start: float
     end: float
@@ -12,7 +12,7 @@ class Word:
     probability: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """One stretch of speech as the transcript gives it.
 

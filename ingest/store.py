@@ -64,10 +64,11 @@ class Library:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back itself (a full disk at COMMIT)
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     # Reading
 
@@ -206,7 +207,7 @@ class Library:
         best, best_score = None, 0.0
         for candidate in dedup.candidates(fp, stored):
             text = " ".join(s.text for s in self.segments(candidate))
-            score = dedup.containment(fp.shingles, dedup.shingles(text))
+            score = dedup.containment(fp.shingles, dedup.shingle_hashes(text))
             if score > best_score:
                 best, best_score = candidate, score
         if best and best_score >= dedup.THRESHOLD:

@@ -15,6 +15,7 @@ class Route:
     delay: float = 0.0                     # seconds to wait before answering
     length: int | None = None              # a Content-Length that lies (truncated body)
     headers: dict = field(default_factory=dict)
+    trickle: float = 0.0                   # seconds between bytes, sent with no Content-Length
 
 
 class FeedServer:
@@ -32,6 +33,9 @@ class FeedServer:
                     return
                 if route.delay:
                     time.sleep(route.delay)
+                if route.trickle:
+                    self.trickle(route)
+                    return
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(route.length if route.length is not None else len(route.body)))
@@ -44,6 +48,20 @@ class FeedServer:
                     pass
                 if route.length is not None:
                     self.close_connection = True
+
+            def trickle(self, route):
+                """A slow server: the body one byte at a time, for as long as the client listens (bounded)."""
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.end_headers()
+                self.close_connection = True
+                for n in range(len(route.body)):
+                    try:
+                        self.wfile.write(route.body[n:n + 1])
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+                    time.sleep(route.trickle)
 
             def log_message(self, *args):
                 pass

@@ -167,6 +167,8 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, kb):
     assert (kb / "uploads" / "escape.srt").read_bytes() == srt
     assert not (kb.parent.parent / "escape.srt").exists()
     assert any("empty.txt" in err.value and "empty" in err.value for err in app.error)
+    assert not (kb / "uploads" / "empty.txt").exists()  # a rejected upload leaves nothing behind
+    assert not any(str(kb.parent) in err.value for err in app.error)  # and names no server folder
     with Library(kb) as library:
         assert any(ep.path and ep.path.endswith("uploads/escape.srt") for ep in library.episodes())
     # A transcript gets its recording, and its hits then play from their moment.

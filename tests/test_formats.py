@@ -182,7 +182,7 @@ def test_podcasting_2_json():
     ('[1, 2, 3]', "unknown shape"),
     ('{"segments": [{"start": "zero", "end": 1, "text": "hi"}]}', "segment 0: 'start'"),
     ('{"segments": [{"startTime": 0, "body": 5}]}', "segment 0: 'body'"),
-    ('{"segments": [{"start": -1, "end": 1, "text": "hi"}]}', "not a valid number"),
+    ('{"segments": [{"start": -1, "end": 1, "text": "hi"}]}', "outside 0 to 1000 hours"),
 ])
 def test_json_of_the_wrong_shape_says_why(content, reason):
     with pytest.raises(BadInput, match=reason):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+import sqlite3
+from pathlib import Path
 
 import click
 import pandas as pd
@@ -14,7 +16,9 @@ import streamlit as st
 
 from ingest import BadInput, Episode, EpisodeInfo, Library, add_paths, format_timestamp
 from ingest.audio import AUDIO_SUFFIXES, probe
-from ingest.importer import DATE, SUFFIXES
+from ingest.errors import StoreError, store_problem
+from ingest.importer import SUFFIXES
+from ingest.timecode import check_date
 from index import Filters, search_index
 from ui.exports import FORMATS, export, file_name, md
 from ui.quotes import Collections, parse_tags, quote_from_hit
@@ -76,9 +80,11 @@ def sidebar_filters(episodes: list[Episode]) -> Filters:
     date_to = st.sidebar.text_input("To date", key="to", placeholder="YYYY or YYYY-MM-DD").strip()
     dates = {}
     for label, value in (("From date", date_from), ("To date", date_to)):
-        dates[label] = value if DATE.match(value) else None
-        if value and dates[label] is None:
-            st.sidebar.warning(f"{label}: use YYYY, YYYY-MM or YYYY-MM-DD")
+        try:
+            dates[label] = check_date(value) if value else None
+        except ValueError as error:
+            dates[label] = None
+            st.sidebar.warning(md(f"{label}: {error}"))
     to_url({"show": show, "episode": episode, "speaker": speaker, "from": date_from, "to": date_to})
     return Filters(show=None if show == ALL else show, episode=None if episode == ALL else episode,
                    speaker=None if speaker == ALL else speaker, date_from=dates["From date"],
@@ -211,8 +217,19 @@ def upload_form(eng: Engine) -> None:
                 paths.append(str(save_upload(eng.kb, upload.name, upload.getvalue())))
             except ValueError as error:
                 say("error", f"{upload.name}: {error}")
-        run_import(eng, lambda library, progress: add_paths(library, paths, info, transcriber=eng.transcriber,
-                                                                   progress=progress))
+        outcomes = run_import(eng, lambda library, progress: add_paths(library, paths, info,
+                                                                       transcriber=eng.transcriber, progress=progress))
+        for outcome in outcomes:
+            if not keeps_upload(outcome):
+                Path(outcome.path).unlink(missing_ok=True)  # a rejected or redundant upload leaves nothing behind
+
+
+def keeps_upload(outcome) -> bool:
+    """Whether an uploaded file is now an episode's (its transcript or its audio)."""
+    if outcome.error or outcome.result is None:
+        return False
+    episode = outcome.result.episode
+    return str(Path(outcome.path).resolve()) in (episode.path, episode.media)
 
 
 def feed_form(eng: Engine) -> None:
@@ -229,7 +246,12 @@ def feed_form(eng: Engine) -> None:
                                                                   progress=progress))
 
 
-def run_import(eng: Engine, outcomes) -> None:
+def shown(eng: Engine, text: str) -> str:
+    """Text for the page with the server's own folders left out: names relative to the knowledge base."""
+    return text.replace(str(eng.kb.resolve()) + os.sep, "").replace(str(eng.kb.resolve()), "the knowledge base")
+
+
+def run_import(eng: Engine, outcomes) -> list:
     """Run an import on its own connection, showing each file's outcome, then index what it added."""
     with eng.write_lock, st.status("Adding…", expanded=True) as status:
         bar = st.progress(0.0)
@@ -240,20 +262,26 @@ def run_import(eng: Engine, outcomes) -> None:
                              f"{format_timestamp(done)} of {format_timestamp(total)}")
             return update
 
-        failed = 0
+        failed, done = 0, []
         with eng.writer() as (library, index):
             for outcome in outcomes(library, progress):
+                done.append(outcome)
                 for warning in outcome.warnings:
-                    say("warning", f"{outcome.path}: {warning}")
+                    say("warning", shown(eng, f"{outcome.path}: {warning}"))
                 if outcome.error:
                     failed += 1
-                    say("error", f"{outcome.path}: {outcome.error}")
+                    say("error", shown(eng, f"{outcome.path}: {outcome.error}"))
                 else:
                     ep = outcome.result.episode
                     say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
-            index_with_progress(index, bar)
+            try:
+                index_with_progress(index, bar)
+            except (StoreError, sqlite3.Error, OSError) as error:
+                failed += 1
+                say("error", shown(eng, store_problem(eng.kb, error)))
         status.update(label="Done" if not failed else f"Done, {failed} failed", state="complete" if not failed
                       else "error")
+    return done
 
 
 def index_with_progress(index, bar) -> None:
@@ -397,9 +425,13 @@ def main() -> None:
     st.sidebar.title("podkb")
     page = st.sidebar.radio("Page", PAGES, key="page", label_visibility="collapsed")
     to_url({"page": "" if page == PAGES[0] else page})
-    eng = engine(KB)
-    ensure_indexed(eng)
-    library = Library(KB)
+    try:
+        eng = engine(KB)
+        ensure_indexed(eng)
+        library = Library(KB)
+    except (StoreError, sqlite3.Error, OSError) as error:
+        st.error(md(store_problem(KB, error)))
+        return
     try:
         episodes, passages = library.db.execute(
             "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM passages)").fetchone()
@@ -410,6 +442,8 @@ def main() -> None:
             library_page(eng, library)
         else:
             collections_page(library)
+    except (StoreError, sqlite3.Error, OSError) as error:
+        st.error(md(shown(eng, store_problem(KB, error))))
     finally:
         library.close()
 

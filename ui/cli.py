@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
 from ingest import EpisodeInfo, Library, add_paths, format_timestamp
+from ingest.errors import StoreError, store_problem
 from ingest.store import AddResult
+from ingest.timecode import check_date
 
 from .terminal import safe
 
@@ -31,10 +36,11 @@ def kb_option(fn):
 
 
 def open_library(kb: str) -> Library:
+    click.get_current_context().meta["podkb.kb"] = kb  # for the one-line message if the store fails later
     try:
         return Library(kb)
-    except Exception as error:  # sqlite3.DatabaseError, OSError: say which store and why
-        raise click.ClickException(f"cannot open the knowledge base in {kb}: {error}") from None
+    except (sqlite3.Error, OSError) as error:
+        raise click.ClickException(f"cannot open the knowledge base: {safe(store_problem(kb, error))}") from None
 
 
 def open_index(library: Library, model: str | None = None, check_model: bool = True):
@@ -46,14 +52,27 @@ def open_index(library: Library, model: str | None = None, check_model: bool = T
         raise click.ClickException(str(error)) from None
 
 
+def waiting(kb: str):
+    """What to say when another process holds the index lock."""
+    return lambda: click.echo(f"waiting for another podkb process to finish indexing {safe(str(kb))}…", err=True)
+
+
 def sync_index(index, quiet: bool = False) -> None:
     try:
-        report = index.sync(progress=not quiet)
+        report = index.sync(progress=not quiet, on_wait=waiting(index.library.dir))
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     if report.episodes and not quiet:
         click.echo(f"indexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
                    f"with {index.model}", err=True)
+    tell(index)
+
+
+def tell(index) -> None:
+    """Warn about what the index repaired on the way (a damaged or stale FAISS file rebuilt from SQLite)."""
+    for notice in index.notices:
+        click.echo(f"warning: {safe(str(index.library.dir))}: {safe(notice)}", err=True)
+    index.notices.clear()
 
 
 def find_episode(library: Library, ref: str):
@@ -63,13 +82,36 @@ def find_episode(library: Library, ref: str):
         raise click.ClickException(f"{error}. Try 'podkb episodes' to list them.") from None
 
 
-@click.group()
+class Podkb(click.Group):
+    """Faults of the store itself (a damaged or read-only database, a full disk, a folder in the
+    way) end any command with one line naming the knowledge base, the cause and a fix."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (sqlite3.Error, OSError, StoreError) as error:
+            if os.environ.get("PODKB_DEBUG"):
+                raise
+            raise click.ClickException(safe(store_problem(ctx.meta.get("podkb.kb"), error))) from None
+
+
+@click.group(cls=Podkb)
 @click.version_option(package_name="podkb")
-def cli():
+@click.option("-v", "--verbose", is_flag=True, help="Also show what the libraries podkb uses have to say.")
+def cli(verbose):
     """podkb: a knowledge base of podcast and lecture transcripts.
 
-    Add transcripts with 'podkb add', then list and read them.
+    Add transcripts, audio or feeds with 'podkb add' and 'podkb feed', then
+    search them ('podkb search'), collect quotes and export them, or open the
+    web app ('podkb serve').
     """
+    # Libraries (podcastparser above all) log their own complaints; podkb reports in its own lines.
+    handler = logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()
+    handler.setFormatter(logging.Formatter("note: %(name)s: %(message)s"))
+    for name in ("podcastparser", "faster_whisper"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
 
 
 def whisper_options(fn):
@@ -110,7 +152,12 @@ def report(library: Library, outcomes, no_index: bool, model: str | None) -> Non
         counts[outcome.result.status] += 1
         click.echo(describe(outcome.path, outcome.result))
     if not no_index:
-        sync_index(open_index(library, model))
+        try:
+            sync_index(open_index(library, model))
+        except (StoreError, sqlite3.Error, OSError) as error:  # the episodes are stored; only indexing failed
+            counts["failed"] += 1
+            click.echo(f"error: {safe(store_problem(library.dir, error))}; the episodes are stored and are "
+                       "indexed at the next search", err=True)
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     click.echo(summary or "nothing new", err=True)
     if counts["failed"]:
@@ -124,7 +171,8 @@ def report(library: Library, outcomes, no_index: bool, model: str | None) -> Non
 @click.option("--speaker", "speakers", multiple=True, help="A speaker's name; repeat for several. "
               "With one name and no speakers in the file, every segment is theirs.")
 @click.option("--url", help="Source URL of the episode.")
-@click.option("--date", help="Publication date, YYYY-MM-DD.")
+@click.option("--date", callback=lambda ctx, param, value: a_date(value),
+              help="Publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--media", help="The episode's audio (a file or http(s) URL), to play hits of a transcript from.")
 @click.option("--replace", is_flag=True, help="Update an episode already added from the same file.")
 @whisper_options
@@ -278,7 +326,9 @@ def remove(episode, kb):
     """
     with open_library(kb) as library:
         found = find_episode(library, episode)
-        passages = open_index(library, check_model=False).remove(found.id)
+        index = open_index(library, check_model=False)
+        passages = index.remove(found.id)
+        tell(index)
     click.echo(f"removed {found.id}: {safe(found.title)} ({plural(passages, 'passage')} unindexed)")
 
 
@@ -293,8 +343,10 @@ def remove(episode, kb):
 @click.option("--show", help="Only episodes of this show.")
 @click.option("--episode", help="Only this episode (an id or the start of one).")
 @click.option("--speaker", help="Only passages by this speaker.")
-@click.option("--from", "date_from", help="Only episodes dated on or after this (YYYY[-MM[-DD]]).")
-@click.option("--to", "date_to", help="Only episodes dated on or before this (YYYY[-MM[-DD]]).")
+@click.option("--from", "date_from", callback=lambda ctx, param, value: a_date(value),
+              help="Only episodes dated on or after this (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--to", "date_to", callback=lambda ctx, param, value: a_date(value),
+              help="Only episodes dated on or before this (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--batch", type=click.File("r", encoding="utf-8", errors="replace"),
               help="Read one query per line from FILE ('-' for stdin); print one JSON line of hits per query.")
 @click.option("--rerank", "reranker", metavar="MODEL", envvar="PODKB_RERANKER",
@@ -326,6 +378,7 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
                                           ensure_ascii=False))
             return
         hits = search_index(index, query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion)
+        tell(index)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return
@@ -356,7 +409,7 @@ def reindex(model, kb):
     """Rebuild all passages, vectors and keywords, e.g. with another --model."""
     with open_library(kb) as library:
         index = open_index(library, model, check_model=False)
-        report = index.reindex(progress=True)
+        report = index.reindex(progress=True, on_wait=waiting(kb))
     click.echo(f"reindexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
                f"with {index.model}")
 
@@ -468,6 +521,15 @@ def _quotes(store, collection: str):
         return store.quotes(collection)
     except LookupError as error:
         raise click.ClickException(f"{error}. Try 'podkb collections' to list them.") from None
+
+
+def a_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_date(value)
+    except ValueError as error:
+        raise click.BadParameter(safe(str(error))) from None
 
 
 def clock(text: str) -> float:

@@ -16,6 +16,8 @@ from .quotes import Quote
 from .web import clock
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), @SUM, ...).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LINE_START = re.compile(r"^(\d+)([.)])|^([-+=])")
 
 
@@ -77,6 +79,19 @@ def _tag(tag: str) -> str:
     return re.sub(r"[^\w/-]", "", tag)
 
 
+def cell(value):
+    """A CSV cell that a spreadsheet shows as text: a leading ' before a formula's first character (OWASP)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv(rows: list[dict], columns: list[str], header: bool = True) -> str:
+    """Rows as CSV, every text cell neutralised; numbers stay numbers."""
+    safe_rows = [{key: cell(value) for key, value in row.items()} for row in rows]
+    return pd.DataFrame(safe_rows, columns=columns).to_csv(index=False, header=header)
+
+
 def _rows(quotes: list[Quote]) -> list[dict]:
     return [{
         "text": q.text, "episode_id": q.episode_id, "episode_title": q.episode_title, "show": q.show or "",
@@ -89,7 +104,7 @@ def _rows(quotes: list[Quote]) -> list[dict]:
 def to_csv(name: str, quotes: list[Quote]) -> str:
     columns = ["text", "episode_id", "episode_title", "show", "speaker", "date", "start", "end", "timestamp",
                "link", "note", "tags", "added_at"]
-    return pd.DataFrame(_rows(quotes), columns=columns).to_csv(index=False)
+    return _csv(_rows(quotes), columns)
 
 
 def to_json(name: str, quotes: list[Quote]) -> str:
@@ -109,7 +124,7 @@ def to_readwise(name: str, quotes: list[Quote]) -> str:
         "Date": (q.added_at or "").replace("T", " ")[:19],
     } for q in quotes]
     columns = ["Highlight", "Title", "Author", "URL", "Note", "Location", "Date"]
-    return pd.DataFrame(rows, columns=columns).to_csv(index=False)
+    return _csv(rows, columns)
 
 
 def to_anki(name: str, quotes: list[Quote]) -> str:
@@ -120,7 +135,7 @@ def to_anki(name: str, quotes: list[Quote]) -> str:
         "Tags": " ".join(re.sub(r"\s+", "_", tag) for tag in ["podkb", *q.tags]),
     } for q in quotes]
     header = "#separator:Comma\n#html:false\n#columns:Front,Back,Tags\n#tags column:3\n"
-    body = pd.DataFrame(rows, columns=["Front", "Back", "Tags"]).to_csv(index=False, header=False)
+    body = _csv(rows, ["Front", "Back", "Tags"], header=False)
     return header + body
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from ..decode import check_lines
 from ..errors import BadInput
 from ..models import Transcript
-from . import chunks, console, jsonshape, otter, plain, podcasting, subrip, vtt, whisper_json
+from . import chunks, console, jsonshape, otter, plain, podcasting, subrip, tagged, vtt, whisper_json
 
-FORMATS = ["text", "whisper-chunks", "otter", "whisper-console", "srt", "vtt", "whisper-json", "podcasting2-json"]
+FORMATS = ["text", "whisper-chunks", "otter", "whisper-console", "speaker-tagged", "srt", "vtt", "whisper-json",
+           "podcasting2-json"]
 
 
 def read_text(text: str, suffix: str = "") -> Transcript:
@@ -14,9 +15,13 @@ def read_text(text: str, suffix: str = "") -> Transcript:
     stripped = text.lstrip()
     if not stripped:
         raise BadInput("no transcript text (the file is blank)")
-    looks_json = stripped[0] == "{" or (stripped[0] == "[" and not console.detect(text))
-    if looks_json or suffix == ".json":
+    if suffix == ".json":
         return _read_json(text)
+    if stripped[0] in "{[":
+        try:
+            return _read_json(text)
+        except jsonshape.NotJson:
+            pass  # '[SPEAKER_01]: …', '[00:01.000 --> …]' or '{music}': text after all
     check_lines(text)
     if vtt.detect(text):
         return vtt.read(text.lstrip())
@@ -26,7 +31,7 @@ def read_text(text: str, suffix: str = "") -> Transcript:
         return vtt.read(text)
     if suffix == ".srt":
         raise BadInput("not SRT: expected a cue number, then 'HH:MM:SS,mmm --> HH:MM:SS,mmm'")
-    for module in (console, chunks, otter):
+    for module in (console, tagged, chunks, otter):
         if module.detect(text):
             return module.read(text)
     transcript = plain.read(text)

@@ -6,15 +6,29 @@ import json
 from ..errors import BadInput
 
 
+class NotJson(BadInput):
+    """The text does not parse as JSON at all (as opposed to JSON of the wrong shape)."""
+
+
 def load(text: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         truncated = error.pos >= len(text.rstrip()) - 1 or error.msg.startswith("Unterminated")
         reason = "truncated JSON" if truncated else "invalid JSON"
-        raise BadInput(f"{reason}: {error.msg} at line {error.lineno} column {error.colno}") from None
+        raise NotJson(f"{reason}: {error.msg} at line {error.lineno} column {error.colno}") from None
     except RecursionError:
-        raise BadInput("invalid JSON: nested too deeply") from None
+        raise NotJson("invalid JSON: nested too deeply") from None
+    except ValueError as error:  # an integer of thousands of digits: Python refuses to convert it
+        raise NotJson(f"invalid JSON: {str(error).split(';')[0]}") from None
+
+
+def take(items: list):
+    """Each item of ``items``, dropping the list's hold on it as it goes, so a long file's parsed
+    objects are freed while its segments are built instead of all staying alive to the end."""
+    for n in range(len(items)):
+        item, items[n] = items[n], None
+        yield n, item
 
 
 def first_segment(data, allow_list: bool = False) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..errors import BadInput
 from ..models import Segment, Transcript, number_turns
 from ..timecode import seconds
-from .jsonshape import NUMBER, field, first_segment
+from .jsonshape import NUMBER, field, first_segment, take
 
 
 def detect(data) -> bool:
@@ -13,7 +13,7 @@ def detect(data) -> bool:
 
 def read(data) -> Transcript:
     segments = []
-    for n, item in enumerate(data["segments"]):
+    for n, item in take(data["segments"]):
         where = f"segment {n}"
         if not isinstance(item, dict):
             raise BadInput(f"{where} is not an object")

@@ -1,14 +1,20 @@
-"""SRT subtitles, read with the `srt` library (BOM, CRLF, cues out of order)."""
+"""SRT subtitles, read with the `srt` library (BOM, CRLF, cues out of order).
+
+Blocks are checked first (cues.py): a cue with an unreadable or missing timing is skipped
+and counted, never merged into the cue before it.
+"""
 from __future__ import annotations
 
 import re
 
 import srt
 
-from ..errors import BadInput
-from ..models import Segment, Transcript
+from ..models import Segment, Transcript, number_turns
+from . import cues
+from .tagged import split_speaker
 
 CUE = re.compile(r"^\s*\d+[ \t]*\r?\n[ \t]*\d+:\d{2}:\d{2}[,.]\d{1,3}[ \t]*-->")
+STAMP = re.compile(r"\d+:\d{1,2}:\d{1,2}[,.]\d{1,3}")
 # SRT's own formatting markup; anything else in the text is kept as written.
 _MARKUP = re.compile(r"</?(?:i|b|u|s)>|</?font[^>]*>|\{\\[^}]*\}", re.IGNORECASE)
 
@@ -18,24 +24,22 @@ def detect(text: str) -> bool:
 
 
 def read(text: str) -> Transcript:
-    warnings = []
-    try:
-        cues = list(srt.parse(text))
-    except srt.SRTParseError:
-        cues = list(srt.parse(text, ignore_errors=True))
-        warnings.append("some text could not be read as SRT cues and was skipped")
+    scan = cues.scan(cues.blocks(text), STAMP, continuation=True)
+    warnings = scan.warnings()
+    parsed = list(srt.parse("\n\n".join(block.text for block in scan.kept) + "\n", ignore_errors=True))
     segments = []
-    for cue in sorted(cues, key=lambda c: (c.start, c.index or 0)):
-        body = " ".join(_MARKUP.sub("", cue.content).split())
+    for cue in sorted(parsed, key=lambda c: (c.start, c.index or 0)):
+        speaker, body = split_speaker(" ".join(_MARKUP.sub("", cue.content).split()))
         if body:
-            start, end = _ms(cue.start), _ms(cue.end)
-            segments.append(Segment(start, end, None, body))
+            start = _seconds(cue.start)
+            segments.append(Segment(start, max(start, _seconds(cue.end)), speaker, body))
     if not segments:
-        raise BadInput("no SRT cues with text found")
-    if [c.index for c in cues] != sorted(c.index for c in cues):
+        raise scan.nothing_kept("SRT")
+    if [c.index for c in parsed] != sorted(c.index for c in parsed):
         warnings.append("cues were out of order and have been sorted by time")
-    return Transcript("srt", segments, warnings=warnings)
+    speakers = any(s.speaker for s in segments)
+    return Transcript("srt", number_turns(segments) if speakers else segments, warnings=warnings)
 
 
-def _ms(delta) -> float:
+def _seconds(delta) -> float:
     return round(delta.total_seconds(), 3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..errors import BadInput
 from ..models import Segment, Transcript, Word, number_turns
 from ..timecode import seconds
-from .jsonshape import NUMBER, field, first_segment
+from .jsonshape import NUMBER, field, first_segment, take
 
 
 def detect(data) -> bool:
@@ -15,7 +15,7 @@ def detect(data) -> bool:
 def read(data) -> Transcript:
     items = data.get("segments") if isinstance(data, dict) else data
     segments = []
-    for n, item in enumerate(items):
+    for n, item in take(items):
         where = f"segment {n}"
         if not isinstance(item, dict):
             raise BadInput(f"{where} is not an object")
@@ -38,7 +38,7 @@ def _words(items, where: str) -> list[Word] | None:
     if not isinstance(items, list) or not items:
         return None
     words = []
-    for n, item in enumerate(items):
+    for n, item in take(items):
         here = f"{where} word {n}"
         if not isinstance(item, dict):
             raise BadInput(f"{here} is not an object")

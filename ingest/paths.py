@@ -1,0 +1,76 @@
+"""Which files a command names: files, folders (searched recursively) and globs.
+
+Folders and '**' patterns are walked following symlinks, but each real folder is entered
+once and each real file is named once, so a link back up the tree (loop/self -> ../loop)
+ends the walk instead of recursing until memory runs out, as glob's '**' does.
+"""
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+
+def walk(root: Path) -> Iterator[Path]:
+    """Every file under ``root``: hidden folders and files left out, each real one once, sorted by path."""
+    folders, files = set(), {}
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in folders:
+            subfolders[:] = []
+            continue
+        folders.add(real)
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
+        for name in names:
+            path = os.path.join(folder, name)
+            if not name.startswith(".") and os.path.isfile(path):
+                files.setdefault(os.path.realpath(path), path)
+    return iter(sorted((Path(p) for p in files.values()), key=str))
+
+
+def _matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether a relative path matches glob parts, '**' standing for any number of folders."""
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_matches(parts[i:], rest) for i in range(len(parts) + 1)
+                   if not any(p.startswith(".") for p in parts[:i]))
+    if not parts or (parts[0].startswith(".") and not head.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _matches(parts[1:], rest)
+
+
+def match(pattern: str) -> list[str]:
+    """The files a glob names. Without '**' this is glob's own (finite) answer."""
+    parts = Path(pattern).parts
+    if "**" not in parts:
+        return sorted(m for m in glob.glob(pattern) if os.path.isfile(m))
+    fixed = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    root = Path(*parts[:fixed]) if fixed else Path(".")
+    if not root.is_dir():
+        return []
+    return [str(p) for p in walk(root) if _matches(p.relative_to(root).parts, parts[fixed:])]
+
+
+def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset()
+           ) -> Iterator[tuple[str, str | None]]:
+    """(path, error) for every file named, found in a folder (with one of ``suffixes``), or matched by a glob."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = [p for p in walk(path) if p.suffix.lower() in suffixes and p.name not in skip]
+            if not found:
+                yield raw, "folder holds no transcript or audio files (.txt, .srt, .vtt, .json, .mp3, .wav, ...)"
+            yield from ((str(p), None) for p in found)
+        elif path.is_file():
+            yield raw, None
+        elif glob.has_magic(raw):
+            matches = match(raw)
+            if not matches:
+                yield raw, "no files match this pattern"
+            yield from ((m, None) for m in matches)
+        else:
+            yield raw, "no such file or folder"
