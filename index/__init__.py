@@ -14,6 +14,8 @@ from ingest import Library
 from .embed import DEFAULT_MODEL, Embedder, load
 from .hits import Elsewhere, Hit
 from .passages import Passage, Sentence
+from .points import Answer, Point
+from .points import ask as ask_index
 from .ranking import MODES, Filters
 from .ranking import search as search_index
 from .store import Index, ModelMismatch, SyncReport
@@ -36,6 +38,6 @@ def search(query: str, kb: str | Path, k: int = 10, mode: str = "hybrid", filter
 
 
 __all__ = [
-    "DEFAULT_MODEL", "Elsewhere", "Embedder", "Filters", "Hit", "Index", "MODES", "ModelMismatch", "Passage",
-    "Sentence", "SyncReport", "load", "open_index", "search", "search_index",
+    "DEFAULT_MODEL", "Answer", "Elsewhere", "Embedder", "Filters", "Hit", "Index", "MODES", "ModelMismatch", "Passage",
+    "Point", "Sentence", "SyncReport", "ask_index", "load", "open_index", "search", "search_index",
 ]

@@ -10,12 +10,35 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 64
 
 
+Span = tuple[int, int]  # a sentence's characters in its passage: [start, end)
+
+
 class Embedder(Protocol):
     name: str
     dim: int
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Float32 array of shape (len(texts), dim), each row of unit length."""
+
+
+SENTENCE_WORDS = 32  # a sentence's first words say what it is about; the cap keeps padding, and time, small
+
+
+def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]],
+                    progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Passage vectors, and for each passage one unit vector per sentence span.
+
+    Sentences are embedded on their own: vectors pooled from the passage's tokens were measured
+    to carry so much of the passage that a short sentence outranked the one that answers.
+    """
+    vectors = embedder.encode(texts, progress=progress)
+    flat = [" ".join(text[a:b].split()[:SENTENCE_WORDS]) for text, marks in zip(texts, spans) for a, b in marks]
+    every = embedder.encode(flat) if flat else np.zeros((0, embedder.dim), dtype=np.float32)
+    out, at = [], 0
+    for marks in spans:
+        out.append(every[at:at + len(marks)])
+        at += len(marks)
+    return vectors, out
 
 
 def resolve(name: str) -> str:
@@ -79,3 +102,4 @@ def load(name: str | None = None) -> Embedder:
         return SentenceEmbedder(name)
     except OSError as error:  # no such folder, and no hub to ask
         raise RuntimeError(f"cannot load the model {name}: {str(error).splitlines()[0]}") from None
+

@@ -51,7 +51,7 @@ def evaluate(index: Index, questions: list[Question], mode: str = "hybrid", fusi
     at1 = at5 = reciprocal = 0.0
     misses = []
     for question in questions:
-        hits = search(index, question.q, k=10, mode=mode, highlight=False, fusion=fusion)
+        hits = search(index, question.q, k=10, mode=mode, fusion=fusion)
         rank = next((n for n, hit in enumerate(hits, 1) if answers(hit, question)), None)
         if rank is None:
             misses.append(question.q)

@@ -18,6 +18,27 @@ class Elsewhere:
 
 
 @dataclass
+class Part:
+    """One passage a hit is made of: a hit is one passage, or a stretch of neighbouring ones."""
+
+    passage_id: int
+    idx: int                   # its place in the episode
+    text: str
+    start: float | None
+    end: float | None
+    speaker: str | None
+    first_segment: int
+    last_segment: int
+    marks: list = field(default_factory=list)  # per sentence: [char in text, start ms, source offset]
+
+    def sentences(self) -> list[tuple[str, float | None, int | None]]:
+        """(text, start seconds, source offset) of each sentence."""
+        bounds = [m[0] for m in self.marks] + [len(self.text)]
+        return [(self.text[bounds[i]:bounds[i + 1]].strip(), None if m[1] is None else m[1] / 1000, m[2])
+                for i, m in enumerate(self.marks)] or [(self.text, self.start, None)]
+
+
+@dataclass
 class Hit:
     passage_id: int
     episode_id: str
@@ -37,9 +58,28 @@ class Hit:
     first_segment: int = 0
     last_segment: int = 0
     also_in: list[Elsewhere] = field(default_factory=list)
+    question: str | None = None         # when the hit answers a question asked just before: that question
+    question_start: float | None = None
+    passage_ids: list[int] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list, repr=False)
+
+    def set_parts(self, parts: list[Part]) -> None:
+        """Make the hit stand for these passages, in order: its text, span and segments follow."""
+        self.parts = parts
+        self.passage_ids = [p.passage_id for p in parts]
+        self.passage_id = parts[0].passage_id if self.passage_id not in self.passage_ids else self.passage_id
+        self.text = " ".join(p.text for p in parts)
+        self.passage_start = self.start = parts[0].start
+        self.end = parts[-1].end
+        self.speaker = parts[0].speaker
+        self.first_segment, self.last_segment = parts[0].first_segment, parts[-1].last_segment
+        self.paragraph = parts[0].first_segment if self.start is None else None
+        self.offset = parts[0].marks[0][2] if parts[0].marks else None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data.pop("parts")
+        return data
 
 
 def citation(show: str | None, title: str, speaker: str | None, start: float | None, paragraph: int | None) -> str:

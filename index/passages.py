@@ -55,6 +55,12 @@ class Passage:
     def offset(self) -> int | None:
         return self.sentences[0].offset if self.sentences else None
 
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Each sentence's characters in ``text``: [start, end)."""
+        starts = [s.at for s in self.sentences]
+        return list(zip(starts, starts[1:] + [len(self.text)]))
+
 
 @dataclass
 class _Piece:

@@ -6,31 +6,26 @@ paraphrased questions is noisy and RRF weighs its ranks as much as the dense one
 RRF stays available (fusion="rrf").
 
 Filters narrow the candidates before ranking. Near-identical passages (the same talk
-transcribed twice) collapse into one hit that lists where else it appears.
+transcribed twice) collapse into one hit that lists where else it appears, and neighbouring
+passages join into one stretch (collapse.py). Each hit then cites its best sentence, or the
+answer after a question (highlight.py).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.dedup import containment
-from ingest.dedup import shingles as shingles_of
-
 from . import keywords
-from .hits import Elsewhere, Hit, citation, link
+from .collapse import collapse
+from .highlight import cite, part_from_row
+from .hits import Hit, citation, link
 from .store import Index
 
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("convex", "rrf")
 DENSE_WEIGHT = 0.8
 RRF_K = 60
-HIGHLIGHT_WORDS = 32
-SAME_PASSAGE = 0.5  # share of 3-word shingles that makes two passages one quote
-# Between episodes linked as near-duplicates, passages are cut at different places, so
-# half-overlapping windows of the same talk share less: measured 0.2–0.45 on the samples.
-SAME_PASSAGE_LINKED = 0.2
 
 
 @dataclass
@@ -65,7 +60,10 @@ class Filters:
 
 
 def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
-           reranker=None, highlight: bool = True, fusion: str = "convex") -> list[Hit]:
+           reranker=None, highlight: bool = True, fusion: str = "convex",
+           query_vector: np.ndarray | None = None) -> list[Hit]:
+    """The k best hits for ``query``. ``highlight=False`` skips choosing sentences (and the answer after
+    a question); ``query_vector`` saves embedding the query again when the caller has it."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     if fusion not in FUSIONS:
@@ -77,7 +75,8 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     allowed = _allowed(index, filters) if filters else None
     if allowed is not None and not len(allowed):
         return []
-    query_vector = index.embedder.encode([query])[0] if mode != "keyword" else None
+    if query_vector is None and mode != "keyword":
+        query_vector = index.embedder.encode([query])[0]
     ranked: dict[str, list[tuple[int, float]]] = {}
     if mode != "keyword":
         scores, ids = index.vectors().search(query_vector, pool, allowed)
@@ -91,10 +90,14 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     hits = _hits(index, fused)
     if reranker is not None:
         hits = reranker.rerank(query, hits)
-    hits = collapse(hits, k, _linked(index))
-    if hits:
-        _highlight(index, hits, query, query_vector if highlight else None)
-    return hits
+    hits = collapse(hits, k + 2, _linked(index))  # answer-first may merge two hits into one answer
+    if highlight and hits:
+        hits = cite(index, hits, query, query_vector if mode != "keyword" else None,
+                    set(allowed.tolist()) if allowed is not None else None)
+    for hit in hits if not highlight else ():
+        hit.citation = citation(hit.show, hit.episode_title, hit.speaker, hit.start, hit.paragraph)
+        hit.link = link(hit.link, hit.start)
+    return hits[:k]
 
 
 def _allowed(index: Index, filters: Filters) -> np.ndarray:
@@ -147,8 +150,8 @@ def _hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
         return []
     ids = [passage_id for passage_id, _ in ranked]
     rows = index.db.execute(
-        "SELECT p.id, p.episode_id, e.title, e.show, p.speaker, p.start_ms, p.end_ms, p.text, p.sentences, "
-        "p.first_segment, p.last_segment, coalesce(e.media, e.source) FROM passages p "
+        "SELECT p.id, p.idx, p.text, p.start_ms, p.end_ms, p.speaker, p.first_segment, p.last_segment, p.sentences, "
+        "p.episode_id, e.title, e.show, coalesce(e.media, e.source) FROM passages p "
         f"JOIN episodes e ON e.id = p.episode_id WHERE p.id IN ({','.join('?' * len(ids))})",
         ids,
     )
@@ -158,18 +161,11 @@ def _hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
         row = by_id.get(passage_id)
         if row is None:
             continue
-        (_, episode_id, title, show, speaker, start_ms, end_ms, text, sentences, first, last, url) = row
-        start = None if start_ms is None else start_ms / 1000
-        sentence_list = json.loads(sentences)
-        offset = sentence_list[0][2] if sentence_list else None
-        paragraph = first if start is None else None
-        hit = Hit(
-            passage_id=passage_id, episode_id=episode_id, episode_title=title, show=show, speaker=speaker,
-            start=start, end=None if end_ms is None else end_ms / 1000, passage_start=start, text=text,
-            highlight="", score=round(float(score), 6), citation="", link=url, paragraph=paragraph,
-            offset=offset, first_segment=first, last_segment=last,
-        )
-        hit._sentences = sentence_list  # [[char in passage, start ms, source offset], ...]
+        episode_id, title, show, url = row[9:]
+        hit = Hit(passage_id=passage_id, episode_id=episode_id, episode_title=title, show=show, speaker=None,
+                  start=None, end=None, passage_start=None, text="", highlight="", score=round(float(score), 6),
+                  citation="", link=url)
+        hit.set_parts([part_from_row(row[:9])])
         hits.append(hit)
     return hits
 
@@ -177,62 +173,3 @@ def _hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
 def _linked(index: Index) -> set[tuple[str, str]]:
     rows = index.db.execute("SELECT id, duplicate_of FROM episodes WHERE duplicate_of IS NOT NULL").fetchall()
     return {pair for a, b in rows for pair in ((a, b), (b, a))}
-
-
-def collapse(hits: list[Hit], k: int, linked: set[tuple[str, str]] = frozenset()) -> list[Hit]:
-    """Keep the best of each group of near-identical passages; note where the others are."""
-    kept: list[tuple[Hit, set[str]]] = []
-
-    def same(hit: Hit, shingles: set[str], other: Hit, other_shingles: set[str]) -> bool:
-        if hit.episode_id == other.episode_id:
-            # Passages cut from the same segment, or touching ones, are one stretch of talk.
-            return hit.first_segment <= other.last_segment and hit.last_segment >= other.first_segment
-        share = containment(shingles, other_shingles)
-        return share >= SAME_PASSAGE or ((hit.episode_id, other.episode_id) in linked and share >= SAME_PASSAGE_LINKED)
-
-    for hit in hits:
-        shingles = shingles_of(hit.text, 3)
-        twin = next((h for h, s in kept if same(hit, shingles, h, s)), None)
-        if twin is not None:
-            if twin.episode_id != hit.episode_id:
-                twin.also_in.append(Elsewhere(hit.episode_id, hit.episode_title, hit.start, hit.passage_id))
-            continue
-        if len(kept) < k:
-            kept.append((hit, shingles))
-    return [hit for hit, _ in kept]
-
-
-def _sentences(hit: Hit) -> list[tuple[str, float | None, int | None]]:
-    marks = hit._sentences
-    bounds = [m[0] for m in marks] + [len(hit.text)]
-    return [(hit.text[bounds[i]:bounds[i + 1]].strip(), None if marks[i][1] is None else marks[i][1] / 1000,
-             marks[i][2]) for i in range(len(marks))]
-
-
-def _highlight(index: Index, hits: list[Hit], query: str, query_vector) -> None:
-    """Mark each hit's best sentence and cite the moment it starts."""
-    per_hit = [_sentences(hit) or [(hit.text, hit.start, hit.offset)] for hit in hits]
-    if query_vector is not None:
-        # A sentence's first words say what it is about; capping them keeps padding, and time, small.
-        flat = [" ".join(s[0].split()[:HIGHLIGHT_WORDS]) for sentences in per_hit for s in sentences]
-        vectors = index.embedder.encode(flat) if flat else np.zeros((0, 1))
-        scores = iter((vectors @ query_vector).tolist())
-        best = [max(range(len(s)), key=lambda i, row=[next(scores) for _ in s]: row[i]) for s in per_hit]
-    else:
-        wanted = keywords.terms(query)
-        best = [max(range(len(s)), key=lambda i, s=s: _overlap(s[i][0], wanted)) for s in per_hit]
-    for hit, sentences, choice in zip(hits, per_hit, best):
-        text, start, offset = sentences[choice]
-        hit.highlight = text
-        if start is not None:
-            hit.start = start
-        if offset is not None:
-            hit.offset = offset
-        hit.citation = citation(hit.show, hit.episode_title, hit.speaker, hit.start, hit.paragraph)
-        hit.link = link(hit.link, hit.start)
-        del hit._sentences
-
-
-def _overlap(sentence: str, wanted: list[str]) -> int:
-    words = keywords.terms(sentence)
-    return sum(1 for w in wanted if any(x.startswith(w[:5]) for x in words))

@@ -59,3 +59,14 @@ def m003_create_term_frequencies(db):
     # fts5vocab computes the same by walking the index, ~30 ms a word at 1M passages.
     db.execute("CREATE TABLE term_df (stem TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID")
     db.execute("INSERT INTO term_df (stem, df) SELECT term, doc FROM passages_vocab")
+
+
+@migration
+def m004_create_sentence_vectors(db):
+    # Each passage's sentences, embedded at index time, so a search picks the sentence to cite (and
+    # the answer after a question) without embedding anything but the query. int8 with a float32
+    # scale per sentence: cosine against the float vectors stays above 0.999.
+    db.execute(
+        "CREATE TABLE sentence_vectors (passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE, "
+        "scales BLOB NOT NULL, vectors BLOB NOT NULL)"
+    )

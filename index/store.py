@@ -24,7 +24,7 @@ from ingest.timecode import milliseconds as _ms
 
 from . import keywords
 from . import passages as passage_builder
-from .embed import DEFAULT_MODEL, Embedder
+from .embed import DEFAULT_MODEL, Embedder, encode_passages
 from .embed import load as load_embedder
 from .lock import IndexLock
 from .schema import migration
@@ -161,12 +161,13 @@ class Index:
             return None
         built = [p for p in passage_builder.build(episode_id, self.library.segments(episode_id))
                  if p.words >= passage_builder.INDEX_MIN_WORDS]
-        embedded = self.embedder.encode([p.text for p in built], progress=progress)
+        embedded, sentences = encode_passages(self.embedder, [p.text for p in built], [p.spans for p in built],
+                                              progress=progress)
         with self.library.transaction():
             if self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone() != row:
                 return None
             old = self._forget_passages(episode_id)
-            ids = [self._insert(p, v) for p, v in zip(built, embedded)]
+            ids = [self._insert(p, v, sv) for p, v, sv in zip(built, embedded, sentences)]
             keywords.count_terms(self.db, [p.text for p in built])
             self.db.execute(
                 "INSERT OR REPLACE INTO indexed_episodes (episode_id, content_hash) VALUES (?, ?)",
@@ -182,7 +183,7 @@ class Index:
         self.db.execute("DELETE FROM passages WHERE episode_id = ?", (episode_id,))
         return [passage_id for passage_id, _ in rows]
 
-    def _insert(self, p: passage_builder.Passage, vector: np.ndarray) -> int:
+    def _insert(self, p: passage_builder.Passage, vector: np.ndarray, sentence_vectors: np.ndarray) -> int:
         sentences = json.dumps([[s.at, _ms(s.start), s.offset] for s in p.sentences])
         cursor = self.db.execute(
             "INSERT INTO passages (episode_id, idx, text, start_ms, end_ms, speaker, turn, first_segment, "
@@ -192,7 +193,19 @@ class Index:
         )
         self.db.execute("INSERT INTO vectors (passage_id, vector) VALUES (?, ?)",
                         (cursor.lastrowid, vector.astype(np.float16).tobytes()))
+        scales, quantised = quantise(sentence_vectors)
+        self.db.execute("INSERT INTO sentence_vectors (passage_id, scales, vectors) VALUES (?, ?, ?)",
+                        (cursor.lastrowid, scales.tobytes(), quantised.tobytes()))
         return cursor.lastrowid
+
+    def sentence_vectors(self, passage_ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored sentence vectors of these passages (float32, one row per sentence); absent for
+        passages indexed before they were kept."""
+        if not passage_ids:
+            return {}
+        rows = self.db.execute(f"SELECT passage_id, scales, vectors FROM sentence_vectors WHERE passage_id IN "
+                               f"({','.join('?' * len(passage_ids))})", passage_ids)
+        return {pid: dequantise(scales, vectors, self.dim) for pid, scales, vectors in rows}
 
     def _bump(self) -> None:
         self._set_meta("generation", self.generation + 1)
@@ -298,3 +311,15 @@ class Index:
             vectors = self._rebuild()  # once, when the store outgrows exact search
         vectors.save(self.path, {"generation": generation, "model": self.model})
         self._vectors, self._loaded_stamp = vectors, {"generation": generation}
+
+
+def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of unit vectors → (float32 scale per row, int8 rows)."""
+    scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12).astype(np.float32) / 127 if len(vectors) else \
+        np.zeros(0, dtype=np.float32)
+    return scales, np.round(vectors / scales[:, None]).astype(np.int8) if len(vectors) else np.zeros((0,), np.int8)
+
+
+def dequantise(scales: bytes, vectors: bytes, dim: int) -> np.ndarray:
+    scale = np.frombuffer(scales, dtype=np.float32)
+    return np.frombuffer(vectors, dtype=np.int8).reshape(len(scale), dim).astype(np.float32) * scale[:, None]

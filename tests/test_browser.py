@@ -96,6 +96,8 @@ def settle(page) -> None:
 def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    from index.questions import is_question
+
     url, kb = server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -107,11 +109,19 @@ def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
         box = page.get_by_label("Ask a question")
         box.fill("how to avoid burnout")
         box.press("Enter")
-        first = page.locator(".podkb-hit").first
-        expect(first).to_be_visible(timeout=90_000)
+        # Key points first: each an answer (never the question), cited at its moment.
+        point = page.locator(".podkb-point").first
+        expect(point).to_be_visible(timeout=90_000)
+        said = point.inner_text().split("“", 1)[1].split("”", 1)[0]
+        assert not is_question(said) and "Chai Time" in point.locator(".cite").inner_text()
+        first = page.locator(".podkb-hit:not(.podkb-point)").first
+        expect(first).to_be_visible(timeout=30_000)
         assert "q=how+to+avoid+burnout" in page.url or "q=how%20to%20avoid%20burnout" in page.url
         card = first.inner_text()
         assert "burnout" in card.lower()
+        asked = first.locator(".asked")
+        if asked.count():  # an answer-first hit shows the question it answers above the answer
+            assert "Asked:" in asked.inner_text() and not is_question(first.locator("mark").inner_text())
         citation = first.locator(".cite").inner_text()
         assert "Lex Fridman Podcast" in citation or "Chai Time" in citation or ":" in citation
         settle(page)
@@ -124,6 +134,12 @@ def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
         page.get_by_role("textbox", name="Note", exact=True).locator(visible).first.fill("rest before you are tired")
         page.get_by_role("button", name="Save to collection").locator(visible).first.click()
         expect(page.get_by_text("Saved to Burnout")).to_be_visible(timeout=30_000)
+        page.keyboard.press("Escape")  # close the popover
+        settle(page)
+        # A key point goes into the current collection in one click.
+        page.get_by_role("button", name="Save", exact=True).first.click()
+        expect(page.get_by_text("Saved to Burnout (quote 2")).to_be_visible(timeout=30_000)
+        settle(page)
 
         page.get_by_text("Collections", exact=True).click()
         download_button = page.get_by_role("button", name="Markdown", exact=True)
@@ -137,7 +153,7 @@ def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
         lines = markdown.splitlines()
         assert lines[0] == "# Burnout"
         quote_lines = [line for line in lines if line.startswith("> ") and not line.startswith("> —")]
-        assert quote_lines and "burnout" in markdown.lower()
+        assert len(quote_lines) == 2 and "burnout" in markdown.lower()
         assert any(line.startswith("> — ") for line in lines)  # the citation under the quote
         assert "rest before you are tired" in markdown
         settle(page)

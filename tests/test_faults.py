@@ -83,8 +83,10 @@ def test_two_searches_syncing_at_once_index_each_episode_once_and_leave_faiss_in
     assert_faiss_agrees_with_sqlite(kb)
 
 
-def held_indexer(tmp_path, episodes: int, hold_at: int):
-    """`podkb add` of ``episodes`` talks, held inside its ``hold_at``-th embedding (one call an episode)."""
+def held_indexer(tmp_path, episodes: int, held: int):
+    """`podkb add` of ``episodes`` talks, held as it embeds the ``held``-th (from 1): each episode's
+    passages are one embedding call, their sentences another."""
+    hold_at = 2 * held - 1
     kb, gate = tmp_path / "kb", tmp_path / "gate"
     env = environment(tmp_path, PODKB_TEST_GATE=str(gate), PODKB_TEST_HOLD_AT=str(hold_at))
     indexer = start("add", talks(tmp_path / "talks", episodes), "--kb", kb, env=env)
@@ -96,7 +98,7 @@ def held_indexer(tmp_path, episodes: int, hold_at: int):
 
 def test_episodes_removed_while_another_process_indexes_are_skipped_and_faiss_stays_in_step(tmp_path):
     # Held in talk-01's embedding, after talk-00; talk-02 and -03 wait their turn.
-    indexer, kb, gate, env = held_indexer(tmp_path, episodes=4, hold_at=2)
+    indexer, kb, gate, env = held_indexer(tmp_path, episodes=4, held=2)
     for episode in ("talk-01", "talk-02"):
         removed = podkb("remove", episode, "--kb", kb, env=env)
         assert removed.returncode == 0, removed.stderr
@@ -112,7 +114,7 @@ def test_episodes_removed_while_another_process_indexes_are_skipped_and_faiss_st
 
 
 def test_a_kill_while_indexing_leaves_sqlite_as_the_truth_and_faiss_follows_it(tmp_path):
-    indexer, kb, _, env = held_indexer(tmp_path, episodes=5, hold_at=3)  # two episodes indexed, the third held
+    indexer, kb, _, env = held_indexer(tmp_path, episodes=5, held=3)  # two episodes indexed, the third held
     indexer.send_signal(signal.SIGKILL)
     indexer.wait()
     assert count_rows(kb, "indexed_episodes") == 2

@@ -19,10 +19,11 @@ from ingest.audio import AUDIO_SUFFIXES, probe
 from ingest.errors import StoreError, store_problem
 from ingest.importer import SUFFIXES
 from ingest.timecode import check_date
-from index import Filters, search_index
+from index import Filters
+from index.points import ask as ask_index
 from ui.exports import FORMATS, export, file_name, md
-from ui.quotes import Collections, parse_tags, quote_from_hit
-from ui.web import EXAMPLES, STYLE, Engine, clock, context_html, e, hit_html, playback, save_upload
+from ui.quotes import Collections, parse_tags, quote_from_hit, quote_from_point
+from ui.web import EXAMPLES, STYLE, Engine, clock, context_html, e, hit_html, playback, point_html, save_upload
 
 KB = os.environ.get("PODKB_HOME") or click.get_app_dir("podkb")
 PAGES = ("Search", "Library", "Collections")
@@ -118,17 +119,41 @@ def search_page(eng: Engine, library: Library) -> None:
         st.warning("That question has no words to search for. Try something like “how to avoid burnout”.")
         return
     with eng.lock:
-        hits = search_index(eng.index, query[:1000], k=k, filters=filters)
+        answer = ask_index(eng.index, query[:1000], k=k, filters=filters)
+    hits = answer.hits
     if not hits:
         st.info("No passages found. Try other words, or clear the filters in the sidebar.")
         return
     by_id = {ep.id: ep for ep in episodes}
+    show_points(library, answer.points)
+    # After the points: a point saved in this run may have made a collection, and the save forms'
+    # help lists them; a form drawn with stale help changes identity and loses what was typed in it.
     names = [name for name, _ in Collections(library).names()]
     segments: dict[str, list] = {}  # several hits often come from one episode: read its segments once
     for n, hit in enumerate(hits, 1):
         if hit.episode_id not in segments:
             segments[hit.episode_id] = library.segments(hit.episode_id)
         show_hit(library, n, hit, by_id[hit.episode_id], segments[hit.episode_id], names)
+
+
+def show_points(library: Library, points) -> None:
+    """The key points: distinct answers, each cited, each saved to the current collection in one click."""
+    if not points:
+        return
+    with st.container(border=True):
+        st.subheader("Key points")
+        for n, point in enumerate(points, 1):
+            text, save = st.columns([9, 2])
+            text.html(point_html(n, point))
+            if save.button("Save", key=f"point-{point.passage_id}-{n}", width="stretch",
+                           help="Into the collection you saved to last (Favourites at first)"):
+                collection = st.session_state.get("last_collection", "Favourites")
+                try:
+                    saved = Collections(library).add(collection, quote_from_point(library, point))
+                except (ValueError, LookupError) as error:
+                    say("error", str(error))
+                else:
+                    say("success", f"Saved to {collection} (quote {saved.id}, {saved.citation}).")
 
 
 def show_hit(library: Library, n: int, hit, episode: Episode, segments: list, names: list[str]) -> None:

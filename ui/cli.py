@@ -332,6 +332,30 @@ def remove(episode, kb):
     click.echo(f"removed {found.id}: {safe(found.title)} ({plural(passages, 'passage')} unindexed)")
 
 
+def filter_options(fn):
+    """--show, --episode, --speaker, --from and --to: shared by 'search' and 'ask'."""
+    options = [
+        click.option("--show", help="Only episodes of this show."),
+        click.option("--episode", help="Only this episode (an id or the start of one)."),
+        click.option("--speaker", help="Only passages by this speaker."),
+        click.option("--from", "date_from", callback=lambda ctx, param, value: a_date(value),
+                     help="Only episodes dated on or after this (YYYY, YYYY-MM or YYYY-MM-DD)."),
+        click.option("--to", "date_to", callback=lambda ctx, param, value: a_date(value),
+                     help="Only episodes dated on or before this (YYYY, YYYY-MM or YYYY-MM-DD)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def make_filters(library: Library, show, episode, speaker, date_from, date_to):
+    from index import Filters
+
+    if episode:
+        episode = find_episode(library, episode).id
+    return Filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
+
+
 @cli.command()
 @click.argument("query", required=False)
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 1000), help="Number of hits.")
@@ -340,13 +364,7 @@ def remove(episode, kb):
               help="dense: meaning (FAISS); keyword: words (FTS5 BM25); hybrid: both, fused by rank.")
 @click.option("--fusion", type=click.Choice(["convex", "rrf"]), default="convex", show_default=True,
               help="How hybrid mode fuses: convex (0.8 dense + 0.2 BM25 scores) or rrf (reciprocal rank fusion).")
-@click.option("--show", help="Only episodes of this show.")
-@click.option("--episode", help="Only this episode (an id or the start of one).")
-@click.option("--speaker", help="Only passages by this speaker.")
-@click.option("--from", "date_from", callback=lambda ctx, param, value: a_date(value),
-              help="Only episodes dated on or after this (YYYY, YYYY-MM or YYYY-MM-DD).")
-@click.option("--to", "date_to", callback=lambda ctx, param, value: a_date(value),
-              help="Only episodes dated on or before this (YYYY, YYYY-MM or YYYY-MM-DD).")
+@filter_options
 @click.option("--batch", type=click.File("r", encoding="utf-8", errors="replace"),
               help="Read one query per line from FILE ('-' for stdin); print one JSON line of hits per query.")
 @click.option("--rerank", "reranker", metavar="MODEL", envvar="PODKB_RERANKER",
@@ -356,17 +374,16 @@ def remove(episode, kb):
 def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, date_to, batch, reranker, model, kb):
     """Search the knowledge base for passages that answer QUERY.
 
-    Each hit cites its episode, speaker and the moment its best sentence starts.
+    Each hit cites its episode, speaker and the moment its best sentence starts;
+    when that sentence asks the question, the hit cites the answer that follows.
     """
-    from index import Filters, search_index
+    from index import search_index
 
     if bool(query) == bool(batch):
         raise click.UsageError("give a QUERY, or --batch FILE with one query per line")
     with open_library(kb) as library:
         index = open_index(library, model)
-        if episode:
-            episode = find_episode(library, episode).id
-        filters = Filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
+        filters = make_filters(library, show, episode, speaker, date_from, date_to)
         sync_index(index, quiet=as_json or bool(batch))
         rerank = _load_reranker(reranker)
         if batch:
@@ -389,6 +406,44 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
 
     color = sys.stdout.isatty()
     click.echo("\n\n".join(hit_text(n, hit, color) for n, hit in enumerate(hits, 1)))
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of hits below the points.")
+@click.option("--points", default=5, show_default=True, type=click.IntRange(1, 10), help="Most key points.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON: {question, points, hits}.")
+@filter_options
+@click.option("--model", help=MODEL_HELP)
+@kb_option
+def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to, model, kb):
+    """Answer QUESTION with key points: distinct answers, each cited at its moment, then the hits.
+
+    Extractive and offline: each point is what someone said, never a question,
+    and each comes from a different moment.
+    """
+    from index.points import ask as answer
+
+    with open_library(kb) as library:
+        index = open_index(library, model)
+        filters = make_filters(library, show, episode, speaker, date_from, date_to)
+        sync_index(index, quiet=as_json)
+        result = answer(index, question, k=k, points=points, filters=filters)
+        tell(index)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if not result.hits:
+        click.echo("No passages found. Try other words or fewer filters.", err=True)
+        return
+    from .render import hit_text, point_text
+
+    color = sys.stdout.isatty()
+    if result.points:
+        click.echo(click.style("Key points", bold=True) if color else "Key points")
+        click.echo("\n".join(point_text(n, point, color) for n, point in enumerate(result.points, 1)) + "\n")
+    click.echo(click.style("Hits", bold=True) if color else "Hits")
+    click.echo("\n\n".join(hit_text(n, hit, color) for n, hit in enumerate(result.hits, 1)))
 
 
 def _load_reranker(name: str | None):

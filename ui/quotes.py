@@ -214,6 +214,14 @@ def quote_from_hit(library: Library, hit, text: str | None = None, note: str = "
     )
 
 
+def quote_from_point(library: Library, point) -> Quote:
+    """A key point (index.points.Point) as a quote: its words, cited at its moment."""
+    episode = library.episode(point.episode_id)
+    return Quote(text=" ".join(point.text.split()), episode_id=point.episode_id, episode_title=point.episode_title,
+                 show=point.show, speaker=point.speaker, date=episode.date, start=point.start, end=point.end,
+                 link=episode_link(episode, point.start))
+
+
 def locate(segments: list[Segment], text: str) -> tuple[float, float] | None:
     """When ``text`` (a run of the segments' words) starts and ends, from word times where there are some."""
     words = [w for s in segments if s.start is not None for w in (s.words or _spread(s))]

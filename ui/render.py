@@ -15,6 +15,8 @@ def hit_text(n: int, hit: Hit, color: bool) -> str:
         marked = click.style(highlight, bold=True, underline=True) if color else f"»{highlight}«"
         text = text.replace(highlight, marked, 1)
     lines = [click.style(f"{n}. {safe(hit.citation)}", fg="cyan", bold=True) if color else f"{n}. {safe(hit.citation)}"]
+    if hit.question:
+        lines.append(f"   Asked: {safe(hit.question)}")
     lines.append(f"   {text}")
     if hit.link:
         lines.append(f"   ▶ {safe(hit.link)}")
@@ -28,3 +30,12 @@ def _clock(seconds: float) -> str:
     from ingest import format_timestamp
 
     return format_timestamp(seconds)
+
+
+def point_text(n: int, point, color: bool) -> str:
+    """A key point: what was said, then who said it where and when, and where to play it."""
+    cite = click.style(safe(point.citation), fg="cyan") if color else safe(point.citation)
+    lines = [f"{n}. “{safe(point.text)}”", f"   — {cite}"]
+    if point.link:
+        lines.append(f"   ▶ {safe(point.link)}")
+    return "\n".join(lines)

@@ -37,6 +37,7 @@ STYLE = """<style>
 .podkb-hit .ts { font-family: ui-monospace, monospace; background: #eef3ff; padding: 0 0.3rem; border-radius: 4px; }
 .podkb-hit mark { background: #fff2a8; padding: 0 0.1rem; }
 .podkb-hit .also { font-size: 0.8rem; color: #777; margin-top: 0.3rem; }
+.podkb-hit .asked { font-size: 0.9rem; color: #666; font-style: italic; margin-bottom: 0.3rem; }
 .podkb-context p { margin: 0.2rem 0; }
 .podkb-context .here { background: #fff8d6; }
 .podkb-context .ts { font-family: ui-monospace, monospace; color: #666; }
@@ -65,12 +66,25 @@ def hit_html(n: int, hit: Hit) -> str:
         body = f"{e(text[:at])}<mark>{e(highlight)}</mark>{e(text[at + len(highlight):])}"
     else:
         body = e(text)
+    asked = f'<div class="asked">Asked: {e(" ".join(hit.question.split()))}</div>' if hit.question else ""
     also = ""
     if hit.also_in:
         others = ", ".join(f"{e(o.episode_title)}" + (f" at {e(clock(o.start))}" if o.start is not None else "")
                            for o in hit.also_in)
         also = f'<div class="also">Also in: {others}</div>'
-    return f'<div class="podkb-hit"><div class="cite">{" · ".join(parts)}</div><div>{body}</div>{also}</div>'
+    return f'<div class="podkb-hit"><div class="cite">{" · ".join(parts)}</div>{asked}<div>{body}</div>{also}</div>'
+
+
+def point_html(n: int, point) -> str:
+    """A key point: what was said, then who said it, where and when (a link to play it, when on the web)."""
+    parts = [e(part) for part in (point.show, point.episode_title, point.speaker) if part]
+    where = clock(point.start) if point.start is not None else ""
+    if where:
+        url = web_link(point.link, point.start) if point.link else None
+        parts.append(f'<a class="ts" href="{e(url)}" target="_blank" rel="noopener noreferrer">{e(where)}</a>'
+                     if url else f'<span class="ts">{e(where)}</span>')
+    return (f'<div class="podkb-hit podkb-point"><div>{n}. “{e(" ".join(point.text.split()))}”</div>'
+            f'<div class="cite">{" · ".join(parts)}</div></div>')
 
 
 def context_html(segments: list[Segment], first: int, last: int, around: int = 3) -> str:

@@ -1,7 +1,8 @@
 """Search quality with the real model on the learner questions: a regression fails CI.
 
-Measured on 2026-11-23 (bench/quality.py): hybrid hit@5 0.667 and MRR@10 0.580,
-dense 0.667 / 0.540, keyword 0.417 / 0.319. The floors leave a little room.
+Measured on 2026-11-23 (bench/quality.py), with answer-first hits and joined stretches: hybrid
+hit@5 0.667 and MRR@10 0.606, dense 0.639 / 0.561, keyword 0.389 / 0.299 (before them: hybrid
+0.667 / 0.580). The floors leave a little room.
 """
 from pathlib import Path
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 QUESTIONS = load_questions(Path(__file__).with_name("questions.toml"))
 HYBRID_HIT_AT_5 = 0.63
-HYBRID_MRR = 0.55
+HYBRID_MRR = 0.58
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,140 @@
+"""The sentence a hit cites, and the answer in place of a question.
+
+Each sentence's vector was stored at index time, so choosing costs one matrix product, not an
+embedding pass. When the sentence nearest the query is someone asking it ("so how do you avoid
+burnout…"), the hit cites the answer instead: the best non-question sentence after it in the
+same stretch, else the passage that follows (the next speaker's turn, or the speaker going on).
+The question stays on the hit, shown above the answer as its context.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from . import keywords
+from .hits import Hit, Part, citation, link
+from .questions import is_question
+from .store import Index
+
+
+def cite(index: Index, hits: list[Hit], query: str, query_vector: np.ndarray | None,
+         allowed: set[int] | None = None) -> list[Hit]:
+    """Choose each hit's sentence (answer-first), then its citation and link; drop hits that became
+    the same answer as a better one. An answer outside ``allowed`` (the filters) is not followed."""
+    scorer = Scorer(index, query, query_vector)
+    for hit in hits:
+        _choose(index, hit, scorer, allowed)
+    seen: set[int] = set()
+    kept = []
+    for hit in hits:
+        if seen.isdisjoint(hit.passage_ids):
+            kept.append(hit)
+        seen.update(hit.passage_ids)
+    for hit in kept:
+        hit.citation = citation(hit.show, hit.episode_title, hit.speaker, hit.start, hit.paragraph)
+        hit.link = link(hit.link, hit.start)
+    return kept
+
+
+ANSWER_WINDOW = 4     # an answer starts within the first few sentences after its question
+ANSWER_MIN_WORDS = 5  # "Yeah." or "Right, right." answers nothing
+RESTATED = 0.6        # a sentence this close to the question restates it ("so he asked how you avoid burnout")
+NEW_WORDS = 3         # ... and so does one with fewer new words (of 4+ letters) than this
+
+
+class Scorer:
+    """Sentence vectors for a hit's passages: stored at index time, else (a passage indexed before they
+    were kept) embedded now. Without a query vector (keyword mode) sentences are scored by shared words."""
+
+    def __init__(self, index: Index, query: str, query_vector: np.ndarray | None):
+        self.index, self.query_vector, self.words = index, query_vector, keywords.terms(query)
+
+    def vectors(self, parts: list[Part]) -> np.ndarray | None:
+        if self.query_vector is None:
+            return None
+        stored = self.index.sentence_vectors([p.passage_id for p in parts])
+        rows = []
+        for part in parts:
+            texts = [text for text, _, _ in part.sentences()]
+            vectors = stored.get(part.passage_id)
+            if vectors is None or len(vectors) != len(texts):
+                vectors = self.index.embedder.encode([" ".join(t.split()[:32]) for t in texts])
+            rows.append(vectors)
+        return np.vstack(rows)
+
+    def scores(self, texts: list[str], vectors: np.ndarray | None) -> list[float]:
+        if vectors is None:
+            return [float(_overlap(text, self.words)) for text in texts]
+        return (vectors @ self.query_vector).tolist()
+
+
+def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None) -> None:
+    sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
+    vectors = scorer.vectors(hit.parts)
+    scores = scorer.scores([s[1] for s in sentences], vectors)
+    best = max(range(len(sentences)), key=scores.__getitem__)
+    if is_question(sentences[best][1]):
+        question, asked_at = sentences[best][1], sentences[best][2]
+        asked = (question, vectors[best] if vectors is not None else None)
+        after = _answers(sentences, range(best + 1, len(sentences)), vectors, asked)
+        if not after and _answer_follows(index, hit, allowed):
+            sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
+            vectors = scorer.vectors(hit.parts)
+            scores = scorer.scores([s[1] for s in sentences], vectors)
+            after = _answers(sentences, range(len(sentences)), vectors, asked)
+            best = max(range(len(sentences)), key=scores.__getitem__)
+        if after:
+            hit.question, hit.question_start = question, asked_at
+            best = max(after, key=scores.__getitem__)
+    part, text, start, offset = sentences[best]
+    hit.highlight, hit.speaker = text, part.speaker
+    if start is not None:
+        hit.start = start
+    if offset is not None:
+        hit.offset = offset
+    if start is None and hit.paragraph is not None:
+        hit.paragraph = part.first_segment
+
+
+def _answers(sentences: list, after: range, vectors: np.ndarray | None,
+             asked: tuple[str, np.ndarray | None]) -> list[int]:
+    """The sentences that may answer a question: the first few after it that are not questions,
+    not too short to say anything, and not the question said again."""
+    question, question_vector = asked
+    known = {w for w in keywords.terms(question) if len(w) >= 4}
+    found = []
+    for i in after:
+        text = sentences[i][1]
+        if is_question(text) or len(text.split()) < ANSWER_MIN_WORDS:
+            continue
+        if len({w for w in keywords.terms(text) if len(w) >= 4} - known) < NEW_WORDS:
+            continue
+        if question_vector is not None and float(vectors[i] @ question_vector) >= RESTATED:
+            continue
+        found.append(i)
+        if len(found) == ANSWER_WINDOW:
+            break
+    return found
+
+
+def _answer_follows(index: Index, hit: Hit, allowed: set[int] | None) -> bool:
+    """Make the hit the passage after its stretch (where a question at its end is answered), if any."""
+    row = index.db.execute(
+        "SELECT id, idx, text, start_ms, end_ms, speaker, first_segment, last_segment, sentences FROM passages "
+        "WHERE episode_id = ? AND idx > ? ORDER BY idx LIMIT 1", (hit.episode_id, hit.parts[-1].idx)).fetchone()
+    if row is None or (allowed is not None and row[0] not in allowed):
+        return False
+    hit.set_parts([part_from_row(row)])
+    return True
+
+
+def part_from_row(row) -> Part:
+    passage_id, idx, text, start_ms, end_ms, speaker, first, last, sentences = row
+    return Part(passage_id, idx, text, None if start_ms is None else start_ms / 1000,
+                None if end_ms is None else end_ms / 1000, speaker, first, last, json.loads(sentences))
+
+
+def _overlap(sentence: str, wanted: list[str]) -> int:
+    words = keywords.terms(sentence)
+    return sum(1 for w in wanted if any(x.startswith(w[:5]) for x in words))

@@ -1,0 +1,123 @@
+"""A key-points answer: up to five distinct answers to a question, each a cited moment.
+
+Extractive and offline: each point is the sentence a hit cites (an answer, never the question;
+highlight.py), with the next sentence when the first is too short to stand alone. Points come
+from different moments: one per stretch of talk, none within a minute of another in the same
+episode, and none that repeats another's words (the same talk transcribed twice).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ingest.dedup import containment
+from ingest.dedup import shingles as shingles_of
+
+from . import keywords
+from .highlight import NEW_WORDS
+from .hits import Hit, citation, link
+from .questions import is_question
+from .ranking import Filters, search
+from .store import Index
+
+POINTS = 5
+SHORT = 15          # words: a point this short takes the sentence after it too
+APART = 60.0        # seconds between two points of one episode
+SAME_WORDS = 0.5    # share of 3-word shingles that makes two points one
+
+
+@dataclass
+class Point:
+    text: str
+    episode_id: str
+    episode_title: str
+    show: str | None
+    speaker: str | None
+    start: float | None
+    end: float | None
+    citation: str
+    link: str | None
+    passage_id: int
+    paragraph: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    points: list[Point]
+    hits: list[Hit]
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "points": [p.to_dict() for p in self.points],
+                "hits": [h.to_dict() for h in self.hits]}
+
+
+def ask(index: Index, question: str, k: int = 10, points: int = POINTS, filters: Filters | None = None,
+        mode: str = "hybrid") -> Answer:
+    """The hits for ``question`` (as search gives them) and up to ``points`` key points drawn from them."""
+    hits = search(index, question, k=max(k, 4 * points), mode=mode, filters=filters)
+    return Answer(question, key_points(hits, points, question), hits[:k])
+
+
+def key_points(hits: list[Hit], limit: int = POINTS, question: str = "") -> list[Point]:
+    chosen: list[tuple[Point, set[str]]] = []
+    for hit in hits:
+        point = _point(hit, question)
+        if point is None:
+            continue
+        words = shingles_of(point.text, 3)
+        if any(_same_moment(point, other) or containment(words, other_words) >= SAME_WORDS
+               for other, other_words in chosen):
+            continue
+        chosen.append((point, words))
+        if len(chosen) == limit:
+            break
+    return [point for point, _ in chosen]
+
+
+def _point(hit: Hit, question: str) -> Point | None:
+    """The hit's cited sentence as a point (with the next one when it is short, and the one before when
+    it only echoes the question: "and that helps me avoid burnout"); None for a question."""
+    if not hit.highlight or is_question(hit.highlight):
+        return None
+    sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
+    at = next((i for i, s in enumerate(sentences) if s[1] == hit.highlight), None)
+    if at is None:
+        return None
+    text, end, start = hit.highlight, None, hit.start
+    if echoes(text, question) and at > 0 and not is_question(sentences[at - 1][1]):
+        text = f"{sentences[at - 1][1]} {text}"
+        start = sentences[at - 1][2] if sentences[at - 1][2] is not None else start
+    if len(text.split()) < SHORT and at + 1 < len(sentences) and not is_question(sentences[at + 1][1]):
+        text = f"{text} {sentences[at + 1][1]}"
+        at += 1
+    if at + 1 < len(sentences):
+        end = sentences[at + 1][2]
+    part = sentences[at][0]
+    end = end if end is not None else part.end
+    return Point(text=text, episode_id=hit.episode_id, episode_title=hit.episode_title, show=hit.show,
+                 speaker=hit.speaker, start=start, end=end,
+                 citation=citation(hit.show, hit.episode_title, hit.speaker, start, hit.paragraph),
+                 link=hit.link if start == hit.start else link(_url(hit.link), start),
+                 passage_id=hit.passage_id, paragraph=hit.paragraph)
+
+
+def echoes(sentence: str, question: str) -> bool:
+    """Whether a sentence says little but the question's own words."""
+    known = {w for w in keywords.terms(question) if len(w) >= 4}
+    return len({w for w in keywords.terms(sentence) if len(w) >= 4} - known) < NEW_WORDS
+
+
+def _url(timed: str | None) -> str | None:
+    """A hit's link without the moment it was set to play from."""
+    return timed.split("#t=")[0] if timed else None
+
+
+def _same_moment(point: Point, other: Point) -> bool:
+    if point.episode_id != other.episode_id:
+        return False
+    if point.start is None or other.start is None:
+        return point.passage_id == other.passage_id
+    return abs(point.start - other.start) < APART

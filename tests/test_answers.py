@@ -1,0 +1,107 @@
+"""Answer-first hits and the key points, with the fake embedder: questions are told from answers,
+a question cites what follows it, neighbouring passages join, and points are distinct."""
+import pytest
+
+from ingest import Library, add_paths
+from index import Index, search_index
+from index.points import key_points
+from index.questions import is_question
+
+from .fake_embedder import HashEmbedder
+
+
+@pytest.mark.parametrize("sentence", [
+    "So how do you avoid burnout because for me, I have a very structured day",
+    "I'm curious how do you avoid burnout when you miss the goals",
+    "How many hours does it take to become an expert",
+    "What advice would you give to someone starting out",
+    "Do you have any advice for beginners", "Any tips for staying focused", "Is there a book you recommend",
+    "Why did you start blogging", "and what's your take on Kaggle", "You rest on Sundays?",
+])
+def test_questions_are_questions_with_or_without_a_question_mark(sentence):
+    assert is_question(sentence)
+
+
+@pytest.mark.parametrize("sentence", [
+    "What I do is book a fixed amount of hours in my calendar to go to the gym.",
+    "This is how it is done in practice.", "What you need to do is practise every day.",
+    "How I got started was by reading the book.", "When I was young I played chess.",
+    "Do the work and the results follow.", "Where you start matters less than how long you keep going.",
+])
+def test_answers_are_not_questions(sentence):
+    assert not is_question(sentence)
+
+
+INTERVIEW = """WEBVTT
+
+00:00:01.000 --> 00:00:09.000
+<v Host>Welcome back to the show, today we talk about rest and work with our guest.
+
+00:00:10.000 --> 00:00:16.000
+<v Host>So how do you avoid burnout when the deadlines pile up every single week?
+
+00:00:17.000 --> 00:00:30.000
+<v Guest>I stop work at six every evening and I book two gym sessions in my calendar each week. That rhythm keeps my energy steady for years.
+
+00:00:31.000 --> 00:00:40.000
+<v Host>Great. Let us move on to the books you read when you started out in programming.
+"""
+
+
+def indexed(tmp_path, name: str, text: str) -> Index:
+    """A knowledge base of one transcript, indexed with the fake embedder (its library left open)."""
+    path = tmp_path / name
+    path.write_text(text)
+    library = Library(tmp_path / "kb")
+    index = Index(library, embedder=HashEmbedder())
+    list(add_paths(library, [str(path)]))
+    index.sync()
+    return index
+
+
+@pytest.fixture
+def interview(tmp_path):
+    index = indexed(tmp_path, "interview.vtt", INTERVIEW)
+    yield index
+    index.library.close()
+
+
+def test_a_question_hit_cites_the_answer_in_the_next_turn_with_the_question_above_it(interview):
+    [top, *_] = search_index(interview, "how do you avoid burnout when deadlines pile up", k=3)
+    assert top.question == "So how do you avoid burnout when the deadlines pile up every single week?"
+    assert top.question_start == 10.0
+    assert top.speaker == "Guest" and top.start == 17.0 and top.highlight.startswith("I stop work at six")
+    assert top.citation.endswith("Guest — 00:17")
+    with pytest.raises(StopIteration):  # the answer is not also a second hit
+        next(h for h in search_index(interview, "how do you avoid burnout when deadlines pile up", k=3)[1:]
+             if set(h.passage_ids) & set(top.passage_ids))
+
+
+def test_filters_keep_answer_first_within_them(interview):
+    from index import Filters
+
+    hits = search_index(interview, "how do you avoid burnout when deadlines pile up", k=3,
+                        filters=Filters(speaker="Host"))
+    assert hits and {h.speaker for h in hits} == {"Host"}
+
+
+def test_key_points_are_answers_from_different_moments(interview):
+    hits = search_index(interview, "how do you avoid burnout when deadlines pile up", k=10)
+    points = key_points(hits)
+    assert points and points[0].speaker == "Guest" and points[0].text.startswith("I stop work at six")
+    assert not any(is_question(p.text) for p in points)
+    starts = [p.start for p in points]
+    assert all(abs(a - b) >= 60 for i, a in enumerate(starts) for b in starts[i + 1:])  # one 40 s episode: one point
+    assert len(points) == 1
+
+
+def test_neighbouring_passages_of_one_speaker_join_into_one_hit(tmp_path):
+    sentences = " ".join(f"Sentence {i} talks about steady practice and rest number {i}." for i in range(40))
+    index = indexed(tmp_path, "lecture.txt", sentences)
+    library = index.library
+    hits = search_index(index, "steady practice and rest", k=5)
+    passages = library.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+    assert passages >= 3 and len(hits[0].passage_ids) == 2  # the best passage and a neighbour, within 220 words
+    assert sorted(hits[0].passage_ids) == hits[0].passage_ids
+    assert len({p for h in hits for p in h.passage_ids}) == sum(len(h.passage_ids) for h in hits)
+    library.close()
