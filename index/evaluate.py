@@ -20,6 +20,8 @@ class Answer:
 class Question:
     q: str
     answers: list[Answer]
+    kind: str = "advice"   # advice, paraphrase or keyword
+    slice: str = "v1"
 
 
 @dataclass
@@ -34,7 +36,8 @@ class Metrics:
 
 def load_questions(path: str | Path) -> list[Question]:
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    return [Question(item["q"], [Answer(**a) for a in item["answers"]]) for item in data["question"]]
+    return [Question(item["q"], [Answer(**a) for a in item["answers"]], item.get("kind", "advice"),
+                     item.get("slice", "v1")) for item in data["question"]]
 
 
 def _norm(text: str) -> str:
@@ -47,18 +50,30 @@ def answers(hit: Hit, question: Question) -> bool:
     return any(a.episode in episodes and _norm(a.contains) in text for a in question.answers)
 
 
+def rank(index: Index, question: Question, mode: str = "hybrid", fusion: str = "convex") -> int | None:
+    """Where the first hit that answers ``question`` ranks in the top 10 (1-based), or None."""
+    hits = search(index, question.q, k=10, mode=mode, fusion=fusion)
+    return next((n for n, hit in enumerate(hits, 1) if answers(hit, question)), None)
+
+
+def metrics(name: str, questions: list[Question], ranks: list[int | None]) -> Metrics:
+    n = max(1, len(questions))
+    found = [r for r in ranks if r is not None]
+    return Metrics(name, len(questions), round(sum(r == 1 for r in found) / n, 3),
+                   round(sum(r <= 5 for r in found) / n, 3), round(sum(1 / r for r in found) / n, 3),
+                   [q.q for q, r in zip(questions, ranks) if r is None])
+
+
 def evaluate(index: Index, questions: list[Question], mode: str = "hybrid", fusion: str = "convex") -> Metrics:
-    at1 = at5 = reciprocal = 0.0
-    misses = []
-    for question in questions:
-        hits = search(index, question.q, k=10, mode=mode, fusion=fusion)
-        rank = next((n for n, hit in enumerate(hits, 1) if answers(hit, question)), None)
-        if rank is None:
-            misses.append(question.q)
-            continue
-        at1 += rank == 1
-        at5 += rank <= 5
-        reciprocal += 1 / rank
-    n = len(questions)
-    name = f"{mode} ({fusion})" if mode == "hybrid" else mode
-    return Metrics(name, n, round(at1 / n, 3), round(at5 / n, 3), round(reciprocal / n, 3), misses)
+    ranks = [rank(index, question, mode, fusion) for question in questions]
+    return metrics(f"{mode} ({fusion})" if mode == "hybrid" else mode, questions, ranks)
+
+
+def by_kind(index: Index, questions: list[Question], mode: str = "hybrid", fusion: str = "convex") -> dict[str, Metrics]:
+    """Metrics for all questions ("all") and for each kind of question."""
+    ranks = [rank(index, question, mode, fusion) for question in questions]
+    out = {"all": metrics("all", questions, ranks)}
+    for kind in sorted({q.kind for q in questions}):
+        chosen = [(q, r) for q, r in zip(questions, ranks) if q.kind == kind]
+        out[kind] = metrics(kind, [q for q, _ in chosen], [r for _, r in chosen])
+    return out
