@@ -225,7 +225,8 @@ class Index:
             return ids
 
         ids = self.library.remove(episode_id, also=forget)
-        self.vectors()
+        if self.meta("dim") is not None:  # never indexed: no FAISS file to bring in step, no model to load
+            self.vectors()
         return len(ids)
 
     def reindex(self, progress: bool = False, on_wait: Callable[[], None] | None = None) -> SyncReport:

@@ -245,7 +245,7 @@ def upload_form(eng: Engine) -> None:
         outcomes = run_import(eng, lambda library, progress: add_paths(library, paths, info,
                                                                        transcriber=eng.transcriber, progress=progress))
         for outcome in outcomes:
-            if not keeps_upload(outcome):
+            if outcome.path in paths and not keeps_upload(outcome):
                 Path(outcome.path).unlink(missing_ok=True)  # a rejected or redundant upload leaves nothing behind
 
 
