@@ -105,3 +105,16 @@ def test_neighbouring_passages_of_one_speaker_join_into_one_hit(tmp_path):
     assert sorted(hits[0].passage_ids) == hits[0].passage_ids
     assert len({p for h in hits for p in h.passage_ids}) == sum(len(h.passage_ids) for h in hits)
     library.close()
+
+
+def test_a_point_from_an_untimed_transcript_shows_its_paragraph():
+    from index.points import Point
+    from ui.web import point_html
+
+    untimed = Point(text="Spend 10,000 hours.", episode_id="k", episode_title="Advice", show=None, speaker=None,
+                    start=None, end=None, citation="Advice — ¶3", link=None, passage_id=1, paragraph=2)
+    assert '<span class="ts">¶3</span>' in point_html(1, untimed)
+    timed = Point(text="<b>x</b>", episode_id="k", episode_title="Advice", show=None, speaker=None, start=75.0,
+                  end=None, citation="", link="https://example.org/ep", passage_id=1)
+    html = point_html(2, timed)
+    assert "01:15" in html and "https://example.org/ep#t=75" in html and "<b>x</b>" not in html

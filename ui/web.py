@@ -78,7 +78,8 @@ def hit_html(n: int, hit: Hit) -> str:
 def point_html(n: int, point) -> str:
     """A key point: what was said, then who said it, where and when (a link to play it, when on the web)."""
     parts = [e(part) for part in (point.show, point.episode_title, point.speaker) if part]
-    where = clock(point.start) if point.start is not None else ""
+    where = clock(point.start) if point.start is not None else (
+        f"¶{point.paragraph + 1}" if point.paragraph is not None else "")
     if where:
         url = web_link(point.link, point.start) if point.link else None
         parts.append(f'<a class="ts" href="{e(url)}" target="_blank" rel="noopener noreferrer">{e(where)}</a>'
