@@ -29,6 +29,11 @@ class Migrations:
                 continue
             db.execute("BEGIN IMMEDIATE")
             try:
+                # Again, under the write lock: another process opening the same store may have applied it
+                # since ``done`` was read.
+                if db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                    db.execute("COMMIT")
+                    continue
                 fn(db)
                 db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, utc_now()))
                 db.execute("COMMIT")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from .timecode import utc_now as _now
 
 T = TypeVar("T")
 DB_NAME = "podkb.db"
+BUSY_SECONDS = 30  # how long a write waits for another process's
 MEDIA_DIR = "media"  # audio downloaded from feeds lives here, inside the knowledge base folder
 _EPISODE_COLUMNS = (
     "id, title, show, date, source, media, duration, speakers, format, language, content_hash, path, "
@@ -40,8 +42,8 @@ class Library:
         self.dir = Path(kb_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / DB_NAME
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS, check_same_thread=False)
+        _use_wal(self.db)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
         migration.apply(self.db)
@@ -238,6 +240,20 @@ class Library:
                 for i, s in enumerate(segments)
             ),
         )
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch a store to WAL. Processes opening a new store at once contend for the switch, and SQLite
+    can answer "database is locked" there without waiting: try again, within the usual busy time."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def slugify(text: str, limit: int = 60) -> str:

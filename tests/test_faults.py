@@ -289,3 +289,21 @@ def test_a_damaged_database_gets_one_line_with_what_to_do(podkb, kb, write):
         assert "Traceback" not in result.output
         assert result.stderr.count("\n") == 1, result.stderr
         assert str(kb) in result.stderr and "podkb.db is damaged" in result.stderr, (command, result.stderr)
+
+
+def test_processes_opening_a_new_store_at_once_apply_each_migration_once(tmp_path):
+    kb, go = tmp_path / "kb", tmp_path / "go"
+    # Each process imports, says it is ready, then waits for the others: they open the store together.
+    code = ("import sys, time; from pathlib import Path; from ingest import Library; from index import Index; "
+            "from ui.quotes import Collections; Path(sys.argv[2]).touch(); "
+            "exec('while not Path(sys.argv[3]).exists(): time.sleep(0.001)'); "
+            "lib = Library(sys.argv[1]); Index(lib, model='hash'); Collections(lib)")
+    processes = [subprocess.Popen([sys.executable, "-c", code, str(kb), str(tmp_path / f"ready-{n}"), str(go)],
+                                  cwd=ROOT, stderr=subprocess.PIPE, text=True) for n in range(6)]
+    wait_for(lambda: all((tmp_path / f"ready-{n}").exists() for n in range(6)), "every process to be ready")
+    go.touch()
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert all(p.returncode == 0 for p in processes), errors
+    with sqlite3.connect(kb / "podkb.db") as db:
+        names = [row[0] for row in db.execute("SELECT name FROM migrations")]
+    assert len(names) == len(set(names)) and "index:m001_create_passages" in names
