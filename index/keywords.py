@@ -4,18 +4,16 @@ Only the query's distinctive words are searched. FTS5 ranks every passage that m
 its cost grows with the postings of the words searched, while BM25's ranking is decided by
 the rare ones. Words are taken rarest first while their postings stay within MAX_POSTINGS
 (about 2.7 µs a posting at 1M passages), and none found in more than MAX_DF of all passages.
-Document frequencies come from the term_df table, by the Porter stem FTS5 indexes.
+Document frequencies come from the term_df table, keyed by the very terms FTS5 indexes: text
+is stemmed by SQLite's own porter tokenizer (an in-memory FTS5 table), since another Porter
+implementation disagrees on some words ("technologies", "possibly") and skews the counts.
 """
 from __future__ import annotations
 
 import re
 import sqlite3
-import unicodedata
-
-import snowballstemmer
 
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)  # letters and digits, as FTS5 unicode61 splits
-_STEMMER = snowballstemmer.stemmer("porter")
 MAX_DF = 0.2
 MAX_TERMS = 6
 MAX_POSTINGS = 5_000  # bench/search.py: keeps FTS5 near 15 ms at 1M passages
@@ -31,27 +29,36 @@ def terms(query: str) -> list[str]:
     return list(dict.fromkeys(content or words))
 
 
-def _fold(word: str) -> str:
-    """Lower case without diacritics, as FTS5's unicode61 tokenizer folds it."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+def fts_terms(texts: list[str]) -> list[list[str]]:
+    """Each text's terms, in order, exactly as the index's tokenizer (porter unicode61) makes them."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')")
+        db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
+        db.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", enumerate(texts))
+        found: list[list[str]] = [[] for _ in texts]
+        for term, doc in db.execute("SELECT term, doc FROM v ORDER BY doc, offset"):
+            found[doc].append(term)
+        return found
+    finally:
+        db.close()
 
 
 def stem_words(words: list[str]) -> list[str]:
-    """Porter stems as SQLite's porter tokenizer makes them: words under 3 letters stay whole."""
-    folded = [_fold(w) for w in words]
-    return [w if len(w) < 3 else _STEMMER.stemWord(w) for w in folded]
+    """Each word's term in the index (the word itself, should the tokenizer drop it)."""
+    return [terms[0] if terms else word.lower() for word, terms in zip(words, fts_terms(words))]
 
 
 def stems(text: str) -> set[str]:
-    """The distinct stems of ``text``, as FTS5 indexes them."""
-    return set(stem_words(_TERM.findall(text)))
+    """The distinct terms of ``text``, as FTS5 indexes them."""
+    return set(fts_terms([text])[0])
 
 
 def count_terms(db: sqlite3.Connection, texts: list[str], sign: int = 1) -> None:
     """Add (or with sign=-1 take away) the passages ``texts`` from the term_df counts."""
     counts: dict[str, int] = {}
-    for text in texts:
-        for stem in stems(text):
+    for terms in fts_terms(texts):
+        for stem in set(terms):
             counts[stem] = counts.get(stem, 0) + 1
     db.executemany(
         "INSERT INTO term_df (stem, df) VALUES (?, ?) ON CONFLICT(stem) DO UPDATE SET df = max(0, df + excluded.df)",

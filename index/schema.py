@@ -70,3 +70,11 @@ def m004_create_sentence_vectors(db):
         "CREATE TABLE sentence_vectors (passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE, "
         "scales BLOB NOT NULL, vectors BLOB NOT NULL)"
     )
+
+
+@migration
+def m005_term_frequencies_by_the_index_own_stems(db):
+    # term_df was keyed by another Porter stemmer's stems, which disagree with FTS5's on some words;
+    # it is now kept by FTS5's own (keywords.fts_terms): recount it once from the index itself.
+    db.execute("DELETE FROM term_df")
+    db.execute("INSERT INTO term_df (stem, df) SELECT term, doc FROM passages_vocab")

@@ -20,8 +20,8 @@ Read [this link](javascript:alert(2)) and **bold** claims about burnout and rest
 
 
 @pytest.fixture
-def kb(tmp_path):
-    folder = tmp_path / "kb"
+def app_kb(tmp_path):
+    folder = tmp_path / "app_kb"
     hostile = tmp_path / "hostile-episode.srt"
     hostile.write_text(HOSTILE)
     with Library(folder) as library:
@@ -31,8 +31,8 @@ def kb(tmp_path):
 
 
 @pytest.fixture
-def app(kb, monkeypatch):
-    monkeypatch.setenv("PODKB_HOME", str(kb))
+def app(app_kb, monkeypatch):
+    monkeypatch.setenv("PODKB_HOME", str(app_kb))
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
@@ -67,8 +67,8 @@ def test_example_questions_fill_the_box(app):
     assert hit_cards(app)
 
 
-def test_a_shared_link_opens_the_same_search(kb, monkeypatch):
-    monkeypatch.setenv("PODKB_HOME", str(kb))
+def test_a_shared_link_opens_the_same_search(app_kb, monkeypatch):
+    monkeypatch.setenv("PODKB_HOME", str(app_kb))
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["q"] = "learning to learn"
     at.query_params["show"] = "Chai Time Data Science"
@@ -119,7 +119,7 @@ def save_first_hit(at, collection, text=None, note=""):
     assert not at.exception, at.exception
 
 
-def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, kb):
+def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, app_kb):
     ask(app, "burnout and rest")
     passage = app.text_area[0].value
     words = passage.split()
@@ -127,12 +127,11 @@ def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, kb):
     save_first_hit(app, "Rest", trimmed, note="a <b>note</b>")
     assert any("Saved to Rest" in s.value for s in app.success)
     save_first_hit(app, "Rest")  # the whole passage
-    with Library(kb) as library:
+    with Library(app_kb) as library:
         quotes = Collections(library).quotes("Rest")
     assert [q.text for q in quotes] == [trimmed, " ".join(words)]
     assert quotes[0].tags == ["rest", "habits"] and quotes[0].note == "a <b>note</b>"
-    if quotes[1].start is not None:
-        assert quotes[0].start >= quotes[1].start  # the trimmed part starts later in the passage
+    assert quotes[1].start is not None and quotes[0].start >= quotes[1].start  # the trimmed part starts later
     # A rewritten quote is refused with a message.
     save_first_hit(app, "Rest", "words nobody said in this passage")
     assert any("trim its start or end" in err.value for err in app.error)
@@ -144,14 +143,14 @@ def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, kb):
     cards = [h.value for h in app.get("html") if "podkb-hit" in h.value]
     assert "a &lt;b&gt;note&lt;/b&gt;" in cards[0]
     app.button(key=f"down-{quotes[0].id}").click().run()
-    with Library(kb) as library:
+    with Library(app_kb) as library:
         assert [q.id for q in Collections(library).quotes("Rest")] == [quotes[1].id, quotes[0].id]
     app.button(key=f"delete-{quotes[0].id}").click().run()
-    with Library(kb) as library:
+    with Library(app_kb) as library:
         assert [q.id for q in Collections(library).quotes("Rest")] == [quotes[1].id]
 
 
-def test_library_lists_uploads_and_removes_after_confirmation(app, kb):
+def test_library_lists_uploads_and_removes_after_confirmation(app, app_kb):
     app.radio(key="page").set_value("Library").run()
     table = app.dataframe[0].value
     assert len(table) == 6 and set(table.columns) >= {"Episode", "Duration", "Passages", "Source", "Duplicate of"}
@@ -164,12 +163,12 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, kb):
     [add] = [b for b in app.button if b.label == "Add"]
     add.click().run()
     assert not app.exception, app.exception
-    assert (kb / "uploads" / "escape.srt").read_bytes() == srt
-    assert not (kb.parent.parent / "escape.srt").exists()
+    assert (app_kb / "uploads" / "escape.srt").read_bytes() == srt
+    assert not (app_kb.parent.parent / "escape.srt").exists()
     assert any("empty.txt" in err.value and "empty" in err.value for err in app.error)
-    assert not (kb / "uploads" / "empty.txt").exists()  # a rejected upload leaves nothing behind
-    assert not any(str(kb.parent) in err.value for err in app.error)  # and names no server folder
-    with Library(kb) as library:
+    assert not (app_kb / "uploads" / "empty.txt").exists()  # a rejected upload leaves nothing behind
+    assert not any(str(app_kb.parent) in err.value for err in app.error)  # and names no server folder
+    with Library(app_kb) as library:
         assert any(ep.path and ep.path.endswith("uploads/escape.srt") for ep in library.episodes())
     # A transcript gets its recording, and its hits then play from their moment.
     app.selectbox(key="attach-choice").set_value("chai-time-learning-to-learn")
@@ -177,14 +176,14 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, kb):
     [attach] = [b for b in app.button if b.label == "Attach"]
     attach.click().run()
     assert any(err.value.startswith("fake.mp3") and "not audio podkb can play" in err.value for err in app.error)
-    assert not (kb / "uploads" / "fake.mp3").exists()
+    assert not (app_kb / "uploads" / "fake.mp3").exists()
     app.selectbox(key="attach-choice").set_value("chai-time-learning-to-learn")
     app.file_uploader[1].set_value(("../chai.wav", silent_wav(), "audio/wav"))
     [attach] = [b for b in app.button if b.label == "Attach"]
     attach.click().run()
     assert not app.exception, app.exception
-    with Library(kb) as library:
-        assert library.episode("chai-time-learning-to-learn").media == str((kb / "uploads" / "chai.wav").resolve())
+    with Library(app_kb) as library:
+        assert library.episode("chai-time-learning-to-learn").media == str((app_kb / "uploads" / "chai.wav").resolve())
     app.radio(key="page").set_value("Search").run()
     ask(app, "how to avoid burnout")
     assert any(t.label.startswith("▶ Play from") for t in app.toggle)
@@ -195,11 +194,11 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, kb):
     app.selectbox(key="remove-choice").set_value("fastai-lesson-8").run()
     [remove] = [b for b in app.button if b.label == "Remove…"]
     remove.click().run()
-    with Library(kb) as library:
+    with Library(app_kb) as library:
         assert "fastai-lesson-8" in {ep.id for ep in library.episodes()}
     [yes] = [b for b in app.button if b.label == "Yes, remove"]
     yes.click().run()
-    with Library(kb) as library:
+    with Library(app_kb) as library:
         ids = {ep.id for ep in library.episodes()}
         passages = library.db.execute("SELECT count(*) FROM passages WHERE episode_id = 'fastai-lesson-8'")
         assert "fastai-lesson-8" not in ids and passages.fetchone()[0] == 0

@@ -80,7 +80,7 @@ def test_obsidian_has_yaml_front_matter_and_quote_callouts():
     assert lines[0] == "---" and lines[5] == "---"
     front = dict(line.split(": ", 1) for line in lines[1:5])
     assert json.loads(front["title"]) == 'Name: "tricky"\nline'  # quoted, so YAML can't be broken out of
-    assert json.loads(front["tags"]) == ["deep", "rest"] or json.loads(front["tags"]) == ["deepwork", "rest"]
+    assert json.loads(front["tags"]) == ["deepwork", "rest"]  # "deep work" as an Obsidian tag: no space
     assert "> [!quote] Show — Sleep \\[and\\]" in text
     assert "> #rest #deepwork" in text
 

@@ -157,15 +157,3 @@ def test_podkb_home_selects_the_knowledge_base(tmp_path, monkeypatch, write):
     assert (tmp_path / "home-kb" / "podkb.db").exists()
     listed = runner.invoke(cli, ["episodes", "--json"])
     assert [e["id"] for e in json.loads(listed.output)] == ["x"]
-
-
-@pytest.mark.parametrize("command", ["add", "episodes", "show", "remove"])
-def test_every_command_has_help_and_is_in_the_readme(command):
-    from click.testing import CliRunner
-
-    from ui.cli import cli
-    result = CliRunner().invoke(cli, [command, "--help"])
-    assert result.exit_code == 0 and "--kb" in result.output
-    assert len(cli.commands[command].help) > 20
-    readme = (TRANSCRIPTS.parent / "README.md").read_text()
-    assert f"podkb {command}" in readme

@@ -1,1 +1,1 @@
-"""ui: the podkb command line (and later the web app and exports), thin layers over ingest and index."""
+"""ui: the podkb command line, the web app and the exports: thin layers over ingest and index."""

@@ -361,7 +361,7 @@ def make_filters(library: Library, show, episode, speaker, date_from, date_to):
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 1000), help="Number of hits.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON: a list of hit objects.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True,
-              help="dense: meaning (FAISS); keyword: words (FTS5 BM25); hybrid: both, fused by rank.")
+              help="dense: meaning (FAISS); keyword: words (FTS5 BM25); hybrid: both, fused as --fusion says.")
 @click.option("--fusion", type=click.Choice(["convex", "rrf"]), default="convex", show_default=True,
               help="How hybrid mode fuses: convex (0.8 dense + 0.2 BM25 scores) or rrf (reciprocal rank fusion).")
 @filter_options
