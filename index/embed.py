@@ -24,6 +24,11 @@ class Embedder(Protocol):
 SENTENCE_WORDS = 32  # a sentence's first words say what it is about; the cap keeps padding, and time, small
 
 
+def sentence_text(sentence: str) -> str:
+    """What of a sentence is embedded: its first SENTENCE_WORDS words, spaces normalised."""
+    return " ".join(sentence.split()[:SENTENCE_WORDS])
+
+
 def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]],
                     progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
     """Passage vectors, and for each passage one unit vector per sentence span.
@@ -32,7 +37,7 @@ def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]
     to carry so much of the passage that a short sentence outranked the one that answers.
     """
     vectors = embedder.encode(texts, progress=progress)
-    flat = [" ".join(text[a:b].split()[:SENTENCE_WORDS]) for text, marks in zip(texts, spans) for a, b in marks]
+    flat = [sentence_text(text[a:b]) for text, marks in zip(texts, spans) for a, b in marks]
     every = embedder.encode(flat) if flat else np.zeros((0, embedder.dim), dtype=np.float32)
     out, at = [], 0
     for marks in spans:

@@ -64,11 +64,6 @@ def metrics(name: str, questions: list[Question], ranks: list[int | None]) -> Me
                    [q.q for q, r in zip(questions, ranks) if r is None])
 
 
-def evaluate(index: Index, questions: list[Question], mode: str = "hybrid", fusion: str = "convex") -> Metrics:
-    ranks = [rank(index, question, mode, fusion) for question in questions]
-    return metrics(f"{mode} ({fusion})" if mode == "hybrid" else mode, questions, ranks)
-
-
 def by_kind(index: Index, questions: list[Question], mode: str = "hybrid", fusion: str = "convex") -> dict[str, Metrics]:
     """Metrics for all questions ("all") and for each kind of question."""
     ranks = [rank(index, question, mode, fusion) for question in questions]

@@ -13,8 +13,9 @@ import json
 import numpy as np
 
 from . import keywords
-from .hits import Hit, Part, citation, link
-from .questions import is_question
+from .embed import sentence_text
+from .hits import Hit, Part
+from .questions import echoes, is_question
 from .store import Index
 
 
@@ -32,15 +33,13 @@ def cite(index: Index, hits: list[Hit], query: str, query_vector: np.ndarray | N
             kept.append(hit)
         seen.update(hit.passage_ids)
     for hit in kept:
-        hit.citation = citation(hit.show, hit.episode_title, hit.speaker, hit.start, hit.paragraph)
-        hit.link = link(hit.link, hit.start)
+        hit.cite_moment()
     return kept
 
 
 ANSWER_WINDOW = 4     # an answer starts within the first few sentences after its question
 ANSWER_MIN_WORDS = 5  # "Yeah." or "Right, right." answers nothing
 RESTATED = 0.6        # a sentence this close to the question restates it ("so he asked how you avoid burnout")
-NEW_WORDS = 3         # ... and so does one with fewer new words (of 4+ letters) than this
 
 
 class Scorer:
@@ -59,7 +58,7 @@ class Scorer:
             texts = [text for text, _, _ in part.sentences()]
             vectors = stored.get(part.passage_id)
             if vectors is None or len(vectors) != len(texts):
-                vectors = self.index.embedder.encode([" ".join(t.split()[:32]) for t in texts])
+                vectors = self.index.embedder.encode([sentence_text(t) for t in texts])
             rows.append(vectors)
         return np.vstack(rows)
 
@@ -102,13 +101,10 @@ def _answers(sentences: list, after: range, vectors: np.ndarray | None,
     """The sentences that may answer a question: the first few after it that are not questions,
     not too short to say anything, and not the question said again."""
     question, question_vector = asked
-    known = {w for w in keywords.terms(question) if len(w) >= 4}
     found = []
     for i in after:
         text = sentences[i][1]
-        if is_question(text) or len(text.split()) < ANSWER_MIN_WORDS:
-            continue
-        if len({w for w in keywords.terms(text) if len(w) >= 4} - known) < NEW_WORDS:
+        if is_question(text) or len(text.split()) < ANSWER_MIN_WORDS or echoes(text, question):
             continue
         if question_vector is not None and float(vectors[i] @ question_vector) >= RESTATED:
             continue

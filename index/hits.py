@@ -76,6 +76,11 @@ class Hit:
         self.paragraph = parts[0].first_segment if self.start is None else None
         self.offset = parts[0].marks[0][2] if parts[0].marks else None
 
+    def cite_moment(self) -> None:
+        """Set the citation and the link to play from ``start``, once the moment is chosen."""
+        self.citation = citation(self.show, self.episode_title, self.speaker, self.start, self.paragraph)
+        self.link = link(self.link, self.start)
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("parts")

@@ -49,11 +49,6 @@ def stem_words(words: list[str]) -> list[str]:
     return [terms[0] if terms else word.lower() for word, terms in zip(words, fts_terms(words))]
 
 
-def stems(text: str) -> set[str]:
-    """The distinct terms of ``text``, as FTS5 indexes them."""
-    return set(fts_terms([text])[0])
-
-
 def count_terms(db: sqlite3.Connection, texts: list[str], sign: int = 1) -> None:
     """Add (or with sign=-1 take away) the passages ``texts`` from the term_df counts."""
     counts: dict[str, int] = {}

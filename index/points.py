@@ -12,10 +12,8 @@ from dataclasses import asdict, dataclass
 from ingest.dedup import containment
 from ingest.dedup import shingles as shingles_of
 
-from . import keywords
-from .highlight import NEW_WORDS
 from .hits import Hit, citation, link
-from .questions import is_question
+from .questions import echoes, is_question
 from .ranking import Filters, search
 from .store import Index
 
@@ -102,12 +100,6 @@ def _point(hit: Hit, question: str) -> Point | None:
                  citation=citation(hit.show, hit.episode_title, hit.speaker, start, hit.paragraph),
                  link=hit.link if start == hit.start else link(_url(hit.link), start),
                  passage_id=hit.passage_id, paragraph=hit.paragraph)
-
-
-def echoes(sentence: str, question: str) -> bool:
-    """Whether a sentence says little but the question's own words."""
-    known = {w for w in keywords.terms(question) if len(w) >= 4}
-    return len({w for w in keywords.terms(sentence) if len(w) >= 4} - known) < NEW_WORDS
 
 
 def _url(timed: str | None) -> str | None:

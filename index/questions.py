@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import re
 
+from . import keywords
+
+NEW_WORDS = 3  # a sentence with fewer new words (of 4+ letters) than this only echoes the question
+
 _LEAD = (r"(?:(?:so|and|but|okay|ok|well|now|then|also|um|uh|yeah|right|"
          r"i'?m curious|i am curious|i wonder|i was wondering|my question is|the question is|tell me|"
          r"let me ask(?: you)?|can i ask(?: you)?)[,:]?\s+)*")
@@ -30,3 +34,9 @@ def is_question(sentence: str) -> bool:
         return True
     head = " ".join(text.split()[:16])
     return bool(_WH.match(head) or _YES_NO.match(head) or _EMBEDDED.search(head))
+
+
+def echoes(sentence: str, question: str) -> bool:
+    """Whether a sentence says little but the question's own words ("so he asked how you avoid burnout")."""
+    known = {w for w in keywords.terms(question) if len(w) >= 4}
+    return len({w for w in keywords.terms(sentence) if len(w) >= 4} - known) < NEW_WORDS

@@ -19,7 +19,7 @@ import numpy as np
 from . import keywords
 from .collapse import collapse
 from .highlight import cite, part_from_row
-from .hits import Hit, citation, link
+from .hits import Hit
 from .store import Index
 
 MODES = ("hybrid", "dense", "keyword")
@@ -95,8 +95,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
         hits = cite(index, hits, query, query_vector if mode != "keyword" else None,
                     set(allowed.tolist()) if allowed is not None else None)
     for hit in hits if not highlight else ():
-        hit.citation = citation(hit.show, hit.episode_title, hit.speaker, hit.start, hit.paragraph)
-        hit.link = link(hit.link, hit.start)
+        hit.cite_moment()
     return hits[:k]
 
 

@@ -35,6 +35,16 @@ def kb_option(fn):
     )(fn)
 
 
+def a_date(ctx, param, value: str | None) -> str | None:
+    """A click callback: a real YYYY, YYYY-MM or YYYY-MM-DD, else a usage error."""
+    if value is None:
+        return None
+    try:
+        return check_date(value)
+    except ValueError as error:
+        raise click.BadParameter(safe(str(error))) from None
+
+
 def open_library(kb: str) -> Library:
     click.get_current_context().meta["podkb.kb"] = kb  # for the one-line message if the store fails later
     try:
@@ -171,7 +181,7 @@ def report(library: Library, outcomes, no_index: bool, model: str | None) -> Non
 @click.option("--speaker", "speakers", multiple=True, help="A speaker's name; repeat for several. "
               "With one name and no speakers in the file, every segment is theirs.")
 @click.option("--url", help="Source URL of the episode.")
-@click.option("--date", callback=lambda ctx, param, value: a_date(value),
+@click.option("--date", callback=a_date,
               help="Publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--media", help="The episode's audio (a file or http(s) URL), to play hits of a transcript from.")
 @click.option("--replace", is_flag=True, help="Update an episode already added from the same file.")
@@ -338,9 +348,9 @@ def filter_options(fn):
         click.option("--show", help="Only episodes of this show."),
         click.option("--episode", help="Only this episode (an id or the start of one)."),
         click.option("--speaker", help="Only passages by this speaker."),
-        click.option("--from", "date_from", callback=lambda ctx, param, value: a_date(value),
+        click.option("--from", "date_from", callback=a_date,
                      help="Only episodes dated on or after this (YYYY, YYYY-MM or YYYY-MM-DD)."),
-        click.option("--to", "date_to", callback=lambda ctx, param, value: a_date(value),
+        click.option("--to", "date_to", callback=a_date,
                      help="Only episodes dated on or before this (YYYY, YYYY-MM or YYYY-MM-DD)."),
     ]
     for option in reversed(options):
@@ -576,15 +586,6 @@ def _quotes(store, collection: str):
         return store.quotes(collection)
     except LookupError as error:
         raise click.ClickException(f"{error}. Try 'podkb collections' to list them.") from None
-
-
-def a_date(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return check_date(value)
-    except ValueError as error:
-        raise click.BadParameter(safe(str(error))) from None
 
 
 def clock(text: str) -> float:
