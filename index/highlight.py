@@ -58,7 +58,7 @@ class Scorer:
             texts = [text for text, _, _ in part.sentences()]
             vectors = stored.get(part.passage_id)
             if vectors is None or len(vectors) != len(texts):
-                vectors = self.index.embedder.encode([sentence_text(t) for t in texts])
+                vectors = self.index.query_embedder.encode([sentence_text(t) for t in texts])
             rows.append(vectors)
         return np.vstack(rows)
 

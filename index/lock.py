@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from ingest.errors import StoreError, store_problem
+from ..ingest.errors import StoreError, store_problem
 
 LOCK_NAME = "index.lock"
 

@@ -10,7 +10,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from ingest import Segment
+from ..ingest import Segment
 
 MIN_WORDS = 40
 TARGET_WORDS = 80

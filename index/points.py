@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ingest.dedup import containment
-from ingest.dedup import shingles as shingles_of
+from ..ingest.dedup import containment
+from ..ingest.dedup import shingles as shingles_of
 
 from .hits import Hit, citation, link
 from .questions import echoes, is_question

@@ -24,7 +24,6 @@ from .store import Index
 
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("convex", "rrf")
-DENSE_WEIGHT = 0.8
 RRF_K = 60
 
 
@@ -76,7 +75,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     if allowed is not None and not len(allowed):
         return []
     if query_vector is None and mode != "keyword":
-        query_vector = index.embedder.encode([query])[0]
+        query_vector = index.query_embedder.encode([query])[0]
     ranked: dict[str, list[tuple[int, float]]] = {}
     if mode != "keyword":
         scores, ids = index.vectors().search(query_vector, pool, allowed)
@@ -86,7 +85,8 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     if mode != "hybrid":
         fused = ranked[mode]
     else:
-        fused = _rrf(ranked) if fusion == "rrf" else _convex(ranked["dense"], ranked["keyword"])
+        fused = _rrf(ranked) if fusion == "rrf" else _convex(ranked["dense"], ranked["keyword"],
+                                                             index.config.dense_weight)
     hits = _hits(index, fused)
     if reranker is not None:
         hits = reranker.rerank(query, hits)
@@ -130,9 +130,10 @@ def _normalised(results: list[tuple[int, float]]) -> dict[int, float]:
     return {pid: (score - low) / (high - low) if high > low else 1.0 for pid, score in results}
 
 
-def _convex(dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[tuple[int, float]]:
+def _convex(dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
+            weight: float) -> list[tuple[int, float]]:
     d, k = _normalised(dense), _normalised(keyword)
-    scores = {pid: DENSE_WEIGHT * d.get(pid, 0.0) + (1 - DENSE_WEIGHT) * k.get(pid, 0.0) for pid in d.keys() | k.keys()}
+    scores = {pid: weight * d.get(pid, 0.0) + (1 - weight) * k.get(pid, 0.0) for pid in d.keys() | k.keys()}
     return sorted(scores.items(), key=lambda item: -item[1])
 
 

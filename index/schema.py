@@ -1,5 +1,5 @@
 """The index's tables in the knowledge base's SQLite file, as numbered migrations."""
-from ingest.migrations import Migrations
+from ..ingest.migrations import Migrations
 
 migration = Migrations("index")
 

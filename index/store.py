@@ -19,16 +19,18 @@ from typing import Callable
 
 import numpy as np
 
-from ingest import Library
-from ingest.timecode import milliseconds as _ms
+from ..ingest import Library
+from ..ingest.timecode import milliseconds as _ms
 
 from . import keywords
 from . import passages as passage_builder
 from .embed import DEFAULT_MODEL, Embedder, encode_passages
 from .embed import load as load_embedder
+from .embed import load_for_queries
 from .lock import IndexLock
+from .config import Config
 from .schema import migration
-from .vectors import SWITCH_SIZE, VectorIndex, ids_digest
+from .vectors import VectorIndex, ids_digest
 
 FAISS_NAME = "passages.faiss"
 
@@ -47,15 +49,22 @@ class SyncReport:
 
 class Index:
     def __init__(self, library: Library, model: str | None = None, embedder: Embedder | None = None,
-                 check_model: bool = True):
-        """``model`` (or ``embedder``) overrides the model the index was built with; it loads on first use."""
+                 check_model: bool = True, load: Callable[[str], Embedder] | None = None):
+        """``model`` (or ``embedder``) overrides the model the index was built with; it loads on first use,
+        through ``load(model)`` when given (a knowledge base shares one model among its connections).
+
+        The store must have every migration applied (``podkb.KnowledgeBase`` opens it so).
+        """
         self.library = library
         self.db = library.db
         self.path = library.dir / FAISS_NAME
-        migration.apply(self.db)
+        migration.require(self.db, library.dir)
         self._embedder = embedder
+        self._query_embedder = None
+        self._load = load or load_embedder
         self.model = embedder.name if embedder else (model or self.meta("model") or os.environ.get("PODKB_MODEL")
                                                      or DEFAULT_MODEL)
+        self.config = Config.from_json(self.meta("config"), model=self.model)
         if check_model:
             self._check_model()
         self._vectors: VectorIndex | None = None
@@ -78,8 +87,16 @@ class Index:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.model)
+            self._embedder = self._load(self.model)
         return self._embedder
+
+    @property
+    def query_embedder(self) -> Embedder:
+        """What embeds queries: the loaded model if it is, else its ONNX copy (no torch import, so a
+        cold search is quick), else the model."""
+        if self._embedder is None and self._query_embedder is None:
+            self._query_embedder = load_for_queries(self.model)
+        return self._embedder or self._query_embedder or self.embedder
 
     @property
     def dim(self) -> int:
@@ -91,6 +108,19 @@ class Index:
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM index_meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
+
+    def configure(self, config: Config) -> None:
+        """Save new settings with the knowledge base (the model is changed by ``reindex``, not here)."""
+        if config.model != self.model:
+            raise ValueError(f"the model is changed by reindexing: podkb reindex --model {config.model}")
+        previous, self.config = self.config, config
+        try:
+            with self.library.transaction():
+                self._set_meta("config", config.to_json())
+                self._bump()  # the FAISS index is reloaded with the new nprobe
+        except BaseException:
+            self.config = previous
+            raise
 
     def _set_meta(self, key: str, value) -> None:
         self.db.execute("INSERT OR REPLACE INTO index_meta (key, value) VALUES (?, ?)", (key, str(value)))
@@ -212,6 +242,7 @@ class Index:
         if self._embedder is not None:
             self._set_meta("model", self.model)
             self._set_meta("dim", self.embedder.dim)
+            self._set_meta("config", self.config.to_json())
 
     def remove(self, episode_id: str) -> int:
         """Remove an episode from the library and its passages from the index.
@@ -238,7 +269,7 @@ class Index:
                 self.db.execute("DELETE FROM indexed_episodes")
                 self.db.execute("DELETE FROM index_meta WHERE key IN ('model', 'dim')")
                 self._bump()
-            self._vectors = VectorIndex(self.dim)
+            self._vectors = VectorIndex(self.dim, nprobe=self.config.nprobe)
             self._loaded_stamp = {"generation": self.generation}
             report = self.sync(progress=progress)
         report.rebuilt = True
@@ -255,7 +286,7 @@ class Index:
         if self._vectors is not None and self._loaded_stamp.get("generation") == generation:
             return self._vectors
         stored = self._stored_ids()
-        loaded = VectorIndex.load(self.path, self.dim)
+        loaded = VectorIndex.load(self.path, self.dim, self.config.nprobe)
         if isinstance(loaded, str):
             if loaded != "missing" or len(stored):
                 self.notices.append(f"{self.path.name} was {loaded}; rebuilt it from podkb.db")
@@ -304,11 +335,12 @@ class Index:
         rows = self.db.execute("SELECT passage_id, vector FROM vectors ORDER BY passage_id").fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).astype(np.float32)
-        return VectorIndex.build(self.dim, ids, matrix.reshape(len(rows), self.dim))
+        return VectorIndex.build(self.dim, ids, matrix.reshape(len(rows), self.dim), self.config.switch_size,
+                                 self.config.nprobe)
 
     def _save(self, vectors: VectorIndex, generation: int) -> None:
         """Write the index, which agrees with SQLite as it was at ``generation``."""
-        if not vectors.approximate and vectors.count >= SWITCH_SIZE:
+        if not vectors.approximate and vectors.count >= self.config.switch_size:
             vectors = self._rebuild()  # once, when the store outgrows exact search
         vectors.save(self.path, {"generation": generation, "model": self.model})
         self._vectors, self._loaded_stamp = vectors, {"generation": generation}

@@ -1,7 +1,7 @@
 """The FAISS index of passage vectors, persisted beside the SQLite file.
 
 Ids are passage row ids. Exact inner-product search (flat) while the index is small;
-from SWITCH_SIZE vectors on, an IVF index with 8-bit scalar quantisation, which keeps
+from the config's switch_size (index/config.py) on, an IVF index with 8-bit scalar quantisation, which keeps
 1M 384-d vectors in about 0.4 GB and, unlike HNSW, can remove ids without a rebuild.
 SQLite holds every vector, so this file can always be rebuilt from it. Its stamp (the
 .json beside it) holds a SHA-256 of the file, to catch damage, and of its sorted ids, to
@@ -18,10 +18,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ingest.errors import StoreError, store_problem
-
-SWITCH_SIZE = 100_000
-NPROBE = 48
+from ..ingest.errors import StoreError, store_problem
+from .config import Config
 
 
 def nlist_for(n: int) -> int:
@@ -29,9 +27,10 @@ def nlist_for(n: int) -> int:
 
 
 class VectorIndex:
-    def __init__(self, dim: int, index: faiss.Index | None = None):
+    def __init__(self, dim: int, index: faiss.Index | None = None, nprobe: int = Config.nprobe):
         self.dim = dim
         self.index = index or faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.nprobe = nprobe
         self._gpu = None
 
     @property
@@ -52,10 +51,17 @@ class VectorIndex:
     def approximate(self) -> bool:
         return isinstance(faiss.downcast_index(self.index), faiss.IndexIVF)
 
+    @property
+    def kind(self) -> str:
+        """What sort of index this is, in FAISS's factory words: "Flat", or "IVF4000,SQ8" and its nprobe."""
+        index = faiss.downcast_index(self.index)
+        return f"IVF{index.nlist},SQ8 (nprobe {self.nprobe})" if self.approximate else "Flat"
+
     @classmethod
-    def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray) -> "VectorIndex":
-        if len(ids) < SWITCH_SIZE:
-            built = cls(dim)
+    def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray, switch_size: int = Config.switch_size,
+              nprobe: int = Config.nprobe) -> "VectorIndex":
+        if len(ids) < switch_size:
+            built = cls(dim, nprobe=nprobe)
         else:
             quantizer = faiss.IndexFlatIP(dim)
             ivf = faiss.IndexIVFScalarQuantizer(
@@ -63,7 +69,7 @@ class VectorIndex:
             )
             sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: 64 * ivf.nlist]]
             ivf.train(sample)
-            built = cls(dim, ivf)
+            built = cls(dim, ivf, nprobe=nprobe)
         built.add(ids, vectors)
         return built
 
@@ -83,7 +89,7 @@ class VectorIndex:
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64)) if allowed is not None else None
         if self.approximate:
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=NPROBE)
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
         else:
             params = faiss.SearchParameters(sel=selector) if selector else None
         index = self._search_index() if selector is None else self.index
@@ -110,7 +116,7 @@ class VectorIndex:
         A failure (a full disk, a folder in the way) leaves the previous files and no temporary one.
         """
         data = faiss.serialize_index(self.index)
-        stamp = {**stamp, "count": self.count, "ids": ids_digest(self.ids()),
+        stamp = {**stamp, "count": self.count, "kind": self.kind, "ids": ids_digest(self.ids()),
                  "sha256": hashlib.sha256(memoryview(data)).hexdigest()}
         # Unique names: two writers (two imports from the web app) must not share a temporary file.
         tag = f"{os.getpid()}-{threading.get_ident()}.tmp"
@@ -134,7 +140,7 @@ class VectorIndex:
             stamp_tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> tuple["VectorIndex", dict] | str:
+    def load(cls, path: Path, dim: int, nprobe: int = Config.nprobe) -> tuple["VectorIndex", dict] | str:
         """The saved index and its stamp; else why not, in a few words ("missing", "damaged", ...)."""
         try:
             stamp = json.loads(stamp_file(path).read_text())
@@ -157,7 +163,7 @@ class VectorIndex:
             return "unreadable"
         if index.d != dim or index.ntotal != stamp.get("count"):
             return "for another model or size"
-        return cls(dim, index), stamp
+        return cls(dim, index, nprobe=nprobe), stamp
 
 
 def ids_digest(ids: np.ndarray) -> str:

@@ -1,4 +1,4 @@
-"""ingest: transcript files, audio and podcast feeds → episodes and segments in the store."""
+"""podkb.ingest: transcript files, audio and podcast feeds → episodes and segments in the store."""
 from .errors import BadInput
 from .importer import Outcome, add_paths, read_file
 from .manifest import EpisodeInfo

@@ -18,7 +18,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128
@@ -29,7 +28,7 @@ _WORD = re.compile(r"[a-z0-9']+")
 @dataclass
 class Fingerprint:
     shingles: np.ndarray  # sorted unique uint64 hashes
-    minhash: MinHash
+    minhash: "MinHash"  # datasketch's, imported when an episode is added (it pulls in scipy)
 
     @property
     def signature(self) -> bytes:
@@ -76,6 +75,8 @@ def fingerprint(text: str) -> Fingerprint:
     found = shingle_hashes(text)
     # The hashes are given as they are (sha1_hash32 is their low half). update_batch makes a few
     # (values x NUM_PERM) uint64 temporaries, so small batches: a million at once would take GBs.
+    from datasketch import MinHash
+
     minhash = MinHash(num_perm=NUM_PERM, hashfunc=int)
     low = _unique(found & np.uint64(0xFFFFFFFF))
     for start in range(0, len(low), 2048):

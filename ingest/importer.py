@@ -58,12 +58,12 @@ def read_bytes(path: Path) -> bytes:
         raise BadInput(f"cannot read: {error.strerror or error}") from None
 
 
-def parse(data: bytes | Decoded, suffix: str) -> tuple[Transcript, list[str]]:
+def parse(data: bytes | Decoded, suffix: str, format: str | None = None) -> tuple[Transcript, list[str]]:
     """A transcript file's bytes (or their decoded text) → (transcript, warnings). Raises BadInput,
-    whatever the bytes are."""
+    whatever the bytes are. ``format`` (a name in formats.FORMATS) skips detection."""
     decoded = data if isinstance(data, Decoded) else decode(data)
     try:
-        transcript = read_text(decoded.text, suffix.lower())
+        transcript = read_text(decoded.text, suffix.lower(), format)
     except BadInput:
         raise
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as error:
@@ -72,9 +72,9 @@ def parse(data: bytes | Decoded, suffix: str) -> tuple[Transcript, list[str]]:
     return transcript, decoded.warnings + transcript.warnings
 
 
-def read_file(path: Path) -> tuple[Transcript, list[str]]:
+def read_file(path: Path, format: str | None = None) -> tuple[Transcript, list[str]]:
     """Read one transcript file → (transcript, warnings). Raises BadInput."""
-    return parse(read_bytes(path), path.suffix)
+    return parse(read_bytes(path), path.suffix, format)
 
 
 def read_audio(path: Path, transcriber: Transcriber, progress: Progress | None = None) -> Transcript:
@@ -130,11 +130,13 @@ def _media(given: str | None, transcript: Path) -> str | None:
 
 def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None = None, replace: bool = False,
               transcriber: Transcriber | None = None,
-              progress: Callable[[str], Progress | None] | None = None) -> Iterator[Outcome]:
+              progress: Callable[[str], Progress | None] | None = None,
+              format: str | None = None) -> Iterator[Outcome]:
     """Import every transcript or audio file under ``paths``; one Outcome per file, failures included.
 
     Audio is transcribed with ``transcriber`` (tiny.en on the CPU by default); ``progress(path)``
-    may return a callback that is told the seconds of audio done.
+    may return a callback that is told the seconds of audio done. Transcripts are read as
+    ``format`` when given, else as the format their content shows.
     """
     info = info or EpisodeInfo()
     manifests: dict[Path, dict[str, EpisodeInfo]] = {}
@@ -167,7 +169,7 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
                 outcome.warnings = transcript.warnings
             else:
                 decoded, data = decode(data), None  # a long file's bytes need not outlive its text
-                transcript, outcome.warnings = parse(decoded, path.suffix)
+                transcript, outcome.warnings = parse(decoded, path.suffix, format)
             episode = build_episode(path, transcript, content_hash, described)
             outcome.result = library.add(episode, transcript, replace=replace)
         except BadInput as bad:

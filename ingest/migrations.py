@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
+from .errors import StoreError
 from .timecode import utc_now
 
 
@@ -43,6 +44,14 @@ class Migrations:
                 raise
             applied.append(name)
         return applied
+
+    def require(self, db: sqlite3.Connection, where) -> None:
+        """Refuse a store that lacks some of these migrations: it was not opened through the knowledge base."""
+        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        missing = [name for name, _ in self.steps if name not in done]
+        if missing:
+            raise StoreError(f"{where}: the store lacks {', '.join(missing)}; open it with podkb.KnowledgeBase, "
+                             "which applies every migration")
 
 
 migration = Migrations("ingest")

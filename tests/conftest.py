@@ -26,7 +26,7 @@ FAKE_MODEL = "py:tests.fake_embedder:HashEmbedder"
 @pytest.fixture
 def podkb(kb, monkeypatch):
     """Run a podkb command in-process against a fresh knowledge base, with the fake embedder."""
-    from ui.cli import cli
+    from podkb.ui.cli import cli
 
     monkeypatch.setenv("PODKB_MODEL", FAKE_MODEL)
 
@@ -43,11 +43,12 @@ def podkb(kb, monkeypatch):
 @pytest.fixture(scope="session")
 def real_kb(tmp_path_factory):
     """The samples indexed once with the real default model (all-MiniLM-L6-v2 from its PyPI package)."""
-    from ingest import Library, add_paths
-    from index import DEFAULT_MODEL, Index
+    from podkb.ingest import add_paths
+    from podkb.knowledgebase import open_store
+    from podkb.index import DEFAULT_MODEL, Index
 
     folder = tmp_path_factory.mktemp("real") / "kb"
-    with Library(folder) as library:
+    with open_store(folder) as library:
         list(add_paths(library, [str(TRANSCRIPTS)]))
         Index(library, model=DEFAULT_MODEL).sync()
     return folder
@@ -56,12 +57,13 @@ def real_kb(tmp_path_factory):
 @pytest.fixture(scope="session")
 def shared_samples(tmp_path_factory):
     """A read-only index of the samples with the fake embedder, built once per session."""
-    from ingest import Library, add_paths
-    from index import Index
+    from podkb.ingest import add_paths
+    from podkb.knowledgebase import open_store
+    from podkb.index import Index
 
     from .fake_embedder import HashEmbedder
 
-    library = Library(tmp_path_factory.mktemp("shared") / "kb")
+    library = open_store(tmp_path_factory.mktemp("shared") / "kb")
     index = Index(library, embedder=HashEmbedder())
     list(add_paths(library, [str(TRANSCRIPTS)]))
     index.sync()
@@ -72,12 +74,12 @@ def shared_samples(tmp_path_factory):
 @pytest.fixture
 def fake_index(kb):
     """An index over a fresh knowledge base with the deterministic fake embedder."""
-    from ingest import Library
-    from index import Index
+    from podkb.knowledgebase import open_store
+    from podkb.index import Index
 
     from .fake_embedder import HashEmbedder
 
-    library = Library(kb)
+    library = open_store(kb)
     yield Index(library, embedder=HashEmbedder())
     library.close()
 

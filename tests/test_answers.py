@@ -2,10 +2,12 @@
 a question cites what follows it, neighbouring passages join, and points are distinct."""
 import pytest
 
-from ingest import Library, add_paths
-from index import Index, search_index
-from index.points import key_points
-from index.questions import is_question
+from podkb.ingest import add_paths
+
+from podkb.knowledgebase import open_store
+from podkb.index import Index, search_index
+from podkb.index.points import key_points
+from podkb.index.questions import is_question
 
 from .fake_embedder import HashEmbedder
 
@@ -52,7 +54,7 @@ def indexed(tmp_path, name: str, text: str) -> Index:
     """A knowledge base of one transcript, indexed with the fake embedder (its library left open)."""
     path = tmp_path / name
     path.write_text(text)
-    library = Library(tmp_path / "kb")
+    library = open_store(tmp_path / "kb")
     index = Index(library, embedder=HashEmbedder())
     list(add_paths(library, [str(path)]))
     index.sync()
@@ -78,7 +80,7 @@ def test_a_question_hit_cites_the_answer_in_the_next_turn_with_the_question_abov
 
 
 def test_filters_keep_answer_first_within_them(interview):
-    from index import Filters
+    from podkb.index import Filters
 
     hits = search_index(interview, "how do you avoid burnout when deadlines pile up", k=3,
                         filters=Filters(speaker="Host"))
@@ -108,8 +110,8 @@ def test_neighbouring_passages_of_one_speaker_join_into_one_hit(tmp_path):
 
 
 def test_a_point_from_an_untimed_transcript_shows_its_paragraph():
-    from index.points import Point
-    from ui.web import point_html
+    from podkb.index.points import Point
+    from podkb.ui.web import point_html
 
     untimed = Point(text="Spend 10,000 hours.", episode_id="k", episode_title="Advice", show=None, speaker=None,
                     start=None, end=None, citation="Advice — ¶3", link=None, passage_id=1, paragraph=2)

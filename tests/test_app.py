@@ -2,9 +2,11 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ingest import Library, add_paths
-from index import Index
-from ui.quotes import Collections
+from podkb.ingest import add_paths
+
+from podkb.knowledgebase import open_store
+from podkb.index import Index
+from podkb.ui.quotes import Collections
 
 from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, silent_wav
 
@@ -24,7 +26,7 @@ def app_kb(tmp_path):
     folder = tmp_path / "app_kb"
     hostile = tmp_path / "hostile-episode.srt"
     hostile.write_text(HOSTILE)
-    with Library(folder) as library:
+    with open_store(folder) as library:
         list(add_paths(library, [str(TRANSCRIPTS), str(hostile)]))
         Index(library, model=FAKE_MODEL).sync()
     return folder
@@ -127,7 +129,7 @@ def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, app_kb):
     save_first_hit(app, "Rest", trimmed, note="a <b>note</b>")
     assert any("Saved to Rest" in s.value for s in app.success)
     save_first_hit(app, "Rest")  # the whole passage
-    with Library(app_kb) as library:
+    with open_store(app_kb) as library:
         quotes = Collections(library).quotes("Rest")
     assert [q.text for q in quotes] == [trimmed, " ".join(words)]
     assert quotes[0].tags == ["rest", "habits"] and quotes[0].note == "a <b>note</b>"
@@ -143,10 +145,10 @@ def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, app_kb):
     cards = [h.value for h in app.get("html") if "podkb-hit" in h.value]
     assert "a &lt;b&gt;note&lt;/b&gt;" in cards[0]
     app.button(key=f"down-{quotes[0].id}").click().run()
-    with Library(app_kb) as library:
+    with open_store(app_kb) as library:
         assert [q.id for q in Collections(library).quotes("Rest")] == [quotes[1].id, quotes[0].id]
     app.button(key=f"delete-{quotes[0].id}").click().run()
-    with Library(app_kb) as library:
+    with open_store(app_kb) as library:
         assert [q.id for q in Collections(library).quotes("Rest")] == [quotes[1].id]
 
 
@@ -168,7 +170,7 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, app_kb):
     assert any("empty.txt" in err.value and "empty" in err.value for err in app.error)
     assert not (app_kb / "uploads" / "empty.txt").exists()  # a rejected upload leaves nothing behind
     assert not any(str(app_kb.parent) in err.value for err in app.error)  # and names no server folder
-    with Library(app_kb) as library:
+    with open_store(app_kb) as library:
         assert any(ep.path and ep.path.endswith("uploads/escape.srt") for ep in library.episodes())
     # A transcript gets its recording, and its hits then play from their moment.
     app.selectbox(key="attach-choice").set_value("chai-time-learning-to-learn")
@@ -182,7 +184,7 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, app_kb):
     [attach] = [b for b in app.button if b.label == "Attach"]
     attach.click().run()
     assert not app.exception, app.exception
-    with Library(app_kb) as library:
+    with open_store(app_kb) as library:
         assert library.episode("chai-time-learning-to-learn").media == str((app_kb / "uploads" / "chai.wav").resolve())
     app.radio(key="page").set_value("Search").run()
     ask(app, "how to avoid burnout")
@@ -194,11 +196,11 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, app_kb):
     app.selectbox(key="remove-choice").set_value("fastai-lesson-8").run()
     [remove] = [b for b in app.button if b.label == "Remove…"]
     remove.click().run()
-    with Library(app_kb) as library:
+    with open_store(app_kb) as library:
         assert "fastai-lesson-8" in {ep.id for ep in library.episodes()}
     [yes] = [b for b in app.button if b.label == "Yes, remove"]
     yes.click().run()
-    with Library(app_kb) as library:
+    with open_store(app_kb) as library:
         ids = {ep.id for ep in library.episodes()}
         passages = library.db.execute("SELECT count(*) FROM passages WHERE episode_id = 'fastai-lesson-8'")
         assert "fastai-lesson-8" not in ids and passages.fetchone()[0] == 0

@@ -7,10 +7,12 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from ingest import Library, add_paths
-from ingest.audio import Transcriber
-from ingest.audio import word_error_rate as wer
-from ui.cli import cli
+from podkb.ingest import add_paths
+
+from podkb.knowledgebase import open_store
+from podkb.ingest.audio import Transcriber
+from podkb.ingest.audio import word_error_rate as wer
+from podkb.ui.cli import cli
 
 from .conftest import one_error_each
 from .speech import length, needs_speech, speak
@@ -86,7 +88,7 @@ def test_bad_audio_gets_one_line_each_and_good_audio_still_imports(tmp_path, pod
 def test_a_killed_transcription_leaves_no_episode_and_a_rerun_is_clean(tmp_path):
     long_wav = speak(" ".join([TEXT] * 6), tmp_path / "long.wav")
     kb = tmp_path / "kb"
-    command = [sys.executable, "-c", "from ui.cli import main; main()", "add", str(long_wav), "--kb", str(kb), "--no-index"]
+    command = [sys.executable, "-c", "from podkb.ui.cli import main; main()", "add", str(long_wav), "--kb", str(kb), "--no-index"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     # The progress bar's first line says the transcription has begun; no episode can exist before it ends.
     line = process.stderr.readline()
@@ -94,11 +96,11 @@ def test_a_killed_transcription_leaves_no_episode_and_a_rerun_is_clean(tmp_path)
     assert process.poll() is None, "the transcription ended before the kill"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    with Library(kb) as library:
+    with open_store(kb) as library:
         assert library.episodes() == []
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    with Library(kb) as library:
+    with open_store(kb) as library:
         [episode] = library.episodes()
         said = sum(len(s.text.split()) for s in library.segments(episode.id))
         assert said >= 0.8 * len(TEXT.split()) * 6  # the whole recording, not what was done before the kill
@@ -115,7 +117,7 @@ def test_the_same_audio_is_not_transcribed_twice(tmp_path):
             Counting.calls += 1
             return super().transcribe(path, progress)
 
-    with Library(tmp_path / "kb") as library:
+    with open_store(tmp_path / "kb") as library:
         transcriber = Counting()
         list(add_paths(library, [str(wav)], transcriber=transcriber))
         [outcome] = list(add_paths(library, [str(wav)], transcriber=transcriber))

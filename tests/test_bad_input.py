@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ingest import BadInput
-from ingest.decode import decode
+from podkb.ingest import BadInput
+from podkb.ingest.decode import decode
 
 from .conftest import one_error_each
 

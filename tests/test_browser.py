@@ -38,8 +38,9 @@ Take a walk outside whenever you feel tired of the screen.
 
 def add_spoken_episode(kb: Path, tmp_path: Path) -> None:
     """A transcript with its audio (espeak-ng speech), so a hit can play from its moment."""
-    from ingest import EpisodeInfo, Library, add_paths
-    from index import Index
+    from podkb.ingest import EpisodeInfo, add_paths
+    from podkb.knowledgebase import open_store
+    from podkb.index import Index
 
     from .speech import speak
 
@@ -47,7 +48,7 @@ def add_spoken_episode(kb: Path, tmp_path: Path) -> None:
     srt.write_text(SPOKEN_SRT)
     wav = speak("Welcome to a short show about study habits. Take a walk outside whenever you feel tired of the "
                 "screen.", tmp_path / "habits.wav")
-    with Library(kb) as library:
+    with open_store(kb) as library:
         [outcome] = add_paths(library, [str(srt)], EpisodeInfo(title="Study habits", show="Habits Radio",
                                                                  media=str(wav)))
         assert outcome.error is None, outcome.error
@@ -96,7 +97,7 @@ def settle(page) -> None:
 def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    from index.questions import is_question
+    from podkb.index.questions import is_question
 
     url, kb = server
     with sync_playwright() as p:

@@ -3,7 +3,7 @@ import zipfile
 
 import pytest
 
-from index.bundled import unpack
+from podkb.index.bundled import unpack
 
 
 def split_zip(tmp_path, files: dict[str, bytes], parts: int = 3) -> list:
@@ -43,7 +43,7 @@ def test_a_damaged_part_is_refused_and_nothing_is_left_half_unpacked(tmp_path):
 
 @pytest.mark.slow
 def test_all_mpnet_base_v2_loads_offline_from_its_packages(tmp_path, monkeypatch):
-    from index.embed import load
+    from podkb.index.embed import load
 
     monkeypatch.setenv("PODKB_CACHE", str(tmp_path / "cache"))
     model = load("all-mpnet-base-v2")

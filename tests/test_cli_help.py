@@ -1,7 +1,7 @@
 """Every CLI command has help text and is documented in the README."""
 import click
 
-from ui.cli import cli
+from podkb.ui.cli import cli
 
 from .conftest import ROOT
 

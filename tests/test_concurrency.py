@@ -1,22 +1,19 @@
-"""Many tabs searching at once while an import writes: nothing locks, nothing is corrupted (the web app's Engine)."""
+"""Many tabs searching at once while an import writes: nothing locks, nothing is corrupted (one
+KnowledgeBase shared by threads, as the web app shares it)."""
 import threading
 
-from ingest import Library, add_paths
-from index import Filters, search_index
-from ui.web import Engine
+from podkb import KnowledgeBase
+from podkb.knowledgebase import open_store
 
 from .conftest import FAKE_MODEL, TRANSCRIPTS
 
 
-def indexed_engine(kb, monkeypatch) -> Engine:
-    """An engine on a knowledge base holding one indexed episode, with the fake embedder."""
+def indexed_engine(kb, monkeypatch) -> KnowledgeBase:
+    """A knowledge base holding one indexed episode, with the fake embedder."""
     monkeypatch.setenv("PODKB_MODEL", FAKE_MODEL)
-    with Library(kb) as library:
-        list(add_paths(library, [str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")]))
-    engine = Engine(kb)
-    with engine.writer() as (_, index):
-        index.sync()
-    return engine
+    shared = KnowledgeBase(kb)
+    shared.add([str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")])
+    return shared
 
 
 def test_searches_from_many_threads_run_alongside_an_import(kb, tmp_path, monkeypatch):
@@ -32,18 +29,15 @@ def test_searches_from_many_threads_run_alongside_an_import(kb, tmp_path, monkey
     def searcher():
         try:
             for question in ("how to avoid burnout", "sleep eight hours", "learning to learn") * 5:
-                with engine.lock:
-                    hits = search_index(engine.index, question, k=5, filters=Filters())
-                counts.append(len(hits))
+                counts.append(len(engine.search(question, k=5, sync=False)))
         except Exception as error:  # noqa: BLE001 - the assertion below reports it
             errors.append(repr(error))
 
     def importer():
         try:
-            with engine.write_lock, engine.writer() as (library, index):
-                for outcome in add_paths(library, [str(extra)]):
-                    assert outcome.error is None, outcome.error
-                    index.sync()
+            for talk in sorted(extra.iterdir()):
+                [outcome] = engine.add([str(talk)])
+                assert outcome.error is None, outcome.error
         except Exception as error:  # noqa: BLE001
             errors.append(repr(error))
 
@@ -55,24 +49,23 @@ def test_searches_from_many_threads_run_alongside_an_import(kb, tmp_path, monkey
     assert not any(thread.is_alive() for thread in threads), "a thread hung: something is locked"
     assert errors == []
     assert len(counts) == 8 * 15 and all(n > 0 for n in counts)
-    with Library(kb) as library:
+    with open_store(kb) as library:
         assert library.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert len(library.episodes()) == 7
     # The shared index sees what the import added, without a restart.
-    with engine.lock:
-        hits = search_index(engine.index, "sleep eight hours", k=10)
+    hits = engine.search("sleep eight hours", k=10, sync=False)
     assert {h.episode_id for h in hits} & {f"talk-{n}" for n in range(6)}
 
 
 def test_a_search_does_not_wait_for_an_open_write_transaction(kb, monkeypatch):
     engine = indexed_engine(kb, monkeypatch)
-    library = Library(kb)
+    library = open_store(kb)
     with library.transaction():  # an import in the middle of writing an episode
         library.db.execute("UPDATE episodes SET title = title || ' (editing)'")
         done = threading.Event()
 
         def search():
-            search_index(engine.index, "how to avoid burnout", k=3)
+            engine.search("how to avoid burnout", k=3, sync=False)
             done.set()
 
         threading.Thread(target=search).start()

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from ingest import Library
-from ui.exports import FORMATS, export, file_name, md
-from ui.quotes import Collections, Quote, quote_at
+from podkb.knowledgebase import open_store
+from podkb.ui.exports import FORMATS, export, file_name, md
+from podkb.ui.quotes import Collections, Quote, quote_at
 
 from .conftest import TRANSCRIPTS, silent_wav
 
@@ -93,14 +93,14 @@ def test_every_format_has_a_file_name():
 
 def test_collections_keep_order_survive_reopen_and_outlive_their_episode(podkb, kb):
     podkb("add", *sorted(TRANSCRIPTS.glob("chai*")), "--no-index")
-    with Library(kb) as library:
+    with open_store(kb) as library:
         store = Collections(library)
         first = store.add("Focus", quote_at(library, "chai-time-learning-to-learn", 60))
         second = store.add("focus", quote_at(library, "chai-time-learning-to-learn", 120, 130, note="n"))
         assert [name for name, _ in store.names()] == ["Focus"]  # names are case-insensitive
         store.move(second.id, -1)
     podkb("remove", "chai")
-    with Library(kb) as library:
+    with open_store(kb) as library:
         quotes = Collections(library).quotes("FOCUS")
     assert [q.id for q in quotes] == [second.id, first.id]
     assert quotes[0].start >= 119 and quotes[0].end <= 131 and quotes[0].note == "n"
@@ -132,12 +132,12 @@ def test_quote_add_list_export_and_remove_from_the_cli(podkb, kb, tmp_path):
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 81])
 def test_collection_names_are_checked(kb, name):
-    with Library(kb) as library, pytest.raises(ValueError):
+    with open_store(kb) as library, pytest.raises(ValueError):
         Collections(library).create(name)
 
 
 def test_upload_names_cannot_leave_the_uploads_folder(tmp_path):
-    from ui.web import safe_name, save_upload
+    from podkb.ui.web import safe_name, save_upload
 
     assert safe_name("../../x.srt") == "x.srt"
     assert safe_name("..\\..\\evil.VTT") == "evil.vtt"

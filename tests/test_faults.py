@@ -13,15 +13,15 @@ import faiss
 import numpy as np
 import pytest
 
-from ingest import Library
-from index import Index
-from index.vectors import VectorIndex
+from podkb.knowledgebase import open_store
+from podkb.index import Index
+from podkb.index.vectors import VectorIndex
 
 from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, count_rows, wait_for
 from .fake_embedder import HashEmbedder
 
 WATCHED = "py:tests.fake_embedder:WatchedHashEmbedder"
-PODKB = [sys.executable, "-c", "from ui.cli import main; main()"]
+PODKB = [sys.executable, "-c", "from podkb.ui.cli import main; main()"]
 
 
 def talks(folder, n, prefix="talk", words=300):
@@ -106,7 +106,7 @@ def test_episodes_removed_while_another_process_indexes_are_skipped_and_faiss_st
     out, err = indexer.communicate(timeout=300)
     assert indexer.returncode == 0, err
     assert "Traceback" not in err
-    with Library(kb) as library:
+    with open_store(kb) as library:
         assert sorted(e.id for e in library.episodes()) == ["talk-00", "talk-03"]
         indexed = {row[0] for row in library.db.execute("SELECT DISTINCT episode_id FROM passages")}
     assert indexed == {"talk-00", "talk-03"}
@@ -129,16 +129,16 @@ def test_a_kill_while_indexing_leaves_sqlite_as_the_truth_and_faiss_follows_it(t
 
 def fake():
     """The fake embedder under the name the CLI loads it by (PODKB_MODEL), so both can open the index."""
-    from index.embed import load
+    from podkb.index.embed import load
 
     return load(FAKE_MODEL)
 
 
 @pytest.fixture
 def indexed(kb):
-    from ingest import add_paths
+    from podkb.ingest import add_paths
 
-    library = Library(kb)
+    library = open_store(kb)
     index = Index(library, embedder=fake())
     list(add_paths(library, [str(TRANSCRIPTS)]))
     index.sync()
@@ -148,7 +148,7 @@ def indexed(kb):
 
 def fresh(kb) -> Index:
     """Another process's view: a new connection and a new Index on the same knowledge base."""
-    return Index(Library(kb), embedder=fake())
+    return Index(open_store(kb), embedder=fake())
 
 
 def test_damage_inside_the_faiss_file_is_detected_and_rebuilt_from_sqlite(indexed, kb):
@@ -186,7 +186,7 @@ def test_a_stale_file_with_a_matching_generation_and_count_is_still_caught(index
 def test_a_garbled_stamp_is_rebuilt_with_a_warning_line(indexed, kb, monkeypatch):
     from click.testing import CliRunner
 
-    from ui.cli import cli
+    from podkb.ui.cli import cli
 
     (kb / "passages.faiss.json").write_text("{not json")
     monkeypatch.setenv("PODKB_MODEL", FAKE_MODEL)
@@ -200,7 +200,7 @@ def test_a_garbled_stamp_is_rebuilt_with_a_warning_line(indexed, kb, monkeypatch
 def test_a_folder_where_the_faiss_file_belongs_is_one_line_and_no_temporary_file(indexed, kb, monkeypatch):
     from click.testing import CliRunner
 
-    from ui.cli import cli
+    from podkb.ui.cli import cli
 
     (kb / "passages.faiss").unlink()
     (kb / "passages.faiss").mkdir()
@@ -219,8 +219,8 @@ def test_searching_an_empty_or_passageless_knowledge_base_answers_no_passages(po
         result = podkb("search", "how to avoid burnout")
         assert "No passages found" in result.stderr
         podkb("add", write("short.txt", "Hi."))
-    with Library(kb) as library:
-        from index import search_index
+    with open_store(kb) as library:
+        from podkb.index import search_index
         assert search_index(Index(library, embedder=HashEmbedder()), "how to avoid burnout") == []
 
 
@@ -244,7 +244,7 @@ def test_a_full_disk_gets_one_line_per_file_the_rest_are_tried_and_nothing_store
     big.mkdir()
     (big / "big.txt").write_text("\n".join(" ".join(f"word{i}x{j}" for j in range(10)) + "." for i in range(40_000)))
     late = talks(tmp_path / "late", 1, "late", words=50)
-    command = " ".join(PODKB[:2]) + ' "from ui.cli import main; main()"'
+    command = " ".join(PODKB[:2]) + ' "from podkb.ui.cli import main; main()"'
     result = in_namespace(
         f"mount -t tmpfs -o size=3m tmpfs {disk}; "
         f"{command} add {small} --kb {disk}/kb; "
@@ -262,7 +262,7 @@ def test_a_full_disk_gets_one_line_per_file_the_rest_are_tried_and_nothing_store
 def test_a_read_only_knowledge_base_gets_one_line_naming_it(tmp_path, podkb, kb, write):
     podkb("add", write("one.txt", "A short transcript about learning every day."))
     env = dict(os.environ, PODKB_MODEL=FAKE_MODEL)
-    command = " ".join(PODKB[:2]) + ' "from ui.cli import main; main()"'
+    command = " ".join(PODKB[:2]) + ' "from podkb.ui.cli import main; main()"'
     result = in_namespace(f"mount --bind {kb} {kb}; mount -o remount,ro,bind {kb}; "
                           f"{command} add {write('two.txt', 'Another transcript.')} --kb {kb}", env)
     assert result.returncode == 1
@@ -281,7 +281,7 @@ def test_a_damaged_database_gets_one_line_with_what_to_do(podkb, kb, write):
     path.write_bytes(bytes(data))
     from click.testing import CliRunner
 
-    from ui.cli import cli
+    from podkb.ui.cli import cli
 
     for command in (["episodes"], ["search", "learning"], ["add", str(write("two.txt", "More text."))]):
         result = CliRunner().invoke(cli, [*command, "--kb", str(kb)])
@@ -294,10 +294,10 @@ def test_a_damaged_database_gets_one_line_with_what_to_do(podkb, kb, write):
 def test_processes_opening_a_new_store_at_once_apply_each_migration_once(tmp_path):
     kb, go = tmp_path / "kb", tmp_path / "go"
     # Each process imports, says it is ready, then waits for the others: they open the store together.
-    code = ("import sys, time; from pathlib import Path; from ingest import Library; from index import Index; "
-            "from ui.quotes import Collections; Path(sys.argv[2]).touch(); "
+    code = ("import sys, time; from pathlib import Path; from podkb import KnowledgeBase; "
+            "Path(sys.argv[2]).touch(); "
             "exec('while not Path(sys.argv[3]).exists(): time.sleep(0.001)'); "
-            "lib = Library(sys.argv[1]); Index(lib, model='hash'); Collections(lib)")
+            "KnowledgeBase(sys.argv[1], model='hash').close()")
     processes = [subprocess.Popen([sys.executable, "-c", code, str(kb), str(tmp_path / f"ready-{n}"), str(go)],
                                   cwd=ROOT, stderr=subprocess.PIPE, text=True) for n in range(6)]
     wait_for(lambda: all((tmp_path / f"ready-{n}").exists() for n in range(6)), "every process to be ready")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import Library
-from ingest.feeds import parse_feed
+from podkb.knowledgebase import open_store
+from podkb.ingest.feeds import parse_feed
 
 from .feedserver import FeedServer, rss
 from .speech import needs_speech, speak
@@ -119,7 +119,7 @@ def test_a_removed_feed_episode_stays_removed_and_its_download_is_deleted(server
     podkb("remove", week1)
     podkb("feed", feed_url, "--no-index")
     assert set(episodes(podkb)) == {"w2"}
-    with Library(kb) as library:
+    with open_store(kb) as library:
         assert library.was_removed(library.feeds()[0][0], "w1")
 
 

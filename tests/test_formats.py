@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from ingest import BadInput
-from ingest.decode import decode
-from ingest.formats import read_text
+from podkb.ingest import BadInput
+from podkb.ingest.decode import decode
+from podkb.ingest.formats import read_text
 
 
 def read(content, suffix=""):

@@ -4,7 +4,7 @@ import sqlite3
 import subprocess
 import sys
 
-from ingest import Library
+from podkb.knowledgebase import open_store
 
 from .conftest import count_rows, wait_for
 
@@ -29,7 +29,7 @@ def make_corpus(folder):
 
 def run_import(folder, kb):
     return subprocess.Popen(
-        [sys.executable, "-c", "from ui.cli import main; main()", "add", str(folder), "--kb", str(kb), "--no-index"],
+        [sys.executable, "-c", "from podkb.ui.cli import main; main()", "add", str(folder), "--kb", str(kb), "--no-index"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
@@ -38,7 +38,7 @@ def check_consistent(kb):
     with sqlite3.connect(kb / "podkb.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
-    with Library(kb) as library:
+    with open_store(kb) as library:
         episodes = library.episodes()
         assert all(e.segment_count == CUES for e in episodes), [e.segment_count for e in episodes]
         return len(episodes)

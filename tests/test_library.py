@@ -5,8 +5,9 @@ import sqlite3
 
 import pytest
 
-from ingest import Library
-from ingest.migrations import migration
+from podkb import KnowledgeBase
+from podkb.knowledgebase import open_store
+from podkb.ingest.migrations import migration
 
 from .conftest import TRANSCRIPTS
 
@@ -99,11 +100,11 @@ def test_episode_prefixes_resolve_when_unambiguous(podkb):
 
 
 def test_near_duplicate_of_a_clip_inside_a_longer_episode(kb, write):
-    from ingest import add_paths
+    from podkb.ingest import add_paths
     text = (TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt").read_text()
     blocks = text.split("\n\n")
     clip = write("clip.txt", "\n\n".join(blocks[40:52]).replace("Bracco", "Braco"))
-    with Library(kb) as library:
+    with open_store(kb) as library:
         list(add_paths(library, [str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")]))
         [outcome] = list(add_paths(library, [str(clip)]))
     assert outcome.result.duplicate_of.id == "chai-time-learning-to-learn"
@@ -114,12 +115,16 @@ def test_unrelated_episodes_are_not_duplicates(podkb):
     assert all(e["duplicate_of"] is None for e in json.loads(podkb("episodes", "--json").output))
 
 
-def test_store_is_wal_and_migrations_are_recorded_once(kb):
-    Library(kb).close()
-    with Library(kb) as library:
+def test_store_is_wal_and_every_migration_is_applied_at_open_once(kb):
+    from podkb.knowledgebase import MIGRATIONS
+
+    KnowledgeBase(kb).close()  # opening alone builds every table: ingest's, the index's and the quotes'
+    with KnowledgeBase(kb) as opened:
+        assert opened.collections.names() == [] and opened.episodes() == [] and opened.stale() == []
+    with open_store(kb) as library:
         assert library.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        names = [row[0] for row in library.db.execute("SELECT name FROM migrations")]
-    assert names == [name for name, _ in migration.steps]
+        names = [row[0] for row in library.db.execute("SELECT name FROM migrations ORDER BY rowid")]
+    assert names == [name for family in MIGRATIONS for name, _ in family.steps]
 
 
 def test_an_older_store_upgrades_itself(kb):
@@ -138,7 +143,7 @@ def test_an_older_store_upgrades_itself(kb):
         db.execute("CREATE TABLE probe (x)")
 
     try:
-        with Library(kb) as library:
+        with open_store(kb) as library:
             assert library.db.execute("SELECT count(*) FROM probe").fetchone() == (0,)
             [old] = library.episodes()  # m002 added the feed columns to the existing rows
             assert old.id == "old" and old.feed is None and old.guid is None and library.feeds() == []
@@ -150,7 +155,7 @@ def test_an_older_store_upgrades_itself(kb):
 def test_podkb_home_selects_the_knowledge_base(tmp_path, monkeypatch, write):
     from click.testing import CliRunner
 
-    from ui.cli import cli
+    from podkb.ui.cli import cli
     monkeypatch.setenv("PODKB_HOME", str(tmp_path / "home-kb"))
     runner = CliRunner()
     assert runner.invoke(cli, ["add", str(write("x.txt", "hello world"))]).exit_code == 0

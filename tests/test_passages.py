@@ -1,7 +1,7 @@
 """Segments → passages: sizes, speaker turns, pauses, and where each sentence starts."""
-from ingest import Segment, Word
-from ingest.formats import read_text
-from index.passages import MAX_WORDS, MIN_WORDS, build
+from podkb.ingest import Segment, Word
+from podkb.ingest.formats import read_text
+from podkb.index.passages import MAX_WORDS, MIN_WORDS, build
 
 from .conftest import TRANSCRIPTS
 

@@ -1,8 +1,8 @@
 """The optional cross-encoder re-ranker, with a tiny cross-encoder built here (no download)."""
 import pytest
 
-from index import search_index
-from index.rerank import CrossEncoderReranker
+from podkb.index import search_index
+from podkb.index.rerank import CrossEncoderReranker
 
 from .conftest import TRANSCRIPTS
 

@@ -4,9 +4,11 @@ import json
 
 import pytest
 
-from ingest import Library, add_paths
-from index import Filters, Index, ModelMismatch, search_index
-from index.vectors import VectorIndex
+from podkb.ingest import add_paths
+
+from podkb.knowledgebase import open_store
+from podkb.index import Filters, Index, ModelMismatch, search_index
+from podkb.index.vectors import VectorIndex
 
 from .conftest import TRANSCRIPTS
 from .fake_embedder import HashEmbedder
@@ -110,7 +112,7 @@ def test_a_crash_between_the_sqlite_and_faiss_writes_heals_on_next_open(samples,
     monkeypatch.undo()
     stale = VectorIndex.load(kb / "passages.faiss", 64)[0]
     assert stale.count == before  # the file on disk missed the new passages
-    with Library(kb) as library:
+    with open_store(kb) as library:
         fresh = Index(library, embedder=HashEmbedder())
         assert fresh.stale_episodes() == []
         hits = search_index(fresh, "zebras patience herd", k=1, mode="dense")
@@ -122,7 +124,7 @@ def test_a_missing_or_corrupt_faiss_file_is_rebuilt_from_sqlite(samples, kb):
     count = samples.vectors().count
     for damage in (lambda p: p.unlink(), lambda p: p.write_bytes(b"garbage")):
         damage(kb / "passages.faiss")
-        with Library(kb) as library:
+        with open_store(kb) as library:
             index = Index(library, embedder=HashEmbedder())
             assert index.vectors().count == count
             assert search_index(index, "burnout", k=1)
@@ -174,18 +176,18 @@ def test_term_counts_agree_with_fts5_after_adds_and_removes(samples, write):
 def test_a_store_counted_by_an_older_stemmer_is_recounted_exactly(tmp_path):
     import sqlite3
 
-    from ingest import Library
-    from index import Index
+    from podkb.knowledgebase import open_store
+    from podkb.index import Index
 
     from .fake_embedder import HashEmbedder
 
-    with Library(tmp_path / "kb") as library:
+    with open_store(tmp_path / "kb") as library:
         list(add_paths(library, [str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")]))
         Index(library, embedder=HashEmbedder()).sync()
     with sqlite3.connect(tmp_path / "kb" / "podkb.db") as db:  # as an older version left it
         db.execute("UPDATE term_df SET df = df + 7 WHERE stem = 'burnout'")
         db.execute("DELETE FROM migrations WHERE name = 'index:m005_term_frequencies_by_the_index_own_stems'")
-    with Library(tmp_path / "kb") as library:
+    with open_store(tmp_path / "kb") as library:
         Index(library, embedder=HashEmbedder())
         ours = dict(library.db.execute("SELECT stem, df FROM term_df WHERE df > 0"))
         theirs = dict(library.db.execute("SELECT term, doc FROM passages_vocab"))

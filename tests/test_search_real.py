@@ -5,7 +5,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from ui.cli import cli
+from podkb.ui.cli import cli
 
 pytestmark = pytest.mark.slow
 
@@ -32,11 +32,11 @@ def test_burnout_advice_comes_back_cited_from_chai_time(kb):
 
 
 def test_the_first_burnout_hit_cites_the_answer_not_the_question(real_kb):
-    from ingest import Library
-    from index import Index, search_index
-    from index.questions import is_question
+    from podkb.knowledgebase import open_store
+    from podkb.index import Index, search_index
+    from podkb.index.questions import is_question
 
-    with Library(real_kb) as library:
+    with open_store(real_kb) as library:
         top = search_index(Index(library), "how to avoid burnout", k=3)[0]
     # The passage nearest the query is someone asking it; the hit shows that question and cites what follows.
     assert top.question and "burnout" in top.question.lower() and is_question(top.question)
@@ -46,7 +46,7 @@ def test_the_first_burnout_hit_cites_the_answer_not_the_question(real_kb):
 
 
 def test_ask_gives_distinct_cited_points_that_are_answers(kb):
-    from index.questions import is_question
+    from podkb.index.questions import is_question
 
     result = CliRunner().invoke(cli, ["ask", "how to avoid burnout", "--kb", str(kb), "--json", "-k", "3"])
     assert result.exit_code == 0, result.output
@@ -64,16 +64,16 @@ def test_ask_gives_distinct_cited_points_that_are_answers(kb):
 
 
 def format_clock(seconds):
-    from ingest import format_timestamp
+    from podkb.ingest import format_timestamp
 
     return format_timestamp(seconds)
 
 
 def test_a_paraphrased_question_finds_the_karpathy_advice_once(real_kb):
-    from ingest import Library
-    from index import Index, search_index
+    from podkb.knowledgebase import open_store
+    from podkb.index import Index, search_index
 
-    with Library(real_kb) as library:
+    with open_store(real_kb) as library:
         hits = search_index(Index(library), "how many hours until I am an expert", k=5)
     karpathy = [h for h in hits if h.episode_id.startswith("karpathy")]
     assert karpathy and "10,000 hours" in karpathy[0].text

@@ -1,1 +1,1 @@
-"""ui: the podkb command line, the web app and the exports: thin layers over ingest and index."""
+"""podkb.ui: the podkb command line, the web app and the exports: thin layers over podkb.KnowledgeBase."""

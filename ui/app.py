@@ -14,16 +14,18 @@ import click
 import pandas as pd
 import streamlit as st
 
-from ingest import BadInput, Episode, EpisodeInfo, Library, add_paths, format_timestamp
-from ingest.audio import AUDIO_SUFFIXES, probe
-from ingest.errors import StoreError, store_problem
-from ingest.importer import SUFFIXES
-from ingest.timecode import check_date
-from index import Filters
-from index.points import ask as ask_index
-from ui.exports import FORMATS, export, file_name, md
-from ui.quotes import Collections, parse_tags, quote_from_hit, quote_from_point
-from ui.web import EXAMPLES, STYLE, Engine, clock, context_html, e, hit_html, playback, point_html, save_upload
+from podkb import KnowledgeBase
+from podkb.index import Filters
+from podkb.ingest import BadInput, Episode, EpisodeInfo, format_timestamp
+from podkb.ingest.audio import AUDIO_SUFFIXES, probe
+from podkb.ingest.errors import StoreError, store_problem
+from podkb.ingest.formats import labels
+from podkb.ingest.importer import SUFFIXES
+from podkb.ingest.timecode import check_date
+from podkb.knowledgebase import NotIndexed, Progress
+from podkb.ui.exports import FORMATS, export, file_name, md
+from podkb.ui.quotes import parse_tags
+from podkb.ui.web import EXAMPLES, STYLE, clock, context_html, e, hit_html, playback, point_html, save_upload
 
 KB = os.environ.get("PODKB_HOME") or click.get_app_dir("podkb")
 PAGES = ("Search", "Library", "Collections")
@@ -31,9 +33,10 @@ FILTER_KEYS = ("show", "episode", "speaker", "from", "to")
 ALL = "All"
 
 
-@st.cache_resource(show_spinner="Loading the search model…")
-def engine(kb: str) -> Engine:
-    return Engine(kb)
+@st.cache_resource(show_spinner="Opening the knowledge base…")
+def knowledge_base(path: str) -> KnowledgeBase:
+    """One per knowledge base and server: every session shares its connection and its loaded models."""
+    return KnowledgeBase(path)
 
 
 def say(kind: str, text: str) -> None:
@@ -96,9 +99,9 @@ def ask(question: str) -> None:
     st.session_state.q = question
 
 
-def search_page(eng: Engine, library: Library) -> None:
+def search_page(kb: KnowledgeBase) -> None:
     st.title("Search")
-    episodes = library.episodes()
+    episodes = kb.episodes()
     if not episodes:
         st.info("The knowledge base is empty. Add transcripts, audio or a feed on the Library page "
                 "(or run `podkb add transcripts/`).")
@@ -118,25 +121,24 @@ def search_page(eng: Engine, library: Library) -> None:
     if not re.search(r"\w", query):
         st.warning("That question has no words to search for. Try something like “how to avoid burnout”.")
         return
-    with eng.lock:
-        answer = ask_index(eng.index, query[:1000], k=k, filters=filters)
+    answer = kb.ask(query[:1000], k=k, filters=filters)
     hits = answer.hits
     if not hits:
         st.info("No passages found. Try other words, or clear the filters in the sidebar.")
         return
     by_id = {ep.id: ep for ep in episodes}
-    show_points(library, answer.points)
+    show_points(kb, answer.points)
     # After the points: a point saved in this run may have made a collection, and the save forms'
     # help lists them; a form drawn with stale help changes identity and loses what was typed in it.
-    names = [name for name, _ in Collections(library).names()]
+    names = [name for name, _ in kb.collections.names()]
     segments: dict[str, list] = {}  # several hits often come from one episode: read its segments once
     for n, hit in enumerate(hits, 1):
         if hit.episode_id not in segments:
-            segments[hit.episode_id] = library.segments(hit.episode_id)
-        show_hit(library, n, hit, by_id[hit.episode_id], segments[hit.episode_id], names)
+            segments[hit.episode_id] = kb.segments(hit.episode_id)
+        show_hit(kb, n, hit, by_id[hit.episode_id], segments[hit.episode_id], names)
 
 
-def show_points(library: Library, points) -> None:
+def show_points(kb: KnowledgeBase, points) -> None:
     """The key points: distinct answers, each cited, each saved to the current collection in one click."""
     if not points:
         return
@@ -149,14 +151,14 @@ def show_points(library: Library, points) -> None:
                            help="Into the collection you saved to last (Favourites at first)"):
                 collection = st.session_state.get("last_collection", "Favourites")
                 try:
-                    saved = Collections(library).add(collection, quote_from_point(library, point))
+                    saved = kb.save_point(collection, point)
                 except (ValueError, LookupError) as error:
                     say("error", str(error))
                 else:
                     say("success", f"Saved to {collection} (quote {saved.id}, {saved.citation}).")
 
 
-def show_hit(library: Library, n: int, hit, episode: Episode, segments: list, names: list[str]) -> None:
+def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, names: list[str]) -> None:
     with st.container(border=True):
         st.html(hit_html(n, hit))
         play = playback(episode.media, episode.source, hit.start)
@@ -174,10 +176,10 @@ def show_hit(library: Library, n: int, hit, episode: Episode, segments: list, na
         with middle, st.expander("Context"):
             st.html(context_html(segments, hit.first_segment, hit.last_segment))
         with right, st.popover("Save quote", width="stretch"):
-            save_form(library, hit, names)
+            save_form(kb, hit, names)
 
 
-def save_form(library: Library, hit, names: list[str]) -> None:
+def save_form(kb: KnowledgeBase, hit, names: list[str]) -> None:
     with st.form(key=f"save-{hit.passage_id}", border=False, clear_on_submit=True):
         collection = st.text_input("Collection", value=st.session_state.get("last_collection", "Favourites"),
                                    help=("Existing: " + ", ".join(names)) if names else "A new name creates it.")
@@ -186,8 +188,7 @@ def save_form(library: Library, hit, names: list[str]) -> None:
         tags = st.text_input("Tags", placeholder="focus, habits")
         if st.form_submit_button("Save to collection"):
             try:
-                quote = quote_from_hit(library, hit, text, note=note, tags=parse_tags(tags))
-                saved = Collections(library).add(collection, quote)
+                saved = kb.save_hit(collection, hit, text, note=note, tags=parse_tags(tags))
             except (ValueError, LookupError) as error:
                 say("error", str(error))
                 return
@@ -197,10 +198,10 @@ def save_form(library: Library, hit, names: list[str]) -> None:
 
 # Library
 
-def library_page(eng: Engine, library: Library) -> None:
+def library_page(kb: KnowledgeBase) -> None:
     st.title("Library")
-    episodes = library.episodes()
-    counts = dict(library.db.execute("SELECT episode_id, count(*) FROM passages GROUP BY episode_id").fetchall())
+    episodes = kb.episodes()
+    counts = kb.passage_counts()
     titles = {ep.id: ep.title for ep in episodes}
     if episodes:
         table = pd.DataFrame([{
@@ -216,20 +217,21 @@ def library_page(eng: Engine, library: Library) -> None:
         st.info("No episodes yet. Upload a transcript or audio file, or follow a feed.")
     left, right = st.columns(2)
     with left:
-        upload_form(eng)
+        upload_form(kb)
     with right:
-        feed_form(eng)
-        attach_form(eng, episodes)
-        remove_form(eng, episodes)
+        feed_form(kb)
+        attach_form(kb, episodes)
+        remove_form(kb, episodes)
 
 
-def upload_form(eng: Engine) -> None:
+def upload_form(kb: KnowledgeBase) -> None:
     st.subheader("Add episodes")
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader("Transcripts or audio", accept_multiple_files=True,
                                  type=sorted(s.lstrip(".") for s in SUFFIXES),
-                                 help="SRT, WebVTT, Whisper JSON, Podcasting 2.0 JSON, Otter or plain text; "
-                                      "mp3, wav, m4a, ogg, flac, mp4, webm audio is transcribed.")
+                                 help=f"Transcripts: {labels()}, detected from the content. Audio "
+                                      f"({', '.join(sorted(s.lstrip('.') for s in AUDIO_SUFFIXES))}) is "
+                                      "transcribed with Whisper.")
         title = st.text_input("Title (optional)")
         show = st.text_input("Show (optional)")
         speaker = st.text_input("Speaker (optional)")
@@ -239,11 +241,10 @@ def upload_form(eng: Engine) -> None:
         paths = []
         for upload in files:
             try:
-                paths.append(str(save_upload(eng.kb, upload.name, upload.getvalue())))
+                paths.append(str(save_upload(kb.path, upload.name, upload.getvalue())))
             except ValueError as error:
                 say("error", f"{upload.name}: {error}")
-        outcomes = run_import(eng, lambda library, progress: add_paths(library, paths, info,
-                                                                       transcriber=eng.transcriber, progress=progress))
+        outcomes = run_import(kb, lambda progress: kb.add(paths, info, progress=progress))
         for outcome in outcomes:
             if outcome.path in paths and not keeps_upload(outcome):
                 Path(outcome.path).unlink(missing_ok=True)  # a rejected or redundant upload leaves nothing behind
@@ -257,67 +258,70 @@ def keeps_upload(outcome) -> bool:
     return str(Path(outcome.path).resolve()) in (episode.path, episode.media)
 
 
-def feed_form(eng: Engine) -> None:
+def feed_form(kb: KnowledgeBase) -> None:
     st.subheader("Follow a podcast feed")
     with st.form("feed"):
         url = st.text_input("Feed URL", placeholder="https://example.org/podcast.rss")
         limit = st.number_input("Newest episodes to add", min_value=1, max_value=500, value=5)
         submitted = st.form_submit_button("Follow")
     if submitted and url.strip():
-        from ingest.feeds import FeedOptions, follow
+        from podkb.ingest.feeds import FeedOptions
 
         options = FeedOptions(limit=int(limit))
-        run_import(eng, lambda library, progress: follow(library, url.strip(), options, eng.transcriber,
-                                                                  progress=progress))
+        run_import(kb, lambda progress: kb.follow(url.strip(), options=options, progress=progress))
 
 
-def shown(eng: Engine, text: str) -> str:
+def shown(kb: KnowledgeBase, text: str) -> str:
     """Text for the page with the server's own folders left out: names relative to the knowledge base."""
-    return text.replace(str(eng.kb.resolve()) + os.sep, "").replace(str(eng.kb.resolve()), "the knowledge base")
+    where = str(kb.path.resolve())
+    return text.replace(where + os.sep, "").replace(where, "the knowledge base")
 
 
-def run_import(eng: Engine, outcomes) -> list:
-    """Run an import on its own connection, showing each file's outcome, then index what it added."""
-    with eng.write_lock, st.status("Adding…", expanded=True) as status:
-        bar = st.progress(0.0)
+class Page(Progress):
+    """An import's progress on the page: one message per file, a bar for transcription and indexing."""
 
-        def progress(name):
-            def update(done, total):
-                bar.progress(min(1.0, done / max(total, 1e-9)), text=f"Transcribing {name}: "
-                             f"{format_timestamp(done)} of {format_timestamp(total)}")
-            return update
+    def __init__(self, kb: KnowledgeBase, bar):
+        self.kb, self.bar, self.failed = kb, bar, 0
 
-        failed, done = 0, []
-        with eng.writer() as (library, index):
-            for outcome in outcomes(library, progress):
-                done.append(outcome)
-                for warning in outcome.warnings:
-                    say("warning", shown(eng, f"{outcome.path}: {warning}"))
-                if outcome.error:
-                    failed += 1
-                    say("error", shown(eng, f"{outcome.path}: {outcome.error}"))
-                else:
-                    ep = outcome.result.episode
-                    say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
-            try:
-                index_with_progress(index, bar)
-            except (StoreError, sqlite3.Error, OSError) as error:
-                failed += 1
-                say("error", shown(eng, store_problem(eng.kb, error)))
-        status.update(label="Done" if not failed else f"Done, {failed} failed", state="complete" if not failed
-                      else "error")
+    def outcome(self, outcome) -> None:
+        for warning in outcome.warnings:
+            say("warning", shown(self.kb, f"{outcome.path}: {warning}"))
+        if outcome.error:
+            self.failed += 1
+            say("error", shown(self.kb, f"{outcome.path}: {outcome.error}"))
+        else:
+            ep = outcome.result.episode
+            say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
+
+    def audio(self, name: str):
+        def update(done, total):
+            self.bar.progress(min(1.0, done / max(total, 1e-9)), text=f"Transcribing {name}: "
+                              f"{format_timestamp(done)} of {format_timestamp(total)}")
+        return update
+
+    def indexing(self, done: int, total: int, episode_id: str) -> None:
+        self.bar.progress(done / total, text=f"Indexing {episode_id} ({done + 1} of {total})")
+
+    def indexed(self, report) -> None:
+        self.bar.progress(1.0, text=f"Indexed {report.episodes} episodes, {report.passages} passages")
+
+
+def run_import(kb: KnowledgeBase, run) -> list:
+    """Run an import (``run(progress)``), showing each file's outcome and the indexing after it."""
+    with st.status("Adding…", expanded=True) as status:
+        page = Page(kb, st.progress(0.0))
+        try:
+            done = run(page)
+        except NotIndexed as error:
+            page.failed += 1
+            say("error", shown(kb, str(error)))
+            done = error.outcomes
+        status.update(label="Done" if not page.failed else f"Done, {page.failed} failed",
+                      state="complete" if not page.failed else "error")
     return done
 
 
-def index_with_progress(index, bar) -> None:
-    def step(done, total, episode_id):
-        bar.progress(done / total, text=f"Indexing {episode_id} ({done + 1} of {total})")
-
-    report = index.sync(on_episode=step)
-    bar.progress(1.0, text=f"Indexed {report.episodes} episodes, {report.passages} passages")
-
-
-def attach_form(eng: Engine, episodes) -> None:
+def attach_form(kb: KnowledgeBase, episodes) -> None:
     """Give a transcript its recording, so its hits play from their moment."""
     st.subheader("Attach audio to an episode")
     if not episodes:
@@ -330,10 +334,9 @@ def attach_form(eng: Engine, episodes) -> None:
     if submitted and upload:
         path = None
         try:
-            path = save_upload(eng.kb, upload.name, upload.getvalue())
+            path = save_upload(kb.path, upload.name, upload.getvalue())
             probe(str(path))
-            with eng.write_lock, Library(eng.kb) as library:
-                library.set_media(chosen, str(path))
+            kb.set_media(chosen, str(path))
         except (ValueError, LookupError, BadInput) as error:
             if path is not None:
                 path.unlink(missing_ok=True)  # a rejected upload leaves nothing behind
@@ -342,7 +345,7 @@ def attach_form(eng: Engine, episodes) -> None:
         say("success", f"{titles[chosen]} now plays from {path.name}.")
 
 
-def remove_form(eng: Engine, episodes) -> None:
+def remove_form(kb: KnowledgeBase, episodes) -> None:
     st.subheader("Remove an episode")
     if not episodes:
         return
@@ -355,8 +358,7 @@ def remove_form(eng: Engine, episodes) -> None:
         say("warning", f"Remove “{titles[pending]}” and its passages? Quotes saved from it stay in their collections.")
         yes, no = st.columns(2)
         if yes.button("Yes, remove", type="primary"):
-            with eng.write_lock, eng.writer() as (_, index):
-                index.remove(pending)
+            kb.remove(pending)
             del st.session_state.confirm_remove
             st.rerun()
         if no.button("Cancel"):
@@ -366,9 +368,9 @@ def remove_form(eng: Engine, episodes) -> None:
 
 # Collections
 
-def collections_page(library: Library) -> None:
+def collections_page(kb: KnowledgeBase) -> None:
     st.title("Collections")
-    store = Collections(library)
+    store = kb.collections
     with st.sidebar.form("new-collection", clear_on_submit=True):
         name = st.text_input("New collection")
         if st.form_submit_button("Create") and name.strip():
@@ -428,16 +430,13 @@ def quote_html(quote) -> str:
 
 # The page
 
-def ensure_indexed(eng: Engine) -> None:
+def ensure_indexed(kb: KnowledgeBase) -> None:
     """On first start (or after an import elsewhere left episodes unindexed), index them with a progress bar."""
-    with eng.lock:
-        stale = eng.index.stale_episodes()
+    stale = kb.stale()
     if not stale:
         return
-    with eng.write_lock, st.status(f"Building the knowledge base: indexing {len(stale)} episodes…",
-                                   expanded=True) as status:
-        with eng.writer() as (_, index):
-            index_with_progress(index, st.progress(0.0))
+    with st.status(f"Building the knowledge base: indexing {len(stale)} episodes…", expanded=True) as status:
+        kb.sync(Page(kb, st.progress(0.0)))
         status.update(label="Knowledge base ready", state="complete", expanded=False)
 
 
@@ -451,26 +450,22 @@ def main() -> None:
     page = st.sidebar.radio("Page", PAGES, key="page", label_visibility="collapsed")
     to_url({"page": "" if page == PAGES[0] else page})
     try:
-        eng = engine(KB)
-        ensure_indexed(eng)
-        library = Library(KB)
+        kb = knowledge_base(KB)
     except (StoreError, sqlite3.Error, OSError) as error:
         st.error(md(store_problem(KB, error)))
         return
     try:
-        episodes, passages = library.db.execute(
-            "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM passages)").fetchone()
+        ensure_indexed(kb)
+        episodes, passages = kb.counts()
         st.sidebar.caption(f"{episodes} episodes · {passages} passages")
         if page == "Search":
-            search_page(eng, library)
+            search_page(kb)
         elif page == "Library":
-            library_page(eng, library)
+            library_page(kb)
         else:
-            collections_page(library)
+            collections_page(kb)
     except (StoreError, sqlite3.Error, OSError) as error:
-        st.error(md(shown(eng, store_problem(KB, error))))
-    finally:
-        library.close()
+        st.error(md(shown(kb, store_problem(KB, error))))
 
 
 main()

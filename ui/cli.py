@@ -1,4 +1,4 @@
-"""The podkb command line: a thin click layer over the ingest and index libraries."""
+"""The podkb command line: a thin click layer over podkb.KnowledgeBase."""
 from __future__ import annotations
 
 import json
@@ -6,15 +6,19 @@ import logging
 import os
 import sqlite3
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from ingest import EpisodeInfo, Library, add_paths, format_timestamp
-from ingest.errors import StoreError, store_problem
-from ingest.store import AddResult
-from ingest.timecode import check_date
+from ..ingest import EpisodeInfo, format_timestamp
+from ..knowledgebase import KnowledgeBase, NotIndexed, Progress
+from ..ingest.errors import StoreError, store_problem
+from ..ingest.store import AddResult
+from ..ingest.timecode import check_date
 
+from ..ingest.formats import FORMATS as TRANSCRIPT_FORMATS
+from .exports import FORMATS as EXPORTS
 from .terminal import safe
 
 MODEL_HELP = ("Embedding model: a sentence-transformers name or folder, or py:module:Class "
@@ -45,49 +49,83 @@ def a_date(ctx, param, value: str | None) -> str | None:
         raise click.BadParameter(safe(str(error))) from None
 
 
-def open_library(kb: str) -> Library:
+def open_kb(kb: str, model: str | None = None, check_model: bool = True) -> KnowledgeBase:
     click.get_current_context().meta["podkb.kb"] = kb  # for the one-line message if the store fails later
+    from ..index import ModelMismatch
+
     try:
-        return Library(kb)
-    except (sqlite3.Error, OSError) as error:
+        return KnowledgeBase(kb, model, check_model=check_model)
+    except ModelMismatch as error:
+        raise click.ClickException(str(error)) from None
+    except (sqlite3.Error, OSError, StoreError) as error:
         raise click.ClickException(f"cannot open the knowledge base: {safe(store_problem(kb, error))}") from None
 
 
-def open_index(library: Library, model: str | None = None, check_model: bool = True):
-    from index import Index, ModelMismatch
+class Terminal(Progress):
+    """A long command's progress on the terminal: one line per file (errors and warnings on stderr),
+    a bar per transcription and per embedding run, and a summary with the exit status at the end."""
 
+    def __init__(self, kb: KnowledgeBase, quiet: bool = False):
+        self.kb, self.quiet = kb, quiet
+        self.counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
+
+    @property
+    def bars(self) -> bool:
+        return not self.quiet
+
+    def outcome(self, outcome) -> None:
+        for warning in outcome.warnings:
+            click.echo(f"warning: {safe(outcome.path)}: {safe(warning)}", err=True)
+        if outcome.error:
+            self.counts["failed"] += 1
+            click.echo(f"error: {safe(outcome.path)}: {safe(outcome.error)}", err=True)
+            return
+        self.counts[outcome.result.status] += 1
+        click.echo(describe(outcome.path, outcome.result))
+
+    def audio(self, name: str):
+        from .progress import AudioProgress
+
+        return AudioProgress(name)
+
+    def waiting(self) -> None:
+        click.echo(f"waiting for another podkb process to finish indexing {safe(str(self.kb.path))}…", err=True)
+
+    def indexed(self, report) -> None:
+        if report.episodes and not self.quiet:
+            click.echo(f"indexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
+                       f"with {self.kb.model}", err=True)
+
+    def failed(self, message: str) -> None:
+        self.counts["failed"] += 1
+        click.echo(f"error: {safe(message)}", err=True)
+
+    def finish(self) -> None:
+        """The summary line; exit 1 if anything failed."""
+        summary = ", ".join(f"{n} {status}" for status, n in self.counts.items() if n)
+        click.echo(summary or "nothing new", err=True)
+        if self.counts["failed"]:
+            sys.exit(1)
+
+
+def sync_index(kb: KnowledgeBase, quiet: bool = False) -> None:
     try:
-        return Index(library, model=model, check_model=check_model)
-    except ModelMismatch as error:
+        kb.sync(Terminal(kb, quiet))
+    except RuntimeError as error:  # the model could not be loaded
         raise click.ClickException(str(error)) from None
+    tell(kb)
 
 
-def waiting(kb: str):
-    """What to say when another process holds the index lock."""
-    return lambda: click.echo(f"waiting for another podkb process to finish indexing {safe(str(kb))}…", err=True)
-
-
-def sync_index(index, quiet: bool = False) -> None:
-    try:
-        report = index.sync(progress=not quiet, on_wait=waiting(index.library.dir))
-    except RuntimeError as error:
-        raise click.ClickException(str(error)) from None
-    if report.episodes and not quiet:
-        click.echo(f"indexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
-                   f"with {index.model}", err=True)
-    tell(index)
-
-
-def tell(index) -> None:
+def tell(kb: KnowledgeBase) -> None:
     """Warn about what the index repaired on the way (a damaged or stale FAISS file rebuilt from SQLite)."""
-    for notice in index.notices:
-        click.echo(f"warning: {safe(str(index.library.dir))}: {safe(notice)}", err=True)
-    index.notices.clear()
+    for notice in kb.notices:
+        click.echo(f"warning: {safe(str(kb.path))}: {safe(notice)}", err=True)
+    kb.notices.clear()
 
 
-def find_episode(library: Library, ref: str):
+def find_episode(kb: KnowledgeBase, ref: str):
     try:
-        return library.episode(ref)
+        return kb.episode(ref)
     except LookupError as error:
         raise click.ClickException(f"{error}. Try 'podkb episodes' to list them.") from None
 
@@ -144,37 +182,35 @@ def whisper_options(fn):
 
 
 def make_transcriber(whisper_model, device, compute_type, batched):
-    from ingest.audio import Transcriber, WhisperOptions
+    from ..ingest.audio import Transcriber, WhisperOptions
 
     return Transcriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched))
 
 
-def report(library: Library, outcomes, no_index: bool, model: str | None) -> None:
-    """Print one line per outcome (errors and warnings on stderr), index what was added, exit 1 on any failure."""
-    counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
-    for outcome in outcomes:
-        for warning in outcome.warnings:
-            click.echo(f"warning: {safe(outcome.path)}: {safe(warning)}", err=True)
-        if outcome.error:
-            counts["failed"] += 1
-            click.echo(f"error: {safe(outcome.path)}: {safe(outcome.error)}", err=True)
-            continue
-        counts[outcome.result.status] += 1
-        click.echo(describe(outcome.path, outcome.result))
-    if not no_index:
-        try:
-            sync_index(open_index(library, model))
-        except (StoreError, sqlite3.Error, OSError) as error:  # the episodes are stored; only indexing failed
-            counts["failed"] += 1
-            click.echo(f"error: {safe(store_problem(library.dir, error))}; the episodes are stored and are "
-                       "indexed at the next search", err=True)
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    click.echo(summary or "nothing new", err=True)
-    if counts["failed"]:
-        sys.exit(1)
+def adding(kb: KnowledgeBase, run) -> None:
+    """Run an add or follow with its lines on the terminal; the summary, and exit 1 on any failure."""
+    terminal = Terminal(kb)
+    try:
+        run(terminal)
+    except NotIndexed as error:  # the episodes are stored; only indexing failed
+        terminal.failed(str(error))
+    except RuntimeError as error:  # the model could not be loaded
+        terminal.failed(str(error))
+    tell(kb)
+    terminal.finish()
 
 
-@cli.command()
+def add_help() -> str:
+    from ..ingest.audio import AUDIO_SUFFIXES
+    from ..ingest.formats import labels
+
+    audio = ", ".join(sorted(s.lstrip(".") for s in AUDIO_SUFFIXES))
+    return (f"Add transcripts: files, folders or globs.\n\nReads {labels()}, detected from the content "
+            f"(or as --format says), and transcribes audio ({audio}) with faster-whisper. A folder's "
+            "manifest.toml supplies titles, shows and speakers.")
+
+
+@cli.command(help=add_help())
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--title", help="Episode title (default: the manifest's, else the file name).")
 @click.option("--show", help="Show or course the episode belongs to.")
@@ -185,26 +221,19 @@ def report(library: Library, outcomes, no_index: bool, model: str | None) -> Non
               help="Publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--media", help="The episode's audio (a file or http(s) URL), to play hits of a transcript from.")
 @click.option("--replace", is_flag=True, help="Update an episode already added from the same file.")
+@click.option("--format", "fmt", type=click.Choice(list(TRANSCRIPT_FORMATS)),
+              help="Read every transcript as this format instead of detecting it from the content.")
 @whisper_options
 @kb_option
-def add(paths, title, show, speakers, url, date, media, replace, whisper_model, device, compute_type, batched, no_index,
-        model, kb):
-    """Add transcripts: files, folders or globs.
-
-    Reads plain text, Whisper chunk dumps, Otter-style text, Whisper console
-    output, SRT, WebVTT, Whisper JSON and Podcasting 2.0 JSON, detected from the
-    content, and transcribes audio (mp3, wav, m4a, ogg, flac, mp4, webm) with
-    faster-whisper. A folder's manifest.toml supplies titles, shows and speakers.
-    """
-    from .progress import AudioProgress
-
+def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_model, device, compute_type, batched,
+        no_index, model, kb):
     info = EpisodeInfo(title=title, show=show, date=date, source=url, speakers=list(speakers),
                        media=str(Path(media).resolve()) if media and not media.startswith(("http://", "https://"))
                        else media)
     transcriber = make_transcriber(whisper_model, device, compute_type, batched)
-    with open_library(kb) as library:
-        outcomes = add_paths(library, paths, info, replace=replace, transcriber=transcriber, progress=AudioProgress)
-        report(library, outcomes, no_index, model)
+    with open_kb(kb, model) as base:
+        adding(base, lambda terminal: base.add(paths, info, replace=replace, format=fmt, transcriber=transcriber,
+                                               index=not no_index, progress=terminal))
 
 
 @cli.command()
@@ -225,20 +254,16 @@ def feed(sources, limit, since, timeout, max_size, whisper_model, device, comput
     from it; otherwise its audio is downloaded and transcribed. Episodes are
     keyed by GUID, so each run adds only what is new.
     """
-    from ingest.feeds import FeedOptions, follow
-
-    from .progress import AudioProgress
+    from ..ingest.feeds import FeedOptions
 
     options = FeedOptions(limit=limit, since=since.date() if since else None, timeout=timeout,
                           max_bytes=max_size << 20)
     transcriber = make_transcriber(whisper_model, device, compute_type, batched)
-    with open_library(kb) as library:
-        sources = sources or [url for url, _, _ in library.feeds()]
-        if not sources:
+    with open_kb(kb, model) as base:
+        if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
-        outcomes = (outcome for source in sources
-                    for outcome in follow(library, source, options, transcriber, AudioProgress))
-        report(library, outcomes, no_index, model)
+        adding(base, lambda terminal: base.follow(list(sources), options=options, transcriber=transcriber,
+                                                  index=not no_index, progress=terminal))
 
 
 @cli.command()
@@ -246,13 +271,13 @@ def feed(sources, limit, since, timeout, max_size, whisper_model, device, comput
 @kb_option
 def feeds(to_remove, kb):
     """List the feeds followed, with when each was last checked."""
-    with open_library(kb) as library:
+    with open_kb(kb) as base:
         if to_remove:
-            if not library.unfollow(to_remove):
+            if not base.unfollow(to_remove):
                 raise click.ClickException(f"not following {safe(to_remove)}")
             click.echo(f"stopped following {safe(to_remove)}")
             return
-        followed = library.feeds()
+        followed = base.feeds()
     if not followed:
         click.echo("No feeds followed. Add one with: podkb feed URL", err=True)
     for url, title, checked in followed:
@@ -285,8 +310,8 @@ def duration(seconds: float | None) -> str:
 @kb_option
 def episodes(as_json, kb):
     """List the episodes in the knowledge base."""
-    with open_library(kb) as library:
-        found = library.episodes()
+    with open_kb(kb) as base:
+        found = base.episodes()
     if as_json:
         click.echo(json.dumps([e.to_dict() for e in found], indent=2, ensure_ascii=False))
         return
@@ -310,9 +335,9 @@ def show(episode, as_json, kb):
 
     EPISODE is an episode id, or the start of one.
     """
-    with open_library(kb) as library:
-        found = find_episode(library, episode)
-        segments = library.segments(found.id)
+    with open_kb(kb) as base:
+        found = find_episode(base, episode)
+        segments = base.segments(found.id)
     if as_json:
         payload = {"episode": found.to_dict(), "segments": [s.to_dict() for s in segments]}
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -334,11 +359,9 @@ def remove(episode, kb):
 
     EPISODE is an episode id, or the start of one.
     """
-    with open_library(kb) as library:
-        found = find_episode(library, episode)
-        index = open_index(library, check_model=False)
-        passages = index.remove(found.id)
-        tell(index)
+    with open_kb(kb, check_model=False) as base:
+        found, passages = base.remove(find_episode(base, episode).id)
+        tell(base)
     click.echo(f"removed {found.id}: {safe(found.title)} ({plural(passages, 'passage')} unindexed)")
 
 
@@ -358,12 +381,10 @@ def filter_options(fn):
     return fn
 
 
-def make_filters(library: Library, show, episode, speaker, date_from, date_to):
-    from index import Filters
-
+def make_filters(kb: KnowledgeBase, show, episode, speaker, date_from, date_to):
     if episode:
-        episode = find_episode(library, episode).id
-    return Filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
+        episode = find_episode(kb, episode).id
+    return kb.filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
 
 
 @cli.command()
@@ -387,25 +408,22 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
     Each hit cites its episode, speaker and the moment its best sentence starts;
     when that sentence asks the question, the hit cites the answer that follows.
     """
-    from index import search_index
-
     if bool(query) == bool(batch):
         raise click.UsageError("give a QUERY, or --batch FILE with one query per line")
-    with open_library(kb) as library:
-        index = open_index(library, model)
-        filters = make_filters(library, show, episode, speaker, date_from, date_to)
-        sync_index(index, quiet=as_json or bool(batch))
+    with open_kb(kb, model) as base:
+        filters = make_filters(base, show, episode, speaker, date_from, date_to)
+        sync_index(base, quiet=as_json or bool(batch))
         rerank = _load_reranker(reranker)
         if batch:
             for line in batch:
                 if line.strip():
-                    hits = search_index(index, line.strip(), k=k, mode=mode, filters=filters, reranker=rerank,
-                                        fusion=fusion)
+                    hits = base.search(line.strip(), k=k, mode=mode, filters=filters, reranker=rerank,
+                                       fusion=fusion, sync=False)
                     click.echo(json.dumps({"query": line.strip(), "hits": [h.to_dict() for h in hits]},
                                           ensure_ascii=False))
             return
-        hits = search_index(index, query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion)
-        tell(index)
+        hits = base.search(query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion, sync=False)
+        tell(base)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return
@@ -432,14 +450,11 @@ def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to
     Extractive and offline: each point is what someone said, never a question,
     and each comes from a different moment.
     """
-    from index.points import ask as answer
-
-    with open_library(kb) as library:
-        index = open_index(library, model)
-        filters = make_filters(library, show, episode, speaker, date_from, date_to)
-        sync_index(index, quiet=as_json)
-        result = answer(index, question, k=k, points=points, filters=filters)
-        tell(index)
+    with open_kb(kb, model) as base:
+        filters = make_filters(base, show, episode, speaker, date_from, date_to)
+        sync_index(base, quiet=as_json)
+        result = base.ask(question, k=k, points=points, filters=filters, sync=False)
+        tell(base)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -459,7 +474,7 @@ def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to
 def _load_reranker(name: str | None):
     if not name:
         return None
-    from index.rerank import CrossEncoderReranker
+    from ..index.rerank import CrossEncoderReranker
 
     try:
         return CrossEncoderReranker(name)
@@ -472,11 +487,75 @@ def _load_reranker(name: str | None):
 @kb_option
 def reindex(model, kb):
     """Rebuild all passages, vectors and keywords, e.g. with another --model."""
-    with open_library(kb) as library:
-        index = open_index(library, model, check_model=False)
-        report = index.reindex(progress=True, on_wait=waiting(kb))
+    with open_kb(kb, check_model=False) as base:
+        try:
+            report = base.reindex(model, progress=Terminal(base, quiet=True))
+        except RuntimeError as error:  # the model could not be loaded
+            raise click.ClickException(str(error)) from None
+        tell(base)
     click.echo(f"reindexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
-               f"with {index.model}")
+               f"with {base.model}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Output JSON: one object.")
+@kb_option
+def info(as_json, kb):
+    """Describe the knowledge base: counts, model, index type, settings, schema and file sizes."""
+    with open_kb(kb, check_model=False) as base:
+        found = base.info()
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), indent=2, ensure_ascii=False))
+        return
+    settings = ", ".join(f"{name} {value}" for name, value in asdict(found.config).items() if name != "model")
+    rows = [
+        ("knowledge base", safe(str(found.path))),
+        ("episodes", f"{found.episodes}" + (f" ({found.stale} not indexed yet)" if found.stale else "")),
+        ("passages", f"{found.passages}"),
+        ("collections", f"{found.collections}"),
+        ("feeds", f"{found.feeds}"),
+        ("model", safe(found.model) + (f" ({found.dim} dimensions)" if found.dim else "")),
+        ("index", found.index_kind),
+        ("settings", settings),
+        ("schema", ", ".join(f"{name} {n}" for name, n in found.schema.items())),
+        ("files", ", ".join(f"{name} {size_text(size)}" for name, size in found.files.items()) or "none yet"),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<15} {value}")
+
+
+def size_text(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+
+
+@cli.command()
+@click.argument("setting", required=False)
+@click.argument("value", required=False)
+@kb_option
+def config(setting, value, kb):
+    """Show the settings saved with the knowledge base, or change SETTING to VALUE.
+
+    dense_weight: hybrid search's share of the meaning score (0-1, the rest
+    is BM25); switch_size: passages from which FAISS turns approximate (IVF);
+    nprobe: IVF lists visited per query. The model is changed by 'podkb reindex --model'.
+    """
+    with open_kb(kb, check_model=False) as base:
+        current = asdict(base.config)
+        if setting is None:
+            for name, now in current.items():
+                click.echo(f"{name} = {now}")
+            return
+        if setting not in current or setting == "model":
+            raise click.BadParameter(f"choose one of {', '.join(n for n in current if n != 'model')}",
+                                     param_hint="SETTING")
+        if value is None:
+            click.echo(f"{setting} = {current[setting]}")
+            return
+        try:
+            changed = base.configure(**{setting: type(current[setting])(value)})
+        except ValueError as error:
+            raise click.BadParameter(safe(str(error)), param_hint="VALUE") from None
+    click.echo(f"{setting} = {getattr(changed, setting)}")
 
 
 @cli.command()
@@ -484,10 +563,8 @@ def reindex(model, kb):
 @kb_option
 def collections(as_json, kb):
     """List the quote collections and how many quotes each holds."""
-    from .quotes import Collections
-
-    with open_library(kb) as library:
-        store = Collections(library)
+    with open_kb(kb) as base:
+        store = base.collections
         found = store.names()
         if as_json:
             payload = {name: [q.to_dict() for q in store.quotes(name)] for name, _ in found}
@@ -514,13 +591,10 @@ def quote():
 @kb_option
 def quote_add(collection, episode, start, end, note, tags, kb):
     """Save what EPISODE says from --start (to --end) into COLLECTION, creating it if needed."""
-    from .quotes import Collections, quote_at
-
-    with open_library(kb) as library:
-        found = find_episode(library, episode)
+    with open_kb(kb) as base:
+        found = find_episode(base, episode)
         try:
-            saved = quote_at(library, found.id, clock(start), clock(end) if end else None, note, list(tags))
-            saved = Collections(library).add(collection, saved)
+            saved = base.quote(collection, found.id, clock(start), clock(end) if end else None, note, list(tags))
         except ValueError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"saved quote {saved.id} to {safe(collection)}: \"{safe(saved.text)}\" — {safe(saved.citation)}")
@@ -531,10 +605,8 @@ def quote_add(collection, episode, start, end, note, tags, kb):
 @kb_option
 def quote_list(collection, kb):
     """List the quotes of COLLECTION in order, with their ids."""
-    from .quotes import Collections
-
-    with open_library(kb) as library:
-        quotes = _quotes(Collections(library), collection)
+    with open_kb(kb) as base:
+        quotes = _quotes(base.collections, collection)
     for q in quotes:
         click.echo(f"{q.id:>4}. \"{safe(q.text)}\"\n      — {safe(q.citation)}" + (f"\n      {safe(q.note)}" if q.note else ""))
 
@@ -544,27 +616,24 @@ def quote_list(collection, kb):
 @kb_option
 def quote_remove(quote_id, kb):
     """Remove the quote QUOTE_ID (see 'podkb quote list')."""
-    from .quotes import Collections
-
-    with open_library(kb) as library:
-        Collections(library).remove(quote_id)
+    with open_kb(kb) as base:
+        base.collections.remove(quote_id)
     click.echo(f"removed quote {quote_id}")
 
 
 @cli.command()
 @click.argument("collection")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json", "readwise", "anki", "obsidian"]),
-              default="markdown", show_default=True, help="The file format.")
+@click.option("--format", "fmt", type=click.Choice(list(EXPORTS)), default="markdown", show_default=True,
+              help="The file format: " + ", ".join(f"{name} ({f.label})" for name, f in EXPORTS.items()) + ".")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
               help="The file to write ('-' for stdout).")
 @kb_option
 def export(collection, fmt, output, kb):
-    """Export COLLECTION's quotes as Markdown, CSV, JSON, Readwise CSV, Anki CSV or Obsidian Markdown."""
+    """Export COLLECTION's quotes to a file, in one of the --format choices."""
     from .exports import export as write
-    from .quotes import Collections
 
-    with open_library(kb) as library:
-        quotes = _quotes(Collections(library), collection)
+    with open_kb(kb) as base:
+        quotes = _quotes(base.collections, collection)
     text = write(collection, quotes, fmt)
     if output == "-":
         click.echo(text, nl=False)
@@ -589,8 +658,8 @@ def _quotes(store, collection: str):
 
 
 def clock(text: str) -> float:
-    from ingest import BadInput
-    from ingest.timecode import parse_clock
+    from ..ingest import BadInput
+    from ..ingest.timecode import parse_clock
 
     try:
         value = float(text)

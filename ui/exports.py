@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-import pandas as pd
 
 from .quotes import Quote
 from .web import clock
@@ -89,6 +88,8 @@ def cell(value):
 def _csv(rows: list[dict], columns: list[str], header: bool = True) -> str:
     """Rows as CSV, every text cell neutralised; numbers stay numbers."""
     safe_rows = [{key: cell(value) for key, value in row.items()} for row in rows]
+    import pandas as pd  # on export only: it costs a command's start 0.2 s
+
     return pd.DataFrame(safe_rows, columns=columns).to_csv(index=False, header=header)
 
 

@@ -5,15 +5,17 @@ the CLI and the web app share the same tables.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
-from ingest import Episode, Library, Segment, Word
-from ingest.migrations import Migrations
-from ingest.timecode import utc_now as _now
-from index.hits import citation as cite
-from index.hits import link as timed_link
+from ..ingest import Episode, Library, Segment, Word
+from ..ingest.migrations import Migrations
+from ..ingest.timecode import utc_now as _now
+from ..index.hits import citation as cite
+from ..index.hits import link as timed_link
 
 migration = Migrations("quotes")
 MAX_NAME = 80
@@ -79,14 +81,27 @@ _COLUMNS = ("text, episode_id, episode_title, show, speaker, date, start, end, l
             "added_at")
 
 
-class Collections:
-    """The named collections of one knowledge base."""
+def _locked(method):
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return run
 
-    def __init__(self, library: Library):
+
+class Collections:
+    """The named collections of one knowledge base (``KnowledgeBase.collections``).
+
+    ``lock`` (re-entrant) guards the connection when threads share it, as the web app's do.
+    """
+
+    def __init__(self, library: Library, lock=None):
         self.library = library
         self.db = library.db
-        migration.apply(self.db)
+        migration.require(self.db, library.dir)
+        self._lock = lock or nullcontext()
 
+    @_locked
     def names(self) -> list[tuple[str, int]]:
         """(name, number of quotes) of every collection, oldest first."""
         return self.db.execute(
@@ -94,21 +109,25 @@ class Collections:
             "GROUP BY c.id ORDER BY c.created_at, c.id"
         ).fetchall()
 
+    @_locked
     def create(self, name: str) -> str:
         name = clean_name(name)
         self.db.execute("INSERT OR IGNORE INTO collections (name, created_at) VALUES (?, ?)", (name, _now()))
         return self.db.execute("SELECT name FROM collections WHERE name = ?", (name,)).fetchone()[0]
 
+    @_locked
     def delete(self, name: str) -> None:
         with self.library.transaction():
             self.db.execute("DELETE FROM quotes WHERE collection_id = ?", (self._id(name),))
             self.db.execute("DELETE FROM collections WHERE name = ?", (name,))
 
+    @_locked
     def quotes(self, name: str) -> list[Quote]:
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM quotes WHERE collection_id = ? ORDER BY position, id",
                                (self._id(name),))
         return [_quote(row) for row in rows]
 
+    @_locked
     def add(self, name: str, quote: Quote) -> Quote:
         """Append ``quote`` to the collection ``name``, creating the collection if needed."""
         if not quote.text.strip():
@@ -127,9 +146,11 @@ class Collections:
             quote.id = cursor.lastrowid
         return quote
 
+    @_locked
     def remove(self, quote_id: int) -> None:
         self.db.execute("DELETE FROM quotes WHERE id = ?", (quote_id,))
 
+    @_locked
     def move(self, quote_id: int, step: int) -> None:
         """Move a quote ``step`` places (negative: earlier) within its collection."""
         with self.library.transaction():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from index import Hit
+from ..index import Hit
 
 from .terminal import safe
 
@@ -27,7 +27,7 @@ def hit_text(n: int, hit: Hit, color: bool) -> str:
 
 
 def _clock(seconds: float) -> str:
-    from ingest import format_timestamp
+    from ..ingest import format_timestamp
 
     return format_timestamp(seconds)
 

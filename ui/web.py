@@ -1,5 +1,4 @@
-"""What the web app needs besides Streamlit: escaped HTML for hits and context, safe upload names,
-and one shared search engine per knowledge base.
+"""What the web app needs besides Streamlit: escaped HTML for hits and context, and safe upload names.
 
 Everything that came from a transcript, a feed or a user goes through ``html.escape`` here, and
 links are only ever http(s) URLs, so a transcript can't inject markup, script or a javascript: link.
@@ -9,15 +8,12 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import threading
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from ingest import Library, Segment, format_timestamp
-from index import Hit, Index
+from ..index import Hit
+from ..ingest import Segment, format_timestamp
 
 from .quotes import web_link
 
@@ -144,41 +140,3 @@ def save_upload(kb: Path, name: str, data: bytes) -> Path:
     partial.write_bytes(data)
     partial.replace(target)
     return target
-
-
-class Engine:
-    """One per knowledge base and process: the embedding model, loaded once, and a read-only index.
-
-    Searches from many browser tabs share it under a lock (one SQLite connection); imports and
-    edits open their own connection, so WAL lets searches go on while an import writes.
-    """
-
-    def __init__(self, kb: str | Path):
-        self.kb = Path(kb)
-        self.library = Library(self.kb)
-        self.index = Index(self.library)
-        self.lock = threading.Lock()        # searches share one SQLite connection
-        self.write_lock = threading.Lock()  # imports and removals, one at a time
-        self._transcriber = None
-
-    @property
-    def transcriber(self):
-        """The Whisper model, loaded at the first audio file and kept."""
-        if self._transcriber is None:
-            from ingest.audio import Transcriber
-
-            self._transcriber = Transcriber()
-        return self._transcriber
-
-    @property
-    def embedder(self):
-        return self.index.embedder
-
-    @contextmanager
-    def writer(self) -> Iterator[tuple[Library, Index]]:
-        """A fresh connection, closed afterwards, and an index on it that reuses the loaded model."""
-        library = Library(self.kb)
-        try:
-            yield library, Index(library, embedder=self.embedder)
-        finally:
-            library.close()

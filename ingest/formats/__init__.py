@@ -1,17 +1,69 @@
 """Format readers, one per file, chosen from the content rather than the file name."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any, Callable
+
 from ..decode import check_lines
 from ..errors import BadInput
 from ..models import Transcript
 from . import chunks, console, jsonshape, otter, plain, podcasting, subrip, tagged, vtt, whisper_json
 
-FORMATS = ["text", "whisper-chunks", "otter", "whisper-console", "speaker-tagged", "srt", "vtt", "whisper-json",
-           "podcasting2-json"]
+
+@dataclass(frozen=True)
+class Reader:
+    name: str                       # as ``podkb add --format`` takes it, and as episodes record it
+    label: str                      # for people: the CLI's help, the web app's upload form
+    detect: Callable[[Any], bool]
+    read: Callable[[Any], Transcript]
+    json: bool = False              # reads parsed JSON rather than text
 
 
-def read_text(text: str, suffix: str = "") -> Transcript:
-    """Detect the format of ``text`` and read it. ``suffix`` only sharpens error messages."""
+def _always(_) -> bool:
+    return True
+
+
+# The one table of transcript formats, in the order detection tries them: JSON shapes first, then
+# cue formats, then the line formats, then plain text, which takes anything.
+READERS = (
+    Reader("podcasting2-json", "Podcasting 2.0 JSON", podcasting.detect, podcasting.read, json=True),
+    Reader("whisper-json", "Whisper JSON", whisper_json.detect, whisper_json.read, json=True),
+    Reader("vtt", "WebVTT", vtt.detect, vtt.read),
+    Reader("srt", "SRT", subrip.detect, subrip.read),
+    Reader("whisper-console", "Whisper console output", console.detect, console.read),
+    Reader("speaker-tagged", "[SPEAKER]: tagged text", tagged.detect, tagged.read),
+    Reader("whisper-chunks", "Whisper chunk dumps", chunks.detect, chunks.read),
+    Reader("otter", "Otter-style text", otter.detect, otter.read),
+    Reader("text", "plain text", _always, plain.read),
+)
+FORMATS = {reader.name: reader for reader in READERS}
+
+
+def labels() -> str:
+    """'Podcasting 2.0 JSON, Whisper JSON, …, plain text': for help texts."""
+    return ", ".join(reader.label for reader in READERS)
+
+
+def read_as(text: str, name: str) -> Transcript:
+    """Read ``text`` as the format ``name``, without detection (``podkb add --format``)."""
+    reader = FORMATS[name]
+    if not text.strip():
+        raise BadInput("no transcript text (the file is blank)")
+    if reader.json:
+        transcript = reader.read(jsonshape.load(text))
+    else:
+        check_lines(text)
+        transcript = reader.read(text.lstrip() if name == "vtt" else text)
+    if not transcript.segments:
+        raise BadInput(f"no transcript text found when read as {reader.label}")
+    return transcript
+
+
+def read_text(text: str, suffix: str = "", format: str | None = None) -> Transcript:
+    """Detect the format of ``text`` and read it (or read it as ``format``). ``suffix`` only sharpens
+    error messages."""
+    if format:
+        return read_as(text, format)
     stripped = text.lstrip()
     if not stripped:
         raise BadInput("no transcript text (the file is blank)")
@@ -23,29 +75,27 @@ def read_text(text: str, suffix: str = "") -> Transcript:
         except jsonshape.NotJson:
             pass  # '[SPEAKER_01]: …', '[00:01.000 --> …]' or '{music}': text after all
     check_lines(text)
-    if vtt.detect(text):
-        return vtt.read(text.lstrip())
-    if subrip.detect(text):
-        return subrip.read(text)
-    if suffix == ".vtt":
-        return vtt.read(text)
-    if suffix == ".srt":
-        raise BadInput("not SRT: expected a cue number, then 'HH:MM:SS,mmm --> HH:MM:SS,mmm'")
-    for module in (console, tagged, chunks, otter):
-        if module.detect(text):
-            return module.read(text)
-    transcript = plain.read(text)
-    if not transcript.segments:
-        raise BadInput("no transcript text found")
-    return transcript
+    for reader in READERS:
+        if reader.json:
+            continue
+        if reader.detect(text):
+            transcript = reader.read(text.lstrip() if reader.name == "vtt" else text)
+            if not transcript.segments and reader.name == "text":
+                raise BadInput("no transcript text found")
+            return transcript
+        if reader.name == "srt":  # neither cue format matched: a .vtt or .srt file says what it should be
+            if suffix == ".vtt":
+                return vtt.read(text)
+            if suffix == ".srt":
+                raise BadInput("not SRT: expected a cue number, then 'HH:MM:SS,mmm --> HH:MM:SS,mmm'")
+    raise AssertionError("plain text reads anything")  # pragma: no cover
 
 
 def _read_json(text: str) -> Transcript:
     data = jsonshape.load(text)
-    if podcasting.detect(data):
-        return podcasting.read(data)
-    if whisper_json.detect(data):
-        return whisper_json.read(data)
+    for reader in READERS:
+        if reader.json and reader.detect(data):
+            return reader.read(data)
     raise BadInput(
         "JSON of an unknown shape: expected Whisper JSON (segments with start, end, text) "
         "or a Podcasting 2.0 transcript (segments with startTime, endTime, body)"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest import Library
-from index import Index
-from index.evaluate import by_kind, load_questions
+from podkb.knowledgebase import open_store
+from podkb.index import Index
+from podkb.index.evaluate import by_kind, load_questions
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ ADVICE_HIT_AT_5, ADVICE_MRR = 0.66, 0.52
 
 @pytest.fixture(scope="module")
 def metrics(real_kb):
-    with Library(real_kb) as library:
+    with open_store(real_kb) as library:
         index = Index(library)
         return {mode: by_kind(index, QUESTIONS, mode) for mode in ("keyword", "dense", "hybrid")}
 

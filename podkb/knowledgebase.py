@@ -1,0 +1,457 @@
+"""``KnowledgeBase``: the one object over a knowledge base folder.
+
+It owns the SQLite connection (and applies every migration when it opens it), the index
+with its one embedding model, the index lock and the quote collections. The CLI, the web
+app and Python callers all go through it:
+
+    with KnowledgeBase("kb") as kb:
+        kb.add(["transcripts/"])
+        hit = kb.search("how to avoid burnout", k=3)[0]
+        print(hit.citation)
+
+Threads may share one (the web app does): searches share its connection under a lock, and
+each write (add, follow, sync, remove) runs on a connection of its own, so searches go on
+reading what is committed while an import writes. Between processes, SQLite's WAL and the
+index lock (index/lock.py) do the same.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .ingest import Episode, EpisodeInfo, Library, Outcome, Segment
+from .ingest.errors import StoreError
+from .ingest.migrations import migration as ingest_migration
+from .index.config import Config
+from .index.schema import migration as index_migration
+from .ui.quotes import Collections, Quote, quote_at, quote_from_hit, quote_from_point
+from .ui.quotes import migration as quotes_migration
+
+APP_NAME = "podkb"
+MIGRATIONS = (ingest_migration, index_migration, quotes_migration)  # in the order they build on each other
+
+
+def home() -> Path:
+    """The default knowledge base: $PODKB_HOME, else the user's app folder (as the CLI's --kb)."""
+    if os.environ.get("PODKB_HOME"):
+        return Path(os.environ["PODKB_HOME"]).expanduser()
+    import click
+
+    return Path(click.get_app_dir(APP_NAME))
+
+
+def open_store(path: str | Path) -> Library:
+    """A connection to the store in ``path`` (created if need be) with every migration applied."""
+    library = Library(path)
+    try:
+        for migration in MIGRATIONS[1:]:
+            migration.apply(library.db)
+    except BaseException:
+        library.close()
+        raise
+    return library
+
+
+class Progress:
+    """What a long add, follow or sync reports as it goes. Each UI overrides what it shows; this shows nothing."""
+
+    bars = False  # whether the embedding model draws its own progress bars (on a terminal)
+
+    def outcome(self, outcome: Outcome) -> None:
+        """One input file or feed item is done: added, unchanged, or failed."""
+
+    def audio(self, name: str):
+        """A callable(seconds done, total seconds) to follow ``name``'s transcription, or None."""
+        return None
+
+    def indexing(self, done: int, total: int, episode_id: str) -> None:
+        """The index is about to embed episode ``done + 1`` of ``total``."""
+
+    def waiting(self) -> None:
+        """Another process is indexing this knowledge base; we wait for it."""
+
+    def indexed(self, report) -> None:
+        """Indexing is done (an ``index.SyncReport``: episodes and passages indexed)."""
+
+
+class NotIndexed(StoreError):
+    """The episodes were stored but indexing them failed (they are indexed at the next search)."""
+
+    def __init__(self, message: str, outcomes: list[Outcome]):
+        super().__init__(message)
+        self.outcomes = outcomes
+
+
+@dataclass
+class Info:
+    path: Path
+    episodes: int
+    passages: int
+    stale: int                  # episodes stored but not indexed yet
+    collections: int
+    feeds: int
+    model: str
+    dim: int | None
+    index_kind: str             # "Flat", "IVF…,SQ8 (nprobe N)", or "none" before the first indexing
+    config: Config
+    schema: dict[str, int]      # migrations applied, per stage
+    files: dict[str, int]       # bytes on disk
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return {**asdict(self), "path": str(self.path)}
+
+
+class KnowledgeBase:
+    def __init__(self, path: str | Path | None = None, model: str | None = None, *, embedder=None,
+                 check_model: bool = True):
+        """Open (or create) the knowledge base in ``path`` (default: ``home()``).
+
+        ``model`` is the embedding model to search with: by default the one the knowledge base was
+        indexed with. It loads at the first search or indexing, once. ``embedder`` passes a loaded
+        one instead (anything with ``name``, ``dim`` and ``encode(texts)``).
+        """
+        from .index import Index
+
+        self.path = Path(path).expanduser() if path else home()
+        self._lock = threading.RLock()   # the shared read connection
+        self._write = threading.Lock()   # one writer at a time in this process; the index lock does processes
+        self._embedder = embedder
+        self._transcriber = None
+        self.notices: list[str] = []     # what was repaired on the way (a damaged FAISS file rebuilt, ...)
+        self._library = open_store(self.path)
+        try:
+            self._index = Index(self._library, model=model, embedder=embedder, check_model=check_model,
+                                load=self._load_embedder)
+        except BaseException:
+            self._library.close()
+            raise
+        self.collections = Collections(self._library, lock=self._lock)
+
+    # Lifetime
+
+    def close(self) -> None:
+        with self._lock:
+            self._library.close()
+
+    def __enter__(self) -> "KnowledgeBase":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<KnowledgeBase {str(self.path)!r} model={self.model!r}>"
+
+    # Models, loaded once and shared by every connection
+
+    @property
+    def model(self) -> str:
+        return self._index.model
+
+    @property
+    def config(self) -> Config:
+        return self._index.config
+
+    def _load_embedder(self, name: str):
+        if self._embedder is None or self._embedder.name != name:
+            from .index.embed import load
+
+            self._embedder = load(name)
+        return self._embedder
+
+    @property
+    def transcriber(self):
+        """The default Whisper transcriber (tiny.en, offline); its model loads at the first audio file."""
+        if self._transcriber is None:
+            from .ingest.audio import Transcriber
+
+            self._transcriber = Transcriber()
+        return self._transcriber
+
+    # Reading
+
+    def episodes(self) -> list[Episode]:
+        with self._lock:
+            return self._library.episodes()
+
+    def episode(self, ref: str) -> Episode:
+        """An episode by id, or by the start of one that names only one (LookupError otherwise)."""
+        with self._lock:
+            return self._library.episode(ref)
+
+    def segments(self, episode: str) -> list[Segment]:
+        with self._lock:
+            return self._library.segments(self._library.episode(episode).id)
+
+    def feeds(self) -> list[tuple[str, str | None, str | None]]:
+        """(url, title, last checked) of every feed followed."""
+        with self._lock:
+            return self._library.feeds()
+
+    def passage_counts(self) -> dict[str, int]:
+        """Passages indexed per episode id."""
+        with self._lock:
+            return dict(self._library.db.execute("SELECT episode_id, count(*) FROM passages GROUP BY episode_id"))
+
+    def stale(self) -> list[str]:
+        """Episodes stored but not indexed yet (added with index=False, or by an interrupted import)."""
+        with self._lock:
+            return self._index.stale_episodes()
+
+    def counts(self) -> tuple[int, int]:
+        """(episodes, passages)."""
+        with self._lock:
+            return self._library.db.execute(
+                "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM passages)").fetchone()
+
+    def info(self) -> Info:
+        """What ``podkb info`` prints: counts, the model, the index, the settings, the schema and the files."""
+        import json
+
+        from .index.store import FAISS_NAME
+        from .index.vectors import stamp_file
+
+        with self._lock:
+            db = self._library.db
+            episodes, passages = self.counts()
+            applied = [row[0] for row in db.execute("SELECT name FROM migrations")]
+            collections = db.execute("SELECT count(*) FROM collections").fetchone()[0]
+            dim = self._index.meta("dim")
+            stale = len(self._index.stale_episodes())
+            feeds = len(self._library.feeds())
+        try:
+            stamp = json.loads(stamp_file(self.path / FAISS_NAME).read_text())
+            kind = stamp.get("kind") or ("IVF,SQ8" if stamp.get("count", 0) >= self.config.switch_size else "Flat")
+        except (OSError, ValueError, AttributeError):
+            kind = "none" if not passages else "not built yet (built at the next search)"
+        schema = {m.name: sum(1 for name in applied if name.startswith(m.name + ":")) for m in MIGRATIONS}
+        files = {}
+        for name in ("podkb.db", "podkb.db-wal", FAISS_NAME, "media", "uploads"):
+            target = self.path / name
+            if target.is_file():
+                files[name] = target.stat().st_size
+            elif target.is_dir():
+                files[name] = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+        return Info(path=self.path.resolve(), episodes=episodes, passages=passages, stale=stale,
+                    collections=collections, feeds=feeds, model=self.model, dim=int(dim) if dim else None,
+                    index_kind=kind, config=self.config, schema=schema, files=files)
+
+    # Searching
+
+    def filters(self, show: str | None = None, episode: str | None = None, speaker: str | None = None,
+                date_from: str | None = None, date_to: str | None = None):
+        """Filters for search and ask. ``episode`` may be the start of an id; dates are YYYY[-MM[-DD]]
+        (ValueError otherwise)."""
+        from .index import Filters
+        from .ingest.timecode import check_date
+
+        if episode:
+            episode = self.episode(episode).id
+        return Filters(show=show, episode=episode, speaker=speaker,
+                       date_from=check_date(date_from) if date_from else None,
+                       date_to=check_date(date_to) if date_to else None)
+
+    def search(self, query: str, k: int = 10, *, mode: str = "hybrid", fusion: str = "convex", filters=None,
+               reranker=None, sync: bool = True, **filter_args):
+        """The k best hits for ``query``, each cited at its moment (a list of ``index.Hit``).
+
+        Filters come as ``filters=kb.filters(...)`` or as keywords (show=, episode=, speaker=,
+        date_from=, date_to=). Episodes not indexed yet are indexed first unless ``sync=False``.
+        """
+        from .index import search_index
+
+        filters = filters or self.filters(**filter_args)
+        if sync:
+            self._sync_if_stale()
+        with self._lock:
+            hits = search_index(self._index, query, k=k, mode=mode, filters=filters, reranker=reranker,
+                                fusion=fusion)
+            self._collect(self._index)
+        return hits
+
+    def ask(self, question: str, k: int = 5, *, points: int = 5, filters=None, sync: bool = True, **filter_args):
+        """Key points that answer ``question`` (distinct, each cited), then the hits (an ``index.Answer``)."""
+        from .index import ask_index
+
+        filters = filters or self.filters(**filter_args)
+        if sync:
+            self._sync_if_stale()
+        with self._lock:
+            answer = ask_index(self._index, question, k=k, points=points, filters=filters)
+            self._collect(self._index)
+        return answer
+
+    # Writing
+
+    def add(self, paths: Iterable[str], info: EpisodeInfo | None = None, *, replace: bool = False,
+            format: str | None = None, transcriber=None, index: bool = True,
+            progress: Progress | None = None) -> list[Outcome]:
+        """Add transcripts and audio (files, folders or globs): one ``Outcome`` per file, then index them.
+
+        ``info`` gives titles, shows and speakers the files lack; ``replace`` updates an episode added
+        from the same file; ``format`` (a name in ``ingest.formats.FORMATS``) reads every transcript
+        as that format instead of detecting it. Raises ``NotIndexed`` (with the outcomes) when the
+        episodes were stored but indexing them failed.
+        """
+        from .ingest import add_paths
+
+        progress = progress or Progress()
+        with self._writer() as (library, index_):
+            outcomes = self._each(add_paths(library, [str(p) for p in paths], info, replace=replace,
+                                            transcriber=transcriber or self.transcriber, progress=progress.audio,
+                                            format=format),
+                                  progress)
+            if index:
+                self._index_after(index_, outcomes, progress)
+        return outcomes
+
+    def follow(self, feeds: str | Iterable[str] | None = None, *, options=None, transcriber=None,
+               index: bool = True, progress: Progress | None = None) -> list[Outcome]:
+        """Follow podcast feeds (URLs or files) and add their new episodes; with none, check every feed
+        followed so far. ``options`` is an ``ingest.feeds.FeedOptions`` (limit, since, timeout, max_bytes)."""
+        from .ingest.feeds import follow
+
+        sources = [feeds] if isinstance(feeds, str) else list(feeds or [url for url, _, _ in self.feeds()])
+        if not sources:
+            raise ValueError("no feeds followed yet: give a feed URL or file")
+        progress = progress or Progress()
+        with self._writer() as (library, index_):
+            items = (outcome for source in sources
+                     for outcome in follow(library, source, options, transcriber or self.transcriber, progress.audio))
+            outcomes = self._each(items, progress)
+            if index:
+                self._index_after(index_, outcomes, progress)
+        return outcomes
+
+    def unfollow(self, url: str) -> bool:
+        with self._writer() as (library, _):
+            return library.unfollow(url)
+
+    def sync(self, progress: Progress | None = None):
+        """Index the episodes that are new or changed (an ``index.SyncReport``); cheap when none are."""
+        progress = progress or Progress()
+        with self._writer() as (_, index_):
+            return self._sync(index_, progress)
+
+    def reindex(self, model: str | None = None, progress: Progress | None = None):
+        """Rebuild every passage, vector and keyword, with ``model`` if given (then it is the model)."""
+        from .index import Index
+
+        progress = progress or Progress()
+        with self._write:
+            library = open_store(self.path)
+            try:
+                index_ = Index(library, model=model or self.model, check_model=False, load=self._load_embedder)
+                report = index_.reindex(progress=progress.bars, on_wait=progress.waiting)
+                self._collect(index_)
+                progress.indexed(report)
+            finally:
+                library.close()
+            with self._lock:
+                self._index = Index(self._library, load=self._load_embedder)
+        return report
+
+    def configure(self, **changes) -> Config:
+        """Change settings (dense_weight, switch_size, nprobe) and save them with the knowledge base."""
+        with self._lock:
+            config = self.config.changed(**changes)
+            self._index.configure(config)
+        return config
+
+    def remove(self, episode: str) -> tuple[Episode, int]:
+        """Remove an episode, its segments and its passages: (the episode, passages unindexed).
+
+        Quotes saved from it stay in their collections; audio podkb downloaded for it is deleted.
+        """
+        with self._writer() as (_, index_):
+            found = index_.library.episode(episode)
+            removed = index_.remove(found.id)
+        return found, removed
+
+    def set_media(self, episode: str, media: str) -> Episode:
+        """Give an episode its recording (a file or an http(s) URL), so its hits play from their moment."""
+        with self._writer() as (library, _):
+            found = library.episode(episode)
+            library.set_media(found.id, media)
+            return library.episode(found.id)
+
+    # Quotes
+
+    def quote(self, collection: str, episode: str, start: float, end: float | None = None, note: str = "",
+              tags: list[str] | None = None) -> Quote:
+        """Save what ``episode`` says from ``start`` (to ``end``, else to the end of that segment) into
+        ``collection``, creating it if need be."""
+        with self._lock:
+            found = self._library.episode(episode)
+            return self.collections.add(collection, quote_at(self._library, found.id, start, end, note, tags))
+
+    def save_hit(self, collection: str, hit, text: str | None = None, note: str = "",
+                 tags: list[str] | None = None) -> Quote:
+        """Save a hit's passage, or the part ``text`` of it, timed to that part."""
+        with self._lock:
+            return self.collections.add(collection, quote_from_hit(self._library, hit, text, note, tags))
+
+    def save_point(self, collection: str, point) -> Quote:
+        """Save a key point of ``ask``, cited at its moment."""
+        with self._lock:
+            return self.collections.add(collection, quote_from_point(self._library, point))
+
+    # Inside
+
+    @contextmanager
+    def _writer(self) -> Iterator:
+        """A connection of its own for one write, and an index on it that shares the loaded model."""
+        from .index import Index
+
+        with self._write:
+            library = open_store(self.path)
+            try:
+                index_ = Index(library, model=self.model, check_model=False, load=self._load_embedder)
+                yield library, index_
+                self._collect(index_)
+            finally:
+                library.close()
+
+    def _sync(self, index_, progress: Progress):
+        try:
+            report = index_.sync(progress=progress.bars, on_episode=progress.indexing, on_wait=progress.waiting)
+        finally:
+            self._collect(index_)
+        progress.indexed(report)
+        return report
+
+    def _sync_if_stale(self) -> None:
+        if self.stale():
+            self.sync()
+
+    def _index_after(self, index_, outcomes: list[Outcome], progress: Progress) -> None:
+        import sqlite3
+
+        from .ingest.errors import store_problem
+
+        try:
+            self._sync(index_, progress)
+        except (StoreError, sqlite3.Error, OSError) as error:
+            raise NotIndexed(f"{store_problem(self.path, error)}; the episodes are stored and are indexed at "
+                             "the next search", outcomes) from error
+
+    @staticmethod
+    def _each(outcomes: Iterable[Outcome], progress: Progress) -> list[Outcome]:
+        done = []
+        for outcome in outcomes:
+            done.append(outcome)
+            progress.outcome(outcome)
+        return done
+
+    def _collect(self, index_) -> None:
+        self.notices += index_.notices
+        index_.notices.clear()
+
+
+__all__ = ["Info", "KnowledgeBase", "NotIndexed", "Progress", "home", "open_store"]
