@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sample_passages() -> list:
-    from ingest import Library, add_paths
-    from index import passages
+    from podkb.ingest import add_paths
+    from podkb.knowledgebase import open_store
+    from podkb.index import passages
 
-    with tempfile.TemporaryDirectory() as tmp, Library(tmp) as library:
+    with tempfile.TemporaryDirectory() as tmp, open_store(tmp) as library:
         list(add_paths(library, [str(ROOT / "transcripts")]))
         return [p for e in library.episodes() for p in passages.build(e.id, library.segments(e.id))
                 if p.words >= passages.INDEX_MIN_WORDS]
@@ -35,7 +36,7 @@ def first_run(tree: Path) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         env = {k: v for k, v in os.environ.items() if k != "PODKB_MODEL"}
-        subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", "add", str(ROOT / "transcripts"),
+        subprocess.run([sys.executable, "-c", "from podkb.ui.cli import main; main()", "add", str(ROOT / "transcripts"),
                         "--kb", tmp], cwd=tree, check=True, capture_output=True, env=env)
         return time.perf_counter() - began
 
@@ -45,7 +46,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="embedding model (default: the default model)")
     parser.add_argument("--tree", type=Path, help="another checkout to time a first run of, as a baseline")
     args = parser.parse_args()
-    from index.embed import encode_passages, load
+    from podkb.index.embed import encode_passages, load
 
     built = sample_passages()
     model = load(args.model)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK = ("import atexit, re, sys; atexit.register(lambda: sys.stderr.write('peak-kb ' + re.search("
-        "r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1] + '\\n')); from ui.cli import main; main()")
+        "r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())[1] + '\\n')); from podkb.ui.cli import main; main()")
 
 
 def run(tree: Path, *args: str) -> tuple[float, float]:

@@ -16,9 +16,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ingest import Library, add_paths
-from index import Index
-from index.evaluate import by_kind, load_questions
+from podkb.ingest import add_paths
+
+from podkb.knowledgebase import open_store
+from podkb.index import Index
+from podkb.index.evaluate import by_kind, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = (("keyword", "convex"), ("dense", "convex"), ("hybrid", "rrf"), ("hybrid", "convex"))
@@ -33,7 +35,7 @@ def main() -> None:
     questions = load_questions(ROOT / "tests" / "eval" / "questions.toml")
     base = Path(args.kb) if args.kb else Path(tempfile.mkdtemp(prefix="podkb-quality-")) / "kb"
     if not args.kb:
-        with Library(base) as library:
+        with open_store(base) as library:
             list(add_paths(library, [str(ROOT / "transcripts")]))
     print(f"# Search quality, {len(questions)} questions; {platform.node()} ({platform.machine()}), {date.today()}")
     print()
@@ -44,7 +46,7 @@ def main() -> None:
         if n:  # another model: its own copy, re-indexed
             kb = base.parent / f"{base.name}-{n}"
             shutil.copytree(base, kb, dirs_exist_ok=True)
-        with Library(kb) as library:
+        with open_store(kb) as library:
             index = Index(library, model=model, check_model=False)
             started = time.perf_counter()
             index.reindex() if model and library.db.execute(

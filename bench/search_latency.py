@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search_latency.py [--kb DIR] [--rounds 3]
 
-Times index.search_index (query embedding, FAISS and FTS5 candidates, fusion, hits, collapse, the
+Times KnowledgeBase.search (query embedding, FAISS and FTS5 candidates, fusion, hits, collapse, the
 sentence to cite) for each question of tests/eval/questions.toml. The baseline, in the same run,
 is the same knowledge base without its stored sentence vectors: every hit's sentences are then
 embedded at query time, as every search did before they were stored. Also times `podkb ask`'s call.
@@ -17,23 +17,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest import Library, add_paths
-from index import Index, ask_index, search_index
-from index.evaluate import load_questions
+from podkb import KnowledgeBase
+from podkb.index.evaluate import load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def timings(kb: Path, questions: list[str], rounds: int, call) -> list[float]:
-    with Library(kb) as library:
-        index = Index(library)
-        index.sync()
-        call(index, "warm up the model and the caches")
+    with KnowledgeBase(kb) as base:
+        call(base, "warm up the model and the caches")
         out = []
         for _ in range(rounds):
             for question in questions:
                 began = time.perf_counter()
-                call(index, question)
+                call(base, question)
                 out.append((time.perf_counter() - began) * 1000)
     return sorted(out)
 
@@ -52,20 +49,19 @@ def main() -> None:
         kb = Path(args.kb) if args.kb else Path(tmp) / "kb"
         if not args.kb:
             began = time.perf_counter()
-            with Library(kb) as library:
-                list(add_paths(library, [str(ROOT / "transcripts")]))
-                Index(library).sync()
+            with KnowledgeBase(kb) as base:
+                base.add([ROOT / "transcripts"])
             print(f"built the sample knowledge base in {time.perf_counter() - began:.1f} s")
         baseline = Path(tmp) / "baseline"
         shutil.copytree(kb, baseline)
         with sqlite3.connect(baseline / "podkb.db") as db:
             db.execute("DELETE FROM sentence_vectors")
-        search = lambda index, q: search_index(index, q, k=10)  # noqa: E731
+        search = lambda base, q: base.search(q, k=10)  # noqa: E731
         print("| call | p50 ms | p99 ms | searches |\n|---|---|---|---|")
         print(row("search, sentence vectors stored (now)", timings(kb, questions, args.rounds, search)))
         print(row("search, sentences embedded per query (baseline)", timings(baseline, questions, args.rounds, search)))
         print(row("ask (key points from 20 hits)", timings(kb, questions, args.rounds,
-                                                           lambda index, q: ask_index(index, q, k=5))))
+                                                           lambda base, q: base.ask(q, k=5))))
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from ingest import Library, add_paths
-from ingest.audio import Transcriber, WhisperOptions, resolve_model
-from ingest.audio import word_error_rate as wer
-from index import Index
+from podkb.ingest import add_paths
+
+from podkb.knowledgebase import open_store
+from podkb.ingest.audio import Transcriber, WhisperOptions, resolve_model
+from podkb.ingest.audio import word_error_rate as wer
+from podkb.index import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,7 +76,7 @@ def main() -> None:
                            ("end to end, batched: podkb add (+ passages, vectors)", True)):
         kb = folder / f"kb-{batched}"
         started = time.perf_counter()
-        with Library(kb) as library:
+        with open_store(kb) as library:
             transcriber = Transcriber(WhisperOptions(device="cpu", batched=batched))
             [outcome] = list(add_paths(library, [str(wav)], transcriber=transcriber))
             report = Index(library).sync()

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
-from ingest.audio import resolve_model
-from ingest.audio import word_error_rate as wer
+from podkb.ingest.audio import resolve_model
+from podkb.ingest.audio import word_error_rate as wer
 
 from transcribe import speech  # noqa: E402 - bench/ is the script's folder
 
