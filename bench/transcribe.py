@@ -1,6 +1,7 @@
 """Transcription speed: real-time factor of faster-whisper tiny.en on this machine, end to end.
 
     .venv/bin/python bench/transcribe.py [--minutes 10]
+    unshare -n sh -c 'ip link set lo up; .venv/bin/python bench/transcribe.py --ray local [--files 4]'
 
 Speaks the start of the fast.ai lesson 8 transcript with espeak-ng (over 10 minutes of
 speech), then times, on the same audio:
@@ -9,6 +10,11 @@ speech), then times, on the same audio:
 - podkb batched: BatchedInferencePipeline, batch 8, VAD, word timestamps (the default);
 - end to end: `podkb add` of the WAV, i.e. transcription + passages + vectors + FAISS/FTS5.
 Real-time factor = seconds of audio / seconds of work. WER is against the spoken text.
+
+With --ray ADDRESS, instead: the speech cut into --files files, added with `KnowledgeBase.add`
+(transcription, passages, vectors; model loads included) in this process (the baseline), then
+on the cluster with 1 and with 2 workers (PODKB_RAY_WORKERS), each into a new knowledge base;
+it prints audio hours per wall-clock hour for each.
 """
 from __future__ import annotations
 
@@ -21,8 +27,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from podkb import KnowledgeBase
 from podkb.ingest import add_paths
-
 from podkb.knowledgebase import open_store
 from podkb.ingest.audio import Transcriber, WhisperOptions, resolve_model
 from podkb.ingest.audio import word_error_rate as wer
@@ -42,12 +48,41 @@ def speech(folder: Path, minutes: float) -> tuple[Path, str, float]:
     return wav, spoken, seconds
 
 
+def on_cluster(address: str, wav: Path, seconds: float, files: int, folder: Path) -> None:
+    """Audio hours per wall-clock hour: in this process, then 1 and 2 workers on the cluster."""
+    parts = folder / "parts"
+    parts.mkdir()
+    piece = seconds / files
+    for n in range(files):
+        subprocess.run(["sox", str(wav), str(parts / f"part-{n}.wav"), "trim", str(n * piece), str(piece)], check=True)
+    print(f"# Transcription on Ray, {date.today()}, {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"--ray {address}; {files} files, {seconds / 60:.1f} min of espeak-ng speech; tiny.en int8 CPU, "
+          "all-MiniLM-L6-v2; KnowledgeBase.add, model loads included")
+    print()
+    print("| setup | seconds | audio hours per wall-clock hour |")
+    print("|---|---|---|")
+    for label, workers in (("in-process (baseline)", None), ("Ray, 1 worker", 1), ("Ray, 2 workers", 2)):
+        if workers:
+            os.environ["PODKB_RAY_WORKERS"] = str(workers)
+        started = time.perf_counter()
+        with KnowledgeBase(folder / f"kb-{workers}") as kb:
+            outcomes = kb.add([parts], ray=address if workers else None)
+        elapsed = time.perf_counter() - started
+        assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
+        print(f"| {label} | {elapsed:.1f} | {seconds / elapsed:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.5)
+    parser.add_argument("--ray", metavar="ADDRESS", help="compare in-process with 1 and 2 workers of this cluster")
+    parser.add_argument("--files", type=int, default=4, help="with --ray: how many files the speech is cut into")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="podkb-transcribe-"))
     wav, spoken, seconds = speech(folder, args.minutes)
+    if args.ray:
+        on_cluster(args.ray, wav, seconds, args.files, folder)
+        return
     print(f"# Transcription speed, {date.today()}, {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"faster-whisper tiny.en int8 CPU; {seconds / 60:.1f} min of espeak-ng speech")
     print()

@@ -31,6 +31,7 @@ class WhisperOptions:
     beam_size: int = 5
     batch_size: int = 8
     language: str | None = None
+    threads: int | None = None      # CPU threads for the model (default: every core; a Ray actor: its own)
 
 
 def resolve_model(name: str | None) -> str:
@@ -76,7 +77,8 @@ class Transcriber:
             from faster_whisper import WhisperModel
 
             self._model = WhisperModel(resolve_model(self.options.model), device=self.device,
-                                       compute_type=self.compute_type, cpu_threads=os.cpu_count() or 0)
+                                       compute_type=self.compute_type,
+                                       cpu_threads=self.options.threads or os.cpu_count() or 0)
         return self._model
 
     def transcribe(self, path: str, progress: Progress | None = None) -> Transcript:

@@ -128,6 +128,13 @@ def _media(given: str | None, transcript: Path) -> str | None:
     return str(media)
 
 
+def _known(library: Library, path: Path) -> bool:
+    try:
+        return library.by_hash(file_hash(path)) is not None
+    except BadInput:
+        return False  # unreadable: the loop below says so
+
+
 def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None = None, replace: bool = False,
               transcriber: Transcriber | None = None,
               progress: Callable[[str], Progress | None] | None = None,
@@ -140,7 +147,10 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
     """
     info = info or EpisodeInfo()
     manifests: dict[Path, dict[str, EpisodeInfo]] = {}
-    for raw, error in expand(paths):
+    items = expand(paths)
+    if hasattr(transcriber, "schedule"):  # a cluster (cluster.py): every audio file out at once, back as each finishes
+        items = transcriber.schedule(items, known=lambda path: _known(library, path))
+    for raw, error in items:
         if error:
             yield Outcome(raw, error=error)
             continue

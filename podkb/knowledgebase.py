@@ -290,43 +290,49 @@ class KnowledgeBase:
     # Writing
 
     def add(self, paths: Iterable[str], info: EpisodeInfo | None = None, *, replace: bool = False,
-            format: str | None = None, transcriber=None, index: bool = True,
-            progress: Progress | None = None) -> list[Outcome]:
+            format: str | None = None, transcriber=None, index: bool = True, progress: Progress | None = None,
+            ray: str | None = None) -> list[Outcome]:
         """Add transcripts and audio (files, folders or globs): one ``Outcome`` per file, then index them.
 
         ``info`` gives titles, shows and speakers the files lack; ``replace`` updates an episode added
         from the same file; ``format`` (a name in ``ingest.formats.FORMATS``) reads every transcript
         as that format instead of detecting it. Raises ``NotIndexed`` (with the outcomes) when the
         episodes were stored but indexing them failed.
+
+        ``ray`` transcribes and embeds on a Ray cluster (what ``ray.init`` takes: auto, HOST:PORT,
+        ray://HOST:10001; 'local' starts a private one): ``ingest.cluster.ClusterError`` before any
+        work when it can't be used. This process still writes, each episode as it finishes.
         """
         from .ingest import add_paths
 
         progress = progress or Progress()
-        with self._writer() as (library, index_):
-            outcomes = self._each(add_paths(library, [str(p) for p in paths], info, replace=replace,
-                                            transcriber=transcriber or self.transcriber, progress=progress.audio,
-                                            format=format),
-                                  progress)
-            if index:
-                self._index_after(index_, outcomes, progress)
+        with self._cluster(ray, transcriber, progress) as (transcriber, embedder):
+            with self._writer(embedder) as (library, index_):
+                outcomes = self._each(add_paths(library, [str(p) for p in paths], info, replace=replace,
+                                                transcriber=transcriber, progress=progress.audio, format=format),
+                                      progress)
+                if index:
+                    self._index_after(index_, outcomes, progress)
         return outcomes
 
     def follow(self, feeds: str | Iterable[str] | None = None, *, options=None, transcriber=None,
-               index: bool = True, progress: Progress | None = None) -> list[Outcome]:
+               index: bool = True, progress: Progress | None = None, ray: str | None = None) -> list[Outcome]:
         """Follow podcast feeds (URLs or files) and add their new episodes; with none, check every feed
-        followed so far. ``options`` is an ``ingest.feeds.FeedOptions`` (limit, since, timeout, max_bytes)."""
+        followed so far. ``options`` is an ``ingest.feeds.FeedOptions`` (limit, since, timeout, max_bytes);
+        ``ray`` as for ``add``."""
         from .ingest.feeds import follow
 
         sources = [feeds] if isinstance(feeds, str) else list(feeds or [url for url, _, _ in self.feeds()])
         if not sources:
             raise ValueError("no feeds followed yet: give a feed URL or file")
         progress = progress or Progress()
-        with self._writer() as (library, index_):
-            items = (outcome for source in sources
-                     for outcome in follow(library, source, options, transcriber or self.transcriber, progress.audio))
-            outcomes = self._each(items, progress)
-            if index:
-                self._index_after(index_, outcomes, progress)
+        with self._cluster(ray, transcriber, progress) as (transcriber, embedder):
+            with self._writer(embedder) as (library, index_):
+                items = (outcome for source in sources
+                         for outcome in follow(library, source, options, transcriber, progress.audio))
+                outcomes = self._each(items, progress)
+                if index:
+                    self._index_after(index_, outcomes, progress)
         return outcomes
 
     def unfollow(self, url: str) -> bool:
@@ -405,14 +411,31 @@ class KnowledgeBase:
     # Inside
 
     @contextmanager
-    def _writer(self) -> Iterator:
-        """A connection of its own for one write, and an index on it that shares the loaded model."""
+    def _cluster(self, address: str | None, transcriber, progress: Progress) -> Iterator:
+        """(transcriber, embedder) for one add or follow: in this process (embedder None: the shared
+        model), or an actor pool on the Ray cluster at ``address``, stopped afterwards."""
+        if not address:
+            yield transcriber or self.transcriber, None
+            return
+        from .ingest.cluster import Cluster, ClusterTranscriber
+
+        cluster = Cluster(address, transcriber.options if transcriber else None, self.model)
+        try:
+            yield ClusterTranscriber(cluster, progress.audio), cluster.embedder()
+        finally:
+            cluster.close()
+
+    @contextmanager
+    def _writer(self, embedder=None) -> Iterator:
+        """A connection of its own for one write, and an index on it that shares the loaded model (or
+        embeds with ``embedder``, a cluster's)."""
         from .index import Index
 
         with self._write:
             library = open_store(self.path)
             try:
-                index_ = Index(library, model=self.model, check_model=False, load=self._load_embedder)
+                index_ = Index(library, model=self.model, check_model=False, load=self._load_embedder,
+                               embedder=embedder)
                 yield library, index_
                 self._collect(index_)
             finally:

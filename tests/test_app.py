@@ -2,6 +2,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from podkb import KnowledgeBase
 from podkb.ingest import add_paths
 
 from podkb.knowledgebase import open_store
@@ -225,3 +226,18 @@ def test_an_empty_knowledge_base_says_where_to_start(tmp_path, monkeypatch):
     assert not at.exception and "knowledge base is empty" in at.info[0].value
     at.radio(key="page").set_value("Collections").run()
     assert "No collections yet" in at.info[0].value
+
+
+def test_the_library_page_sends_imports_to_the_ray_cluster_it_names(app, app_kb):
+    """The cluster is a setting of the Library page; one that can't be reached is one message, before any work."""
+    app.radio(key="page").set_value("Library").run()
+    app.text_input(key="ray").set_value("127.0.0.1:1").run()
+    srt = b"1\n00:00:01,000 --> 00:00:03,000\nSent to a cluster that is not there.\n"
+    app.file_uploader[0].set_value([("cluster.srt", srt, "application/x-subrip")])
+    [add] = [b for b in app.button if b.label == "Add"]
+    add.click().run()
+    assert not app.exception, app.exception
+    assert any("cannot reach the Ray cluster at 127.0.0.1" in err.value for err in app.error), [e.value for e in app.error]
+    assert not (app_kb / "uploads" / "cluster.srt").exists()
+    with KnowledgeBase(app_kb) as kb:
+        assert not any(ep.title == "cluster" for ep in kb.episodes())

@@ -18,6 +18,7 @@ from podkb import KnowledgeBase
 from podkb.index import Filters
 from podkb.ingest import BadInput, Episode, EpisodeInfo, format_timestamp
 from podkb.ingest.audio import AUDIO_SUFFIXES, probe
+from podkb.ingest.cluster import ClusterError
 from podkb.ingest.errors import StoreError, store_problem
 from podkb.ingest.formats import labels
 from podkb.ingest.importer import SUFFIXES
@@ -215,6 +216,10 @@ def library_page(kb: KnowledgeBase) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
     else:
         st.info("No episodes yet. Upload a transcript or audio file, or follow a feed.")
+    with st.expander("Settings"):
+        st.text_input("Ray cluster for transcription and embedding", key="ray", placeholder="e.g. 10.0.0.5:6379",
+                      help="Blank: this machine. Otherwise what ray.init takes (auto, HOST:PORT, ray://HOST:10001), "
+                           "or 'local' for a private cluster here. Needs podkb[ray] on every machine.")
     left, right = st.columns(2)
     with left:
         upload_form(kb)
@@ -244,10 +249,11 @@ def upload_form(kb: KnowledgeBase) -> None:
                 paths.append(str(save_upload(kb.path, upload.name, upload.getvalue())))
             except ValueError as error:
                 say("error", f"{upload.name}: {error}")
-        outcomes = run_import(kb, lambda progress: kb.add(paths, info, progress=progress))
-        for outcome in outcomes:
-            if outcome.path in paths and not keeps_upload(outcome):
-                Path(outcome.path).unlink(missing_ok=True)  # a rejected or redundant upload leaves nothing behind
+        outcomes = run_import(kb, lambda progress: kb.add(paths, info, progress=progress, ray=cluster()))
+        kept = {outcome.path for outcome in outcomes if keeps_upload(outcome)}
+        for path in paths:
+            if path not in kept:
+                Path(path).unlink(missing_ok=True)  # a rejected or redundant upload leaves nothing behind
 
 
 def keeps_upload(outcome) -> bool:
@@ -268,7 +274,7 @@ def feed_form(kb: KnowledgeBase) -> None:
         from podkb.ingest.feeds import FeedOptions
 
         options = FeedOptions(limit=int(limit))
-        run_import(kb, lambda progress: kb.follow(url.strip(), options=options, progress=progress))
+        run_import(kb, lambda progress: kb.follow(url.strip(), options=options, progress=progress, ray=cluster()))
 
 
 def shown(kb: KnowledgeBase, text: str) -> str:
@@ -306,6 +312,11 @@ class Page(Progress):
         self.bar.progress(1.0, text=f"Indexed {report.episodes} episodes, {report.passages} passages")
 
 
+def cluster() -> str | None:
+    """The Ray cluster chosen in the Library page's settings; None: transcribe in this process."""
+    return (st.session_state.get("ray") or "").strip() or None
+
+
 def run_import(kb: KnowledgeBase, run) -> list:
     """Run an import (``run(progress)``), showing each file's outcome and the indexing after it."""
     with st.status("Adding…", expanded=True) as status:
@@ -316,6 +327,10 @@ def run_import(kb: KnowledgeBase, run) -> list:
             page.failed += 1
             say("error", shown(kb, str(error)))
             done = error.outcomes
+        except ClusterError as error:  # before any work
+            page.failed += 1
+            say("error", str(error))
+            done = []
         status.update(label="Done" if not page.failed else f"Done, {page.failed} failed",
                       state="complete" if not page.failed else "error")
     return done

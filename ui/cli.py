@@ -174,6 +174,9 @@ def whisper_options(fn):
         click.option("--batched/--sequential", default=True, show_default=True,
                      help="Batched inference (VAD chunks decoded in batches) or sequential beam search."),
         click.option("--no-index", is_flag=True, help="Only store the episodes; index them at the next search."),
+        click.option("--ray", "ray", metavar="ADDRESS", envvar="PODKB_RAY",
+                     help="Transcribe and embed on a Ray cluster: auto, HOST:PORT, ray://HOST:10001, or 'local' "
+                          "for a private one (needs podkb[ray]; also $PODKB_RAY)."),
         click.option("--model", help=MODEL_HELP),
     ]
     for option in reversed(options):
@@ -189,9 +192,13 @@ def make_transcriber(whisper_model, device, compute_type, batched):
 
 def adding(kb: KnowledgeBase, run) -> None:
     """Run an add or follow with its lines on the terminal; the summary, and exit 1 on any failure."""
+    from ..ingest.cluster import ClusterError
+
     terminal = Terminal(kb)
     try:
         run(terminal)
+    except ClusterError as error:  # before any work
+        raise click.ClickException(safe(str(error))) from None
     except NotIndexed as error:  # the episodes are stored; only indexing failed
         terminal.failed(str(error))
     except RuntimeError as error:  # the model could not be loaded
@@ -226,14 +233,14 @@ def add_help() -> str:
 @whisper_options
 @kb_option
 def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_model, device, compute_type, batched,
-        no_index, model, kb):
+        no_index, ray, model, kb):
     info = EpisodeInfo(title=title, show=show, date=date, source=url, speakers=list(speakers),
                        media=str(Path(media).resolve()) if media and not media.startswith(("http://", "https://"))
                        else media)
     transcriber = make_transcriber(whisper_model, device, compute_type, batched)
     with open_kb(kb, model) as base:
         adding(base, lambda terminal: base.add(paths, info, replace=replace, format=fmt, transcriber=transcriber,
-                                               index=not no_index, progress=terminal))
+                                               index=not no_index, progress=terminal, ray=ray))
 
 
 @cli.command()
@@ -246,7 +253,8 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
               help="Largest enclosure to download, in MB.")
 @whisper_options
 @kb_option
-def feed(sources, limit, since, timeout, max_size, whisper_model, device, compute_type, batched, no_index, model, kb):
+def feed(sources, limit, since, timeout, max_size, whisper_model, device, compute_type, batched, no_index, ray, model,
+         kb):
     """Follow podcast feeds (URLs or files) and add their new episodes.
 
     With no SOURCES, checks every feed followed so far. An episode whose feed
@@ -263,7 +271,7 @@ def feed(sources, limit, since, timeout, max_size, whisper_model, device, comput
         if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
         adding(base, lambda terminal: base.follow(list(sources), options=options, transcriber=transcriber,
-                                                  index=not no_index, progress=terminal))
+                                                  index=not no_index, progress=terminal, ray=ray))
 
 
 @cli.command()

@@ -1,0 +1,189 @@
+"""`podkb add --ray` on a real two-node Ray cluster, inside a private network namespace that holds only
+loopback (Ray binds to the machine's own address otherwise; no test traffic may leave loopback).
+
+Each test runs one shell script under `unshare -n`: it starts a head node and a second node (one
+CPU each), runs podkb against them, and stops the cluster on its way out, failed or not.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import TRANSCRIPTS
+from .speech import length, needs_speech, speak
+
+pytestmark = [pytest.mark.slow, needs_speech]
+BIN = Path(sys.executable).parent
+PORT = 26379
+TALKS = [
+    "The best advice I can give a beginner is to write code every single day, even for ten minutes.",
+    "Most people stop after two lessons. The ones who finish protect a fixed hour every day.",
+    "When you feel stuck, explain the problem out loud to a friend, and the answer often appears.",
+]
+PHRASE = "Remember to take a walk outside when you feel tired of the screen."
+
+
+def namespace_or_skip():
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("needs unshare and ip (util-linux, iproute2) for a loopback-only network namespace")
+    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare -n is not permitted here: {probe.stderr.strip()}")
+    pytest.importorskip("ray")
+
+
+def in_cluster(body: str, tmp_path: Path, timeout: float = 1500) -> subprocess.CompletedProcess:
+    """Run ``body`` (sh) in a new network namespace with a two-node cluster at 127.0.0.1:PORT."""
+    script = tmp_path / "cluster.sh"
+    # Ray's sockets live under its temp folder, and AF_UNIX paths are short: a short folder of our own.
+    temp = Path(tempfile.mkdtemp(prefix="podkb-ray-", dir="/tmp"))
+    script.write_text(f"""
+set -u
+ip link set lo up
+# A private namespace on one machine: no token to share between its nodes.
+export PATH="{BIN}:$PATH" RAY_USAGE_STATS_ENABLED=0 RAY_AUTH_MODE=disabled HF_HUB_OFFLINE=1
+unset PODKB_MODEL
+trap 'ray stop --force >/dev/null 2>&1' EXIT
+ray start --head --port {PORT} --node-ip-address 127.0.0.1 --num-cpus 1 --include-dashboard=false \\
+    --disable-usage-stats --temp-dir {temp} >/dev/null 2>&1 || {{ echo "head failed" >&2; exit 90; }}
+ray start --address 127.0.0.1:{PORT} --num-cpus 1 --disable-usage-stats >/dev/null 2>&1 \\
+    || {{ echo "second node failed" >&2; exit 91; }}
+{body}
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    try:
+        return subprocess.run(["unshare", "-n", "sh", str(script)], capture_output=True, text=True, timeout=timeout,
+                              env=env, cwd=tmp_path)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """Four WAVs (one with a phrase at a known moment) and two transcripts."""
+    folder = tmp_path_factory.mktemp("ray-in")
+    for n, text in enumerate(TALKS):
+        speak(text, folder / f"talk-{n}.wav")
+    first, second = speak(TALKS[0] + " " + TALKS[1], folder / "a.wav"), speak(PHRASE, folder / "b.wav")
+    subprocess.run(f"sox {first} -p pad 0 4 | sox - {second} {folder / 'walks.wav'}", shell=True, check=True)
+    spoken_at = length(first) + 4.0
+    for name in ("a.wav", "b.wav", "a.txt", "b.txt"):
+        (folder / name).unlink(missing_ok=True)
+    for n in range(3):
+        (folder / f"talk-{n}.txt").unlink(missing_ok=True)
+    shutil.copy(TRANSCRIPTS / "karpathy-advice-for-beginners.txt", folder)
+    shutil.copy(TRANSCRIPTS / "karpathy-advice-for-beginners-whisper-chunks.txt", folder)
+    return folder, spoken_at
+
+
+def episodes(kb: Path) -> dict:
+    from click.testing import CliRunner
+
+    from podkb.ui.cli import cli
+
+    listed = json.loads(CliRunner().invoke(cli, ["episodes", "--json", "--kb", str(kb)]).output)
+    out = {}
+    for episode in listed:
+        shown = json.loads(CliRunner().invoke(cli, ["show", episode["id"], "--json", "--kb", str(kb)]).output)
+        out[episode["id"]] = shown["segments"]
+    return out
+
+
+def test_a_two_node_cluster_transcribes_and_indexes_as_this_process_does(inputs, tmp_path):
+    namespace_or_skip()
+    folder, spoken_at = inputs
+    kb = tmp_path / "kb"
+    ran = in_cluster(f'podkb add {folder} --kb {kb} --ray 127.0.0.1:{PORT}\n'
+                     f'podkb search "take a walk when tired of screens" --kb {kb} --json -k 1 > {tmp_path}/hit.json',
+                     tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert "6 added" in ran.stderr and "on the Ray cluster" in ran.stderr
+
+    local = tmp_path / "local"
+    done = subprocess.run([str(BIN / "podkb"), "add", str(folder), "--kb", str(local)], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "PODKB_MODEL"})
+    assert done.returncode == 0, done.stderr
+    remote, here = episodes(kb), episodes(local)
+    assert sorted(remote) == sorted(here) and len(remote) == 6
+    for episode_id, segments in here.items():
+        assert [s["text"] for s in remote[episode_id]] == [s["text"] for s in segments]
+        for theirs, ours in zip(remote[episode_id], segments):
+            for key in ("start", "end"):
+                if ours[key] is not None:
+                    assert abs(theirs[key] - ours[key]) <= 0.1, (episode_id, theirs, ours)
+    [hit] = json.loads((tmp_path / "hit.json").read_text())
+    assert hit["episode_id"] == "walks" and abs(hit["start"] - spoken_at) <= 2.0, (hit, spoken_at)
+
+
+def test_a_worker_killed_mid_transcription_is_retried_and_each_episode_is_stored_once(inputs, tmp_path):
+    namespace_or_skip()
+    folder, _ = inputs
+    kb = tmp_path / "kb"
+    # Start the import, wait until an actor is transcribing (Ray names the process after the task it
+    # runs), kill that process, and let the import finish.
+    body = f"""
+podkb add {folder} --kb {kb} --ray 127.0.0.1:{PORT} --no-index 2> {tmp_path}/add.err &
+ADD=$!
+while ! pkill -9 -f 'ray::_Worker.transcribe'; do
+    kill -0 $ADD 2>/dev/null || {{ echo "the import ended before a worker was transcribing" >&2; exit 92; }}
+    sleep 0.05
+done
+echo killed >&2
+wait $ADD
+"""
+    ran = in_cluster(body, tmp_path)
+    err = (tmp_path / "add.err").read_text() if (tmp_path / "add.err").exists() else ""
+    assert ran.returncode == 0 and "killed" in ran.stderr, ran.stderr[-3000:] + err[-3000:]
+    assert "6 added" in err, err
+    found = episodes(kb)
+    assert len(found) == 6 and all(found.values())
+    import sqlite3
+
+    with sqlite3.connect(kb / "podkb.db") as db:
+        assert db.execute("SELECT count(*), count(DISTINCT content_hash) FROM episodes").fetchone() == (6, 6)
+
+
+def test_a_cluster_that_cannot_be_reached_is_one_line_before_any_work(tmp_path):
+    namespace_or_skip()
+    kb = tmp_path / "kb"
+    wav = speak(TALKS[0], tmp_path / "talk.wav")
+    ran = subprocess.run(["unshare", "-n", "sh", "-c",
+                          f"ip link set lo up; {BIN / 'podkb'} add {wav} --kb {kb} --ray 127.0.0.1:1"],
+                         capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 1
+    errors = [line for line in ran.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in errors[0], ran.stderr
+    assert episodes(kb) == {}  # nothing was transcribed or stored
+
+
+def test_a_killed_command_run_again_keeps_what_was_stored_and_does_the_rest(inputs, tmp_path):
+    namespace_or_skip()
+    folder, _ = inputs
+    kb = tmp_path / "kb"
+    count = f"{sys.executable} -c \"import sys; from tests.conftest import count_rows; print(count_rows(__import__('pathlib').Path(sys.argv[1]), 'episodes'))\" {kb}"
+    # Kill the command (the one writer) once its first episode is stored; then run it again.
+    body = f"""
+cd {Path(__file__).resolve().parent.parent}
+podkb add {folder} --kb {kb} --ray 127.0.0.1:{PORT} --no-index 2> {tmp_path}/first.err &
+ADD=$!
+while [ "$({count})" -lt 1 ]; do
+    kill -0 $ADD 2>/dev/null || {{ echo "the import ended first" >&2; exit 93; }}
+    sleep 0.05
+done
+kill -9 $ADD
+wait $ADD
+podkb add {folder} --kb {kb} --ray 127.0.0.1:{PORT} --no-index 2> {tmp_path}/again.err > {tmp_path}/again.out
+"""
+    ran = in_cluster(body, tmp_path)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    again = (tmp_path / "again.out").read_text()
+    assert again.count("unchanged ") >= 1 and "added" in again, again
+    import sqlite3
+
+    with sqlite3.connect(kb / "podkb.db") as db:
+        assert db.execute("SELECT count(*), count(DISTINCT content_hash) FROM episodes").fetchone() == (6, 6)
