@@ -682,6 +682,22 @@ def clock(text: str) -> float:
 
 
 @cli.command()
+@click.option("--read-only", is_flag=True, help="Refuse save_quote: assistants may read, not write.")
+@kb_option
+def mcp(read_only, kb):
+    """Serve the knowledge base to assistants over MCP (stdio).
+
+    Tools: search, ask, context, episodes, save_quote; resources:
+    podkb://episode/{id} and podkb://collection/{name}. An assistant's MCP
+    client starts this command; see the README for its configuration.
+    """
+    from .mcp_server import serve
+
+    with open_kb(kb) as base:
+        serve(base, read_only)
+
+
+@cli.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; the default keeps the app on this machine.")

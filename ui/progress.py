@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
@@ -9,17 +10,23 @@ from .terminal import safe
 
 
 class AudioProgress:
-    """Called with (seconds done, total seconds); draws one bar per file on stderr."""
+    """Called with (seconds done, total seconds); draws one bar per file (or per cluster run) on
+    stderr: seconds of audio done of the total, the rate against real time, and an estimate."""
 
     def __init__(self, path: str):
         self.path = path
         self.bar = None
         self.done = 0
+        self.started = time.monotonic()
+
+    def rate(self, _item=None) -> str | None:
+        elapsed = time.monotonic() - self.started
+        return f"{self.done / elapsed:.1f}x real time" if self.done and elapsed > 0 else None
 
     def __call__(self, done: float, total: float) -> None:
         if self.bar is None:
             self.bar = click.progressbar(length=max(1, int(total)), label=f"transcribing {safe(self.path)}",
-                                         file=sys.stderr, show_pos=True, item_show_func=None)
+                                         file=sys.stderr, show_pos=True, show_eta=True, item_show_func=self.rate)
             self.bar.__enter__()
         step = int(done) - self.done
         if step > 0:

@@ -1,0 +1,170 @@
+"""podkb for assistants: an MCP server over stdio (`podkb mcp`), with the official `mcp` SDK.
+
+Tools: search, ask, context, episodes, save_quote. Resources: podkb://episode/{id} (the
+transcript, timestamped) and podkb://collection/{name} (the collection as its Markdown export).
+Every answer carries what an assistant needs to cite a claim: show, episode, speaker, the
+moment (MM:SS or H:MM:SS) and a link that plays from it where the episode has one.
+
+Bad arguments come back as tool errors (``is_error``) with one clear sentence, and the server
+goes on serving. Searches read what is committed: an import in another process never makes
+them fail, and its episodes show up once that process has indexed them. The SDK points fd 1
+at stderr while it serves, so nothing but protocol messages reaches stdout.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import unquote
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from ..index.hits import citation
+from ..ingest.timecode import format_timestamp
+from ..knowledgebase import KnowledgeBase
+from .exports import export
+
+CITE = ("Cite every claim you take from podkb as \"Show — Episode — Speaker — MM:SS\" (the `citation` field "
+        "gives exactly that) followed by the `link`, which plays from that moment, when there is one.")
+INSTRUCTIONS = ("podkb is a knowledge base of podcast and lecture transcripts. Use `ask` for advice questions "
+                "(it returns key points, each a different moment), `search` for passages, `context` to read "
+                "around a moment, `episodes` to see what is there. " + CITE)
+MAX_K = 50
+log = logging.getLogger("podkb.mcp")
+
+
+def _clock(seconds: float | None) -> str | None:
+    return format_timestamp(seconds) if seconds is not None else None
+
+
+def _hit(hit) -> dict[str, Any]:
+    return {
+        "episode_id": hit.episode_id, "episode_title": hit.episode_title, "show": hit.show, "speaker": hit.speaker,
+        "start": hit.start, "end": hit.end, "time": _clock(hit.start), "text": " ".join(hit.text.split()),
+        "highlight": hit.highlight, "question": hit.question, "citation": hit.citation, "link": hit.link,
+    }
+
+
+def _k(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise ToolError(f"k must be between 1 and {MAX_K}, not {k}")
+    return k
+
+
+def _query(text: str, what: str = "query") -> str:
+    text = " ".join((text or "").split())
+    if not text:
+        raise ToolError(f"the {what} is empty: say what to look for, e.g. 'how to avoid burnout'")
+    return text[:1000]
+
+
+def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
+    server = MCPServer(name="podkb", instructions=INSTRUCTIONS)
+
+    def filters(show, episode, speaker, date_from, date_to):
+        try:
+            return kb.filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
+        except LookupError as error:
+            raise ToolError(f"{error}; the episodes tool lists them") from None
+        except ValueError as error:
+            raise ToolError(f"bad date: {error}") from None
+
+    @server.tool(description="Find passages of the podcasts and lectures that answer `query`, best first. Each hit "
+                             "has the episode, show, speaker, start/end in seconds, `time`, the passage `text`, the "
+                             "sentence that answers (`highlight`), and `citation` and `link`. " + CITE)
+    def search(query: str, k: int = 8, show: str | None = None, episode: str | None = None,
+               speaker: str | None = None, date_from: str | None = None, date_to: str | None = None) -> list[dict]:
+        chosen = filters(show, episode, speaker, date_from, date_to)
+        return [_hit(h) for h in kb.search(_query(query), k=_k(k), filters=chosen, sync=False)]
+
+    @server.tool(description="Answer an advice question with key points: distinct answers from different moments, "
+                             "each what someone said (never a question), each cited; then the hits they come from. "
+                             + CITE)
+    def ask(question: str, k: int = 5) -> dict:
+        answer = kb.ask(_query(question, "question"), k=_k(k), sync=False)
+        return {
+            "question": question,
+            "points": [{"text": p.text, "episode_id": p.episode_id, "episode_title": p.episode_title, "show": p.show,
+                        "speaker": p.speaker, "start": p.start, "time": _clock(p.start), "citation": p.citation,
+                        "link": p.link} for p in answer.points],
+            "hits": [_hit(h) for h in answer.hits],
+        }
+
+    @server.tool(description="The transcript around a moment: the lines from `start` - seconds/2 to `start` + "
+                             "seconds/2 of an episode (an id, or the start of one), with speakers and times. For "
+                             "untimed transcripts, `start` counts paragraphs from 0.")
+    def context(episode: str, start: float, seconds: float = 60) -> dict:
+        if seconds <= 0 or seconds > 3600:
+            raise ToolError("seconds must be more than 0 and at most 3600")
+        if start < 0:
+            raise ToolError("start is 0 or more seconds")
+        try:
+            found = kb.episode(episode)
+        except LookupError as error:
+            raise ToolError(f"{error}; the episodes tool lists them") from None
+        segments = kb.segments(found.id)
+        if any(s.start is not None for s in segments):
+            low, high = start - seconds / 2, start + seconds / 2
+            chosen = [s for s in segments if s.start is not None and (s.end or s.start) >= low and s.start <= high]
+        else:
+            at = int(start)
+            chosen = segments[max(0, at - 2):at + 3]
+        return {
+            "episode_id": found.id, "episode_title": found.title, "show": found.show,
+            "lines": [{"time": _clock(s.start), "start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text}
+                      for s in chosen],
+        }
+
+    @server.tool(description="The episodes in the knowledge base: id, title, show, date, duration (seconds and "
+                             "H:MM:SS), source link and whether they have audio.")
+    def episodes() -> list[dict]:
+        return [{"id": e.id, "title": e.title, "show": e.show, "date": e.date, "duration": e.duration,
+                 "length": _clock(e.duration), "source": e.source, "audio": bool(e.media), "speakers": e.speakers}
+                for e in kb.episodes()]
+
+    @server.tool(description="Save what an episode says from `start` (to `end`, else to the end of that segment) "
+                             "into a named quote collection, creating it if need be; `note` is kept with it. "
+                             "Refused when the server runs read-only.")
+    def save_quote(collection: str, episode: str, start: float, end: float | None = None, note: str = "") -> dict:
+        if read_only:
+            raise ToolError("this podkb server is read-only (podkb mcp --read-only): quotes can't be saved")
+        if start < 0 or (end is not None and end < start):
+            raise ToolError("start is 0 or more seconds, and end (if given) comes after it")
+        try:
+            found = kb.episode(episode)
+            quote = kb.quote(collection, found.id, start, end, note)
+        except LookupError as error:
+            raise ToolError(f"{error}; the episodes tool lists them") from None
+        except ValueError as error:
+            raise ToolError(str(error)) from None
+        return {"id": quote.id, "collection": collection.strip(), "text": quote.text, "citation": quote.citation,
+                "link": quote.link}
+
+    @server.resource("podkb://episode/{episode_id}", name="episode", mime_type="text/plain",
+                     description="An episode's transcript as timestamped text: one line per segment.")
+    def episode_text(episode_id: str) -> str:
+        try:
+            found = kb.episode(unquote(episode_id))
+        except LookupError as error:
+            raise ValueError(str(error)) from None
+        lines = [citation(found.show, found.title, None, None, None)]
+        for n, s in enumerate(kb.segments(found.id)):
+            when = f"[{format_timestamp(s.start)}]" if s.start is not None else f"[¶{n + 1}]"
+            lines.append(f"{when} {s.speaker + ': ' if s.speaker else ''}{s.text}")
+        return "\n".join(lines) + "\n"
+
+    @server.resource("podkb://collection/{name}", name="collection", mime_type="text/markdown",
+                     description="A quote collection as Markdown, the same text as `podkb export NAME`.")
+    def collection_text(name: str) -> str:
+        try:
+            return export(unquote(name), kb.collections.quotes(unquote(name)), "markdown")
+        except LookupError as error:
+            raise ValueError(str(error)) from None
+
+    return server
+
+
+def serve(kb: KnowledgeBase, read_only: bool = False) -> None:
+    """Serve MCP over stdio until the client closes it."""
+    logging.basicConfig(level=logging.WARNING, format="podkb mcp: %(message)s")  # stderr
+    build(kb, read_only).run("stdio")
