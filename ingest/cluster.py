@@ -221,7 +221,8 @@ class ClusterTranscriber:
                 continue
             queue.append(raw)
             seconds[raw] = duration(path)
-        bar = self.progress(f"{len(queue)} audio files on the Ray cluster") if self.progress and queue else None
+        files = f"{len(queue)} audio file{'s' if len(queue) != 1 else ''}"
+        bar = self.progress(f"{files} on the Ray cluster") if self.progress and queue else None
         total, done, window, out = sum(seconds.values()), 0.0, 2 * len(self.cluster.actors), 0
         if bar:
             bar(0.0, total)

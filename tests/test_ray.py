@@ -187,3 +187,38 @@ podkb add {folder} --kb {kb} --ray 127.0.0.1:{PORT} --no-index 2> {tmp_path}/aga
 
     with sqlite3.connect(kb / "podkb.db") as db:
         assert db.execute("SELECT count(*), count(DISTINCT content_hash) FROM episodes").fetchone() == (6, 6)
+
+
+def test_a_feed_is_transcribed_on_the_cluster(inputs, tmp_path):
+    """A feed's audio items (served over HTTP inside the namespace) go to the cluster's workers."""
+    namespace_or_skip()
+    folder, _ = inputs
+    site = tmp_path / "site"
+    site.mkdir()
+    items = ""
+    for n in range(2):
+        size = Path(shutil.copy(folder / f"talk-{n}.wav", site)).stat().st_size
+        items += (f"<item><title>Talk {n}</title><guid>talk-{n}</guid><pubDate>Mon, 0{n + 1} Jan 2024 10:00:00 +0000"
+                  f"</pubDate><enclosure url=\"http://127.0.0.1:8123/talk-{n}.wav\" length=\"{size}\" "
+                  "type=\"audio/wav\"/></item>")
+    (site / "feed.xml").write_text(f"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Cluster cast</title>"
+                                   f"<link>http://127.0.0.1:8123/</link><description>Talks</description>{items}"
+                                   "</channel></rss>")
+    kb = tmp_path / "kb"
+    body = f"""
+{sys.executable} -m http.server 8123 --bind 127.0.0.1 --directory {site} >/dev/null 2>&1 &
+SERVER=$!
+until {sys.executable} -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8123/feed.xml')" 2>/dev/null; do
+    sleep 0.05
+done
+podkb feed http://127.0.0.1:8123/feed.xml --kb {kb} --ray 127.0.0.1:{PORT}
+STATUS=$?
+kill $SERVER
+exit $STATUS
+"""
+    ran = in_cluster(body, tmp_path)
+    assert ran.returncode == 0 and "2 added" in ran.stderr, ran.stderr[-3000:]
+    found = episodes(kb)
+    assert len(found) == 2
+    spoken = " ".join(s["text"] for segments in found.values() for s in segments).lower()
+    assert "write code every single day" in spoken and "protect a fixed hour" in spoken
