@@ -2,8 +2,9 @@
 
 An actor pool: each actor loads one Whisper model and one embedding model, once, and asks for
 one GPU where the cluster has GPUs (float16 there), else one CPU (int8). The units of work are
-one audio file per task and batches of passages to embed. Workers on other machines can't read
-the user's paths, so each audio file travels through Ray's object store, in chunks.
+one audio file or feed item per task and batches of passages to embed. Workers on other machines
+can't read the user's paths, so each audio file travels through Ray's object store, in chunks;
+a feed item goes by URL, and the worker downloads it with the command's size cap and deadlines.
 
 The process that runs the command stays the one writer: results come back to it, and it stores
 each episode in one transaction as its transcription finishes (importer.add_paths asks
@@ -75,6 +76,20 @@ class _Worker:
                 return name, self.transcriber.transcribe(str(path)), None
             except BadInput as bad:
                 return name, None, str(bad)
+
+    def transcribe_url(self, url: str, suffix: str, options, length: int | None):
+        """A feed item's audio, downloaded here with the command's limits: (transcript, sha256 of the file,
+        None), or (None, None, why not)."""
+        from . import fetch
+        from .importer import file_hash
+
+        with tempfile.TemporaryDirectory(prefix="podkb-ray-") as tmp:
+            path = Path(tmp) / f"audio{suffix}"
+            try:
+                fetch.download(url, path, options.max_bytes, options.timeout, length)
+                return self.transcriber.transcribe(str(path)), file_hash(path), None
+            except BadInput as bad:
+                return None, None, str(bad)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if self.embedder is None:
@@ -210,6 +225,7 @@ class ClusterTranscriber:
         self.progress = progress
         self.options = WhisperOptions()
         self._done: dict = {}      # path → Transcript, or the BadInput to raise for it
+        self._turn = 0             # the next actor for a feed item
 
     def schedule(self, items: Iterable[tuple[str, str | None]],
                  known: Callable[[Path], bool]) -> Iterator[tuple[str, str | None]]:
@@ -260,6 +276,21 @@ class ClusterTranscriber:
         if isinstance(result, Exception):
             raise result
         return result
+
+    def transcribe_url(self, url: str, suffix: str, options, length: int | None):
+        """A feed item by URL: a worker downloads it (with ``options``' size cap and deadlines) and
+        transcribes it. (transcript, sha256 of the audio); BadInput when either fails."""
+        import ray
+
+        try:
+            actor = self.cluster.actors[self._turn % len(self.cluster.actors)]
+            self._turn += 1
+            transcript, digest, why = ray.get(actor.transcribe_url.remote(url, suffix, options, length))
+        except Exception as error:  # noqa: BLE001 - the actor itself failed past its retries
+            raise ClusterError(f"the Ray cluster at {self.cluster.address} failed: {_bad(error)}") from None
+        if why is not None:
+            raise BadInput(why)
+        return transcript, digest
 
     def close(self) -> None:
         self.cluster.close()

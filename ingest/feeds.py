@@ -214,21 +214,27 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
             warnings.append(f"transcript {url}: {bad}; trying the audio instead")
     elif item.transcripts:
         warnings.append("the feed's transcript is in a format podkb does not read; transcribing the audio instead")
+    transcribed = transcript is None
     if transcript is None:
         if not item.enclosure:
             raise BadInput("no enclosure and no readable transcript")
-        path = download_enclosure(library, item, options)
-        try:
-            transcript = read_audio(path, transcriber, progress(item.title) if progress else None)
-        except BaseException:
-            path.unlink(missing_ok=True)  # nothing half-done stays behind: no episode, no orphan file
-            raise
+        if hasattr(transcriber, "transcribe_url"):  # a cluster (cluster.py): a worker downloads and transcribes it
+            transcript, content_hash = transcriber.transcribe_url(item.enclosure, enclosure_suffix(item), options,
+                                                                  item.enclosure_length)
+            name = f"audio{enclosure_suffix(item)}"
+        else:
+            path = download_enclosure(library, item, options)
+            try:
+                transcript = read_audio(path, transcriber, progress(item.title) if progress else None)
+            except BaseException:
+                path.unlink(missing_ok=True)  # nothing half-done stays behind: no episode, no orphan file
+                raise
+            content_hash, media, name = file_hash(path), str(path), path.name
         warnings += transcript.warnings
-        content_hash, media, name = file_hash(path), str(path), path.name
     episode = build_episode(Path(name), transcript, content_hash, info)
     episode.path = None  # it came from a URL, not a file to --replace
     episode.media, episode.feed, episode.guid = media, feed.url, item.guid
-    if item.duration and not media_is_local(episode.media, library):
+    if item.duration and not transcribed:
         episode.duration = item.duration  # a transcript's last cue ends before the episode does
     result = library.add(episode, transcript)
     if result.status == "unchanged":  # the same transcript was added by hand: key it by this GUID from now on
@@ -236,18 +242,19 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
     return result
 
 
-def media_is_local(media: str | None, library: Library) -> bool:
-    """Whether the episode's audio was downloaded (its length is then measured, not announced)."""
-    return bool(media) and Path(media).parent == library.media_dir
-
-
-def download_enclosure(library: Library, item: Item, options: FeedOptions) -> Path:
+def enclosure_suffix(item: Item) -> str:
+    """The audio file suffix of an item's enclosure, from its type or its URL; BadInput if it isn't audio."""
     suffix = _MEDIA_TYPES.get(item.enclosure_type or "") or _suffix(item.enclosure, AUDIO_SUFFIXES)
     if not suffix:
         guess = mimetypes.guess_extension(item.enclosure_type or "") or ""
         if guess.lower() not in AUDIO_SUFFIXES:
             raise BadInput(f"the enclosure is not audio or video ({item.enclosure_type or 'unknown type'})")
         suffix = guess.lower()
+    return suffix
+
+
+def download_enclosure(library: Library, item: Item, options: FeedOptions) -> Path:
+    suffix = enclosure_suffix(item)
     digest = hashlib.sha256(item.guid.encode()).hexdigest()[:10]
     dest = library.media_dir / f"{slugify(item.title, 50) or 'episode'}-{digest}{suffix}"
     return fetch.download(item.enclosure, dest, options.max_bytes, options.timeout, item.enclosure_length)

@@ -1,8 +1,10 @@
 """`podkb add --ray` on a real two-node Ray cluster, inside a private network namespace that holds only
 loopback (Ray binds to the machine's own address otherwise; no test traffic may leave loopback).
 
-Each test runs one shell script under `unshare -n`: it starts a head node and a second node (one
-CPU each), runs podkb against them, and stops the cluster on its way out, failed or not.
+Each test runs one shell script under `unshare -n -p -f --mount-proc`: it starts a head node and a
+second node (one CPU each), runs podkb against them, and stops the cluster on its way out, failed
+or not. The private process namespace keeps `ray stop` to this cluster's processes (it would stop
+every Ray process of the machine otherwise), and the kernel ends whatever is left when it closes.
 """
 import json
 import os
@@ -20,6 +22,7 @@ from .speech import length, needs_speech, speak
 pytestmark = [pytest.mark.slow, needs_speech]
 BIN = Path(sys.executable).parent
 PORT = 26379
+UNSHARE = ["unshare", "-n", "-p", "-f", "--mount-proc"]  # loopback only; processes of its own
 TALKS = [
     "The best advice I can give a beginner is to write code every single day, even for ten minutes.",
     "Most people stop after two lessons. The ones who finish protect a fixed hour every day.",
@@ -31,9 +34,9 @@ PHRASE = "Remember to take a walk outside when you feel tired of the screen."
 def namespace_or_skip():
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         pytest.skip("needs unshare and ip (util-linux, iproute2) for a loopback-only network namespace")
-    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
+    probe = subprocess.run([*UNSHARE, "sh", "-c", "ip link set lo up"], capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.skip(f"unshare -n is not permitted here: {probe.stderr.strip()}")
+        pytest.skip(f"unshare -n -p is not permitted here: {probe.stderr.strip()}")
     pytest.importorskip("ray")
 
 
@@ -57,7 +60,7 @@ ray start --address 127.0.0.1:{PORT} --num-cpus 1 --disable-usage-stats >/dev/nu
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     try:
-        return subprocess.run(["unshare", "-n", "sh", str(script)], capture_output=True, text=True, timeout=timeout,
+        return subprocess.run([*UNSHARE, "sh", str(script)], capture_output=True, text=True, timeout=timeout,
                               env=env, cwd=tmp_path)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
@@ -152,7 +155,7 @@ def test_a_cluster_that_cannot_be_reached_is_one_line_before_any_work(tmp_path):
     namespace_or_skip()
     kb = tmp_path / "kb"
     wav = speak(TALKS[0], tmp_path / "talk.wav")
-    ran = subprocess.run(["unshare", "-n", "sh", "-c",
+    ran = subprocess.run([*UNSHARE, "sh", "-c",
                           f"ip link set lo up; {BIN / 'podkb'} add {wav} --kb {kb} --ray 127.0.0.1:1"],
                          capture_output=True, text=True, timeout=600)
     assert ran.returncode == 1
@@ -222,3 +225,9 @@ exit $STATUS
     assert len(found) == 2
     spoken = " ".join(s["text"] for segments in found.values() for s in segments).lower()
     assert "write code every single day" in spoken and "protect a fixed hour" in spoken
+    # The workers fetched the items by URL: the episodes play from it, and this machine downloaded nothing.
+    from podkb import KnowledgeBase
+
+    with KnowledgeBase(kb) as opened:
+        assert sorted(e.media for e in opened.episodes()) == [f"http://127.0.0.1:8123/talk-{n}.wav" for n in range(2)]
+    assert not any((kb / "media").glob("*")) if (kb / "media").exists() else True
