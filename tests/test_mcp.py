@@ -131,13 +131,21 @@ def test_an_episode_added_by_another_process_shows_up_in_the_next_search(kb, tmp
 
     async def body(client):
         before = data(await client.call_tool("search", question))
-        added = await asyncio.to_thread(subprocess.run, [str(BIN / "podkb"), "add", str(talk), "--kb", str(kb)],
-                                        capture_output=True, text=True,
-                                        env={k: v for k, v in os.environ.items() if k != "PODKB_MODEL"})
+        adding = await asyncio.create_subprocess_exec(str(BIN / "podkb"), "add", str(talk), "--kb", str(kb),
+                                                      stderr=asyncio.subprocess.PIPE,
+                                                      env={k: v for k, v in os.environ.items() if k != "PODKB_MODEL"})
+        during = 0
+        while adding.returncode is None:  # searches while the other process writes and indexes: never an error
+            data(await client.call_tool("search", question))
+            during += 1
+            try:
+                await asyncio.wait_for(adding.wait(), timeout=0.01)
+            except asyncio.TimeoutError:
+                pass
         after = data(await client.call_tool("search", question))
-        return before, added, after
+        return before, adding, during, after
 
-    before, added, after = session(kb)(body)
-    assert added.returncode == 0, added.stderr
+    before, added, during, after = session(kb)(body)
+    assert added.returncode == 0 and during >= 1
     assert all(h["episode_id"] != "glaciers" for h in before)
     assert after[0]["episode_id"] == "glaciers" and after[0]["start"] == 1.0
