@@ -35,6 +35,7 @@ import faiss
 import numpy as np
 
 from podkb import KnowledgeBase
+from podkb.index.config import Config
 from podkb.index.evaluate import load_questions
 from podkb.index.keywords import terms
 from podkb.index.ranking import _convex
@@ -195,7 +196,8 @@ def run_size(base: Base, n: int, queries: list[str], bm25_max: int, folder: Path
             top = np.argpartition(-dense, 50)[:50]
             scores = bm25.get_scores(terms(q))
             best = np.argpartition(-scores, 50)[:50]
-            _convex([(int(i), float(dense[i])) for i in top], [(int(i), float(scores[i])) for i in best], 0.8)
+            _convex([(int(i), float(dense[i])) for i in top], [(int(i), float(scores[i])) for i in best],
+                    Config().dense_weight)
             hybrid.append(time.perf_counter() - t0)
         result["base_p50"], result["base_p99"] = percentiles(hybrid)
         del bm25

@@ -223,9 +223,7 @@ class ClusterTranscriber:
     def __init__(self, cluster: Cluster, progress: Callable[[str], Progress | None] | None = None):
         self.cluster = cluster
         self.progress = progress
-        self.options = WhisperOptions()
         self._done: dict = {}      # path → Transcript, or the BadInput to raise for it
-        self._turn = 0             # the next actor for a feed item
 
     def schedule(self, items: Iterable[tuple[str, str | None]],
                  known: Callable[[Path], bool]) -> Iterator[tuple[str, str | None]]:
@@ -268,8 +266,8 @@ class ClusterTranscriber:
             yield raw, None
 
     def transcribe(self, path: str, progress: Progress | None = None):
-        """The transcript ``schedule`` fetched for ``path``; a file it did not send (a feed's download)
-        is sent now, alone, and waited for."""
+        """The transcript ``schedule`` fetched for ``path``; a file it did not send is sent now, alone,
+        and waited for."""
         if path not in self._done:
             list(self.schedule([(path, None)], known=lambda _: False))
         result = self._done.pop(path)
@@ -280,20 +278,15 @@ class ClusterTranscriber:
     def transcribe_url(self, url: str, suffix: str, options, length: int | None):
         """A feed item by URL: a worker downloads it (with ``options``' size cap and deadlines) and
         transcribes it. (transcript, sha256 of the audio); BadInput when either fails."""
-        import ray
-
+        pool = self.cluster.pool
         try:
-            actor = self.cluster.actors[self._turn % len(self.cluster.actors)]
-            self._turn += 1
-            transcript, digest, why = ray.get(actor.transcribe_url.remote(url, suffix, options, length))
+            pool.submit(lambda actor, job: actor.transcribe_url.remote(*job), (url, suffix, options, length))
+            transcript, digest, why = pool.get_next_unordered()
         except Exception as error:  # noqa: BLE001 - the actor itself failed past its retries
             raise ClusterError(f"the Ray cluster at {self.cluster.address} failed: {_bad(error)}") from None
         if why is not None:
             raise BadInput(why)
         return transcript, digest
-
-    def close(self) -> None:
-        self.cluster.close()
 
 
 def _chunks(path: Path) -> list:

@@ -350,17 +350,11 @@ class KnowledgeBase:
         from .index import Index
 
         progress = progress or Progress()
-        with self._write:
-            library = open_store(self.path)
-            try:
-                index_ = Index(library, model=model or self.model, check_model=False, load=self._load_embedder)
-                report = index_.reindex(progress=progress.bars, on_wait=progress.waiting)
-                self._collect(index_)
-                progress.indexed(report)
-            finally:
-                library.close()
-            with self._lock:
-                self._index = Index(self._library, load=self._load_embedder)
+        with self._writer(model=model) as (_, index_):
+            report = index_.reindex(progress=progress.bars, on_wait=progress.waiting)
+        progress.indexed(report)
+        with self._lock:
+            self._index = Index(self._library, load=self._load_embedder)
         return report
 
     def configure(self, **changes) -> Config:
@@ -426,15 +420,15 @@ class KnowledgeBase:
             cluster.close()
 
     @contextmanager
-    def _writer(self, embedder=None) -> Iterator:
+    def _writer(self, embedder=None, model: str | None = None) -> Iterator:
         """A connection of its own for one write, and an index on it that shares the loaded model (or
-        embeds with ``embedder``, a cluster's)."""
+        embeds with ``embedder``, a cluster's; or with ``model``, for a reindex)."""
         from .index import Index
 
         with self._write:
             library = open_store(self.path)
             try:
-                index_ = Index(library, model=self.model, check_model=False, load=self._load_embedder,
+                index_ = Index(library, model=model or self.model, check_model=False, load=self._load_embedder,
                                embedder=embedder)
                 yield library, index_
                 self._collect(index_)

@@ -390,9 +390,10 @@ def filter_options(fn):
 
 
 def make_filters(kb: KnowledgeBase, show, episode, speaker, date_from, date_to):
-    if episode:
-        episode = find_episode(kb, episode).id
-    return kb.filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
+    try:
+        return kb.filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
+    except LookupError as error:  # an episode that isn't there, or a start of several
+        raise click.ClickException(f"{error}. Try 'podkb episodes' to list them.") from None
 
 
 @cli.command()

@@ -61,6 +61,12 @@ def _query(text: str, what: str = "query") -> str:
 def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
     server = MCPServer(name="podkb", instructions=INSTRUCTIONS)
 
+    def find(episode: str):
+        try:
+            return kb.episode(episode)
+        except LookupError as error:
+            raise ToolError(f"{error}; the episodes tool lists them") from None
+
     def filters(show, episode, speaker, date_from, date_to):
         try:
             return kb.filters(show=show, episode=episode, speaker=speaker, date_from=date_from, date_to=date_to)
@@ -98,10 +104,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
             raise ToolError("seconds must be more than 0 and at most 3600")
         if start < 0:
             raise ToolError("start is 0 or more seconds")
-        try:
-            found = kb.episode(episode)
-        except LookupError as error:
-            raise ToolError(f"{error}; the episodes tool lists them") from None
+        found = find(episode)
         segments = kb.segments(found.id)
         if any(s.start is not None for s in segments):
             low, high = start - seconds / 2, start + seconds / 2
@@ -130,8 +133,8 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
             raise ToolError("this podkb server is read-only (podkb mcp --read-only): quotes can't be saved")
         if start < 0 or (end is not None and end < start):
             raise ToolError("start is 0 or more seconds, and end (if given) comes after it")
+        found = find(episode)
         try:
-            found = kb.episode(episode)
             quote = kb.quote(collection, found.id, start, end, note)
         except LookupError as error:
             raise ToolError(f"{error}; the episodes tool lists them") from None
