@@ -261,7 +261,11 @@ class Index:
         return len(ids)
 
     def reindex(self, progress: bool = False, on_wait: Callable[[], None] | None = None) -> SyncReport:
-        """Rebuild every passage and vector (after changing the model or the passage rules)."""
+        """Rebuild every passage and vector (after changing the model or the passage rules).
+
+        The model loads first: one that can't be loaded leaves the index as it was.
+        """
+        self.embedder  # noqa: B018 - loads it, or raises RuntimeError, before anything is deleted
         with self.locked(on_wait):
             with self.library.transaction():
                 self.db.execute("DELETE FROM passages")

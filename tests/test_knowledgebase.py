@@ -225,3 +225,14 @@ def test_add_format_reads_every_file_as_that_format_or_says_why_not(podkb, write
     refused = podkb("add", write("not.srt.txt", "Just some words.\n"), "--format", "srt", "--no-index", expect=1)
     assert "error:" in refused.stderr and "not.srt.txt" in refused.stderr
     assert "Invalid value for '--format'" in podkb("add", otter, "--format", "docx", expect=2).output
+
+
+def test_a_reindex_with_a_model_that_cannot_load_leaves_the_index_as_it_was(tmp_path):
+    with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
+        kb.add([CHAI])
+        before = kb.info()
+    with KnowledgeBase(tmp_path / "kb", check_model=False) as kb:
+        with pytest.raises(RuntimeError, match="cannot load"):
+            kb.reindex("py:no_such_module:Embedder")
+        after = kb.info()
+    assert (after.passages, after.model, after.dim) == (before.passages, "hash", 64) and before.passages > 0
