@@ -15,13 +15,17 @@ export TRANSFORMERS_OFFLINE := 1
 
 install: $(STAMP)
 
-# For the tests: speech (espeak-ng speaks, sox joins clips) and a real browser (Debian's chromium,
-# driven by Playwright). Installed when missing and we can.
+# For the tests: speech (espeak-ng speaks, sox joins clips), a real browser (Debian's chromium,
+# driven by Playwright), and unshare + ip for the Ray tests' loopback-only namespace (util-linux,
+# iproute2). Installed when missing and we can.
 system:
-	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && test -x /usr/bin/chromium || { \
+	@command -v espeak-ng >/dev/null && command -v sox >/dev/null && test -x /usr/bin/chromium \
+	  && command -v unshare >/dev/null && command -v ip >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox chromium >/dev/null; \
-	  else echo "Install espeak-ng, sox and chromium for the tests (e.g. sudo apt-get install espeak-ng sox chromium)"; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox chromium \
+	      util-linux iproute2 >/dev/null; \
+	  else echo "Install espeak-ng, sox, chromium, util-linux and iproute2 for the tests" \
+	    "(e.g. sudo apt-get install espeak-ng sox chromium util-linux iproute2)"; fi; }
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
