@@ -1,6 +1,7 @@
 """What a search returns: hits that cite episode, speaker and the moment, and how to print them."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -52,7 +53,7 @@ class Hit:
     highlight: str
     score: float
     citation: str
-    link: str | None
+    link: str | None              # an http(s) URL that plays from ``start``, or None
     paragraph: int | None = None  # untimed transcripts: the paragraph and character offset
     offset: int | None = None
     first_segment: int = 0
@@ -61,6 +62,7 @@ class Hit:
     question: str | None = None         # when the hit answers a question asked just before: that question
     question_start: float | None = None
     passage_ids: list[int] = field(default_factory=list)
+    media: str | None = None      # the episode's recording on this machine (a path, never a link), if any
     parts: list[Part] = field(default_factory=list, repr=False)
 
     def set_parts(self, parts: list[Part]) -> None:
@@ -92,8 +94,15 @@ def citation(show: str | None, title: str, speaker: str | None, start: float | N
     return " — ".join(part for part in (show, title, speaker, where) if part)
 
 
+def web_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) URL, else None: a path, a javascript: or file: URL is never a link."""
+    return url if url and re.match(r"(?i)https?://[^\s]", url) else None
+
+
 def link(url: str | None, start: float | None) -> str | None:
-    """The episode's URL set to play from ``start``: YouTube's t=, else a media fragment #t=."""
+    """The episode's http(s) URL set to play from ``start``: YouTube's t=, else a media fragment #t=.
+    None for anything but an http(s) URL."""
+    url = web_url(url)
     if not url:
         return None
     if start is None:

@@ -31,6 +31,8 @@ def terms(query: str) -> list[str]:
 
 def fts_terms(texts: list[str]) -> list[list[str]]:
     """Each text's terms, in order, exactly as the index's tokenizer (porter unicode61) makes them."""
+    if not texts:
+        return []
     db = sqlite3.connect(":memory:")
     try:
         db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')")

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ingest.decode import well_formed
+
 from . import keywords
 from .collapse import collapse
 from .highlight import cite, part_from_row
-from .hits import Hit
+from .hits import Hit, web_url
 from .store import Index
 
 MODES = ("hybrid", "dense", "keyword")
@@ -68,6 +70,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     if fusion not in FUSIONS:
         raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}")
     filters = filters or Filters()
+    query = well_formed(query)
     if not keywords.terms(query):
         return []
     pool = max(50, 5 * k)
@@ -151,7 +154,7 @@ def _hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
     ids = [passage_id for passage_id, _ in ranked]
     rows = index.db.execute(
         "SELECT p.id, p.idx, p.text, p.start_ms, p.end_ms, p.speaker, p.first_segment, p.last_segment, p.sentences, "
-        "p.episode_id, e.title, e.show, coalesce(e.media, e.source) FROM passages p "
+        "p.episode_id, e.title, e.show, e.media, e.source FROM passages p "
         f"JOIN episodes e ON e.id = p.episode_id WHERE p.id IN ({','.join('?' * len(ids))})",
         ids,
     )
@@ -161,10 +164,10 @@ def _hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
         row = by_id.get(passage_id)
         if row is None:
             continue
-        episode_id, title, show, url = row[9:]
+        episode_id, title, show, media, source = row[9:]
         hit = Hit(passage_id=passage_id, episode_id=episode_id, episode_title=title, show=show, speaker=None,
                   start=None, end=None, passage_start=None, text="", highlight="", score=round(float(score), 6),
-                  citation="", link=url)
+                  citation="", link=web_url(media) or web_url(source), media=None if web_url(media) else media)
         hit.set_parts([part_from_row(row[:9])])
         hits.append(hit)
     return hits

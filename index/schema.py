@@ -78,3 +78,42 @@ def m005_term_frequencies_by_the_index_own_stems(db):
     # it is now kept by FTS5's own (keywords.fts_terms): recount it once from the index itself.
     db.execute("DELETE FROM term_df")
     db.execute("INSERT INTO term_df (stem, df) SELECT term, doc FROM passages_vocab")
+
+
+@migration
+def m006_create_the_next_index(db):
+    # A reindex builds here, beside the live tables, then swaps them in one transaction (store.py), so
+    # searches meanwhile read the whole old index, never a half-deleted one. Ids continue past the live
+    # ones, so a passage id never means two passages. A killed reindex resumes from what is here.
+    db.execute(
+        """CREATE TABLE next_passages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            start_ms INTEGER,
+            end_ms INTEGER,
+            speaker TEXT,
+            turn INTEGER NOT NULL,
+            first_segment INTEGER NOT NULL,
+            last_segment INTEGER NOT NULL,
+            sentences TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX next_passages_episode ON next_passages(episode_id, idx)")
+    db.execute("CREATE TABLE next_vectors (passage_id INTEGER PRIMARY KEY REFERENCES next_passages(id) "
+               "ON DELETE CASCADE, vector BLOB NOT NULL)")
+    db.execute("CREATE TABLE next_sentence_vectors (passage_id INTEGER PRIMARY KEY REFERENCES next_passages(id) "
+               "ON DELETE CASCADE, scales BLOB NOT NULL, vectors BLOB NOT NULL)")
+    db.execute("CREATE TABLE next_indexed (episode_id TEXT PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE, "
+               "content_hash TEXT NOT NULL)")
+
+
+# The keyword index follows the passages table through these triggers (m001); a reindex's swap drops
+# them, moves the rows, rebuilds the FTS5 index once, and puts them back.
+FTS_TRIGGERS = (
+    "CREATE TRIGGER passages_ai AFTER INSERT ON passages BEGIN "
+    "INSERT INTO passages_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN "
+    "INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+)

@@ -7,7 +7,14 @@ another process), is made good from SQLite's float16 vectors, and a damaged file
 rebuilt from them. Nothing is re-embedded for either.
 
 Only one process indexes a knowledge base at a time (an OS file lock, lock.py); others wait
-for it, while searches go on reading what is committed.
+for it, while searches go on reading what is committed: a search that finds the lock taken
+reads what is there instead of waiting. Episodes are embedded in batches across episodes
+(many small episodes cost what their passages cost), and each batch is written in one
+transaction, so a kill leaves whole episodes indexed or none.
+
+A reindex (another model, new passage rules) builds the whole index beside the live one, in
+the ``next_*`` tables, and swaps it in with one transaction: searches meanwhile read the old
+index, whole, and a killed reindex resumes from what it had built.
 """
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -24,15 +31,18 @@ from ..ingest.timecode import milliseconds as _ms
 
 from . import keywords
 from . import passages as passage_builder
+from .config import Config
 from .embed import DEFAULT_MODEL, Embedder, encode_passages
 from .embed import load as load_embedder
 from .embed import load_for_queries
 from .lock import IndexLock
-from .config import Config
-from .schema import migration
-from .vectors import VectorIndex, ids_digest
+from .schema import FTS_TRIGGERS, migration
+from .vectors import UPGRADED, VectorIndex, ids_digest
 
 FAISS_NAME = "passages.faiss"
+# Episodes are gathered until this many passages, then embedded together ($PODKB_BATCH_PASSAGES: fewer
+# holds less in memory; 1 embeds one episode at a time).
+BATCH_PASSAGES = 256
 
 
 class ModelMismatch(Exception):
@@ -45,6 +55,32 @@ class SyncReport:
     passages: int = 0
     removed: int = 0
     rebuilt: bool = False
+    busy: bool = False  # another process was indexing, and this sync did not wait for it
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Where an index lives: the live tables, or the next ones a reindex builds."""
+
+    passages: str
+    vectors: str
+    sentence_vectors: str
+    indexed: str
+
+
+LIVE = Tables("passages", "vectors", "sentence_vectors", "indexed_episodes")
+NEXT = Tables("next_passages", "next_vectors", "next_sentence_vectors", "next_indexed")
+
+
+@dataclass
+class _Built:
+    """One episode's passages, built and (once its batch is embedded) with their vectors."""
+
+    episode_id: str
+    content_hash: str
+    passages: list
+    vectors: np.ndarray | None = None
+    sentence_vectors: list | None = None
 
 
 class Index:
@@ -60,6 +96,7 @@ class Index:
         self.path = library.dir / FAISS_NAME
         migration.require(self.db, library.dir)
         self._embedder = embedder
+        self._given = embedder is not None
         self._query_embedder = None
         self._load = load or load_embedder
         self.model = embedder.name if embedder else (model or self.meta("model") or os.environ.get("PODKB_MODEL")
@@ -135,6 +172,10 @@ class Index:
                 f"or leave out --model to use {stored}"
             )
 
+    def stored_model(self) -> str | None:
+        """The model the live vectors were made with (another process may have reindexed since this opened)."""
+        return self.meta("model") if self.db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() else None
+
     @property
     def generation(self) -> int:
         return int(self.meta("generation") or 0)
@@ -147,37 +188,43 @@ class Index:
 
     # Keeping in step
 
-    def stale_episodes(self) -> list[str]:
+    def stale_episodes(self, tables: Tables = LIVE) -> list[str]:
         rows = self.db.execute(
-            "SELECT e.id FROM episodes e LEFT JOIN indexed_episodes i ON i.episode_id = e.id "
+            f"SELECT e.id FROM episodes e LEFT JOIN {tables.indexed} i ON i.episode_id = e.id "
             "WHERE i.content_hash IS NULL OR i.content_hash != e.content_hash ORDER BY e.added_at, e.rowid"
         )
         return [row[0] for row in rows]
 
     def sync(self, progress: bool = False, on_episode: Callable[[int, int, str], None] | None = None,
-             on_wait: Callable[[], None] | None = None) -> SyncReport:
+             on_wait: Callable[[], None] | None = None, wait: bool = True) -> SyncReport:
         """Index episodes that are new or changed. Cheap when nothing changed: no model, no FAISS.
 
-        ``on_episode(done, total, episode_id)`` is called before each episode is indexed, and
-        ``on_wait()`` once if another process is indexing this knowledge base and we wait for it.
+        ``on_episode(done, total, episode_id)`` is called as each episode is taken up, and ``on_wait()``
+        once if another process is indexing this knowledge base and we wait for it. With ``wait=False``
+        nothing waits: if another process is indexing, the report says ``busy`` and nothing is done.
         """
         report = SyncReport()
         if not self.stale_episodes():
             return report
+        if not self._lock.held and not wait:
+            if not self._lock.acquire(blocking=False):
+                report.busy = True
+                return report
+            try:
+                return self.sync(progress, on_episode)
+            finally:
+                self._lock.release()
         with self.locked(on_wait):
+            self._follow_stored_model()
             vectors = self.vectors()
             stale = self.stale_episodes()  # again: whoever held the lock may have done them
-            for n, episode_id in enumerate(stale):
-                if on_episode:
-                    on_episode(n, len(stale), episode_id)
-                indexed = self._index_episode(episode_id, progress)
-                if indexed is None:
-                    continue  # removed or replaced while it was embedded: the next sync sees it as it is
-                removed, added = indexed
+            for batch in self._batches(stale, LIVE, on_episode):
+                self._embed(batch, progress)
+                written, removed, ids, embedded = self._write(batch, LIVE)
                 vectors.remove(removed)
-                vectors.add(*added)
-                report.episodes += 1
-                report.passages += len(added[0])
+                vectors.add(ids, embedded)
+                report.episodes += written
+                report.passages += len(ids)
                 report.removed += len(removed)
             if report.episodes:
                 generation = self.generation
@@ -185,46 +232,92 @@ class Index:
                 self._save(vectors, generation)
         return report
 
-    def _index_episode(self, episode_id: str, progress: bool) -> tuple[list[int], tuple[np.ndarray, np.ndarray]] | None:
-        row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone()
-        if row is None:
-            return None
-        built = [p for p in passage_builder.build(episode_id, self.library.segments(episode_id))
-                 if p.words >= passage_builder.INDEX_MIN_WORDS]
-        embedded, sentences = encode_passages(self.embedder, [p.text for p in built], [p.spans for p in built],
-                                              progress=progress)
-        with self.library.transaction():
-            if self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone() != row:
-                return None
-            old = self._forget_passages(episode_id)
-            ids = [self._insert(p, v, sv) for p, v, sv in zip(built, embedded, sentences)]
-            keywords.count_terms(self.db, [p.text for p in built])
-            self.db.execute(
-                "INSERT OR REPLACE INTO indexed_episodes (episode_id, content_hash) VALUES (?, ?)",
-                (episode_id, row[0]),
-            )
-            self._bump()
-        return old, (np.array(ids, dtype=np.int64), embedded)
+    def _follow_stored_model(self) -> None:
+        """Under the lock: index with the model the store now holds, should another process have
+        reindexed with another one since this index was opened (never mix two models' vectors)."""
+        stored = self.stored_model()
+        if stored is None or stored == self.model:
+            return
+        if self._given:  # an embedder handed in (a test's, a cluster's) can't become another model
+            raise ModelMismatch(f"this knowledge base was reindexed with {stored} while this process held "
+                                f"{self.model}; run the command again")
+        self.model, self._embedder, self._query_embedder = stored, None, None
+        self.config = Config.from_json(self.meta("config"), model=stored)
 
-    def _forget_passages(self, episode_id: str) -> list[int]:
+    def _batches(self, episode_ids: list[str], tables: Tables,
+                 on_episode: Callable[[int, int, str], None] | None) -> Iterator[list[_Built]]:
+        """The episodes' passages, built and gathered into batches of about BATCH_PASSAGES."""
+        batch, size = [], 0
+        for n, episode_id in enumerate(episode_ids):
+            if on_episode:
+                on_episode(n, len(episode_ids), episode_id)
+            row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+            if row is None:
+                continue  # removed meanwhile
+            built = [p for p in passage_builder.build(episode_id, self.library.segments(episode_id))
+                     if p.words >= passage_builder.INDEX_MIN_WORDS]
+            batch.append(_Built(episode_id, row[0], built))
+            size += len(built)
+            if size >= int(os.environ.get("PODKB_BATCH_PASSAGES") or BATCH_PASSAGES):
+                yield batch
+                batch, size = [], 0
+        if batch:
+            yield batch
+
+    def _embed(self, batch: list[_Built], progress: bool) -> None:
+        passages = [p for b in batch for p in b.passages]
+        embedded, sentences = encode_passages(self.embedder, [p.text for p in passages], [p.spans for p in passages],
+                                              progress=progress)
+        at = 0
+        for b in batch:
+            b.vectors, b.sentence_vectors = embedded[at:at + len(b.passages)], sentences[at:at + len(b.passages)]
+            at += len(b.passages)
+
+    def _write(self, batch: list[_Built], tables: Tables) -> tuple[int, list[int], np.ndarray, np.ndarray]:
+        """Store a batch in one transaction: (episodes written, ids removed, ids added, their vectors). An
+        episode removed or replaced while it was embedded is skipped: the next sync sees it as it is."""
+        written, removed, ids, vectors, texts = 0, [], [], [], []
+        with self.library.transaction():
+            for b in batch:
+                row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (b.episode_id,)).fetchone()
+                if row is None or row[0] != b.content_hash:
+                    continue
+                removed += self._forget_passages(b.episode_id, tables)
+                for p, v, sv in zip(b.passages, b.vectors, b.sentence_vectors):
+                    ids.append(self._insert(p, v, sv, tables))
+                    vectors.append(v)
+                texts += [p.text for p in b.passages]
+                self.db.execute(f"INSERT OR REPLACE INTO {tables.indexed} (episode_id, content_hash) VALUES (?, ?)",
+                                (b.episode_id, b.content_hash))
+                written += 1
+            if tables is LIVE:
+                keywords.count_terms(self.db, texts)  # once a batch: it tokenises through an FTS5 table
+                self._bump()
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return written, removed, np.array(ids, dtype=np.int64), matrix
+
+    def _forget_passages(self, episode_id: str, tables: Tables = LIVE) -> list[int]:
         """Delete an episode's passages (and their keyword counts); return their ids."""
-        rows = self.db.execute("SELECT id, text FROM passages WHERE episode_id = ?", (episode_id,)).fetchall()
-        keywords.count_terms(self.db, [text for _, text in rows], sign=-1)
-        self.db.execute("DELETE FROM passages WHERE episode_id = ?", (episode_id,))
+        rows = self.db.execute(f"SELECT id, text FROM {tables.passages} WHERE episode_id = ?",
+                               (episode_id,)).fetchall()
+        if tables is LIVE:
+            keywords.count_terms(self.db, [text for _, text in rows], sign=-1)
+        self.db.execute(f"DELETE FROM {tables.passages} WHERE episode_id = ?", (episode_id,))
         return [passage_id for passage_id, _ in rows]
 
-    def _insert(self, p: passage_builder.Passage, vector: np.ndarray, sentence_vectors: np.ndarray) -> int:
+    def _insert(self, p: passage_builder.Passage, vector: np.ndarray, sentence_vectors: np.ndarray,
+                tables: Tables = LIVE) -> int:
         sentences = json.dumps([[s.at, _ms(s.start), s.offset] for s in p.sentences])
         cursor = self.db.execute(
-            "INSERT INTO passages (episode_id, idx, text, start_ms, end_ms, speaker, turn, first_segment, "
+            f"INSERT INTO {tables.passages} (episode_id, idx, text, start_ms, end_ms, speaker, turn, first_segment, "
             "last_segment, sentences) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (p.episode_id, p.idx, p.text, _ms(p.start), _ms(p.end), p.speaker, p.turn,
              p.first_segment, p.last_segment, sentences),
         )
-        self.db.execute("INSERT INTO vectors (passage_id, vector) VALUES (?, ?)",
+        self.db.execute(f"INSERT INTO {tables.vectors} (passage_id, vector) VALUES (?, ?)",
                         (cursor.lastrowid, vector.astype(np.float16).tobytes()))
         scales, quantised = quantise(sentence_vectors)
-        self.db.execute("INSERT INTO sentence_vectors (passage_id, scales, vectors) VALUES (?, ?, ?)",
+        self.db.execute(f"INSERT INTO {tables.sentence_vectors} (passage_id, scales, vectors) VALUES (?, ?, ?)",
                         (cursor.lastrowid, scales.tobytes(), quantised.tobytes()))
         return cursor.lastrowid
 
@@ -260,24 +353,90 @@ class Index:
             self.vectors()
         return len(ids)
 
-    def reindex(self, progress: bool = False, on_wait: Callable[[], None] | None = None) -> SyncReport:
+    # Reindexing, beside the live index
+
+    def pending_reindex(self) -> tuple[str, int] | None:
+        """(model, episodes built) of a reindex that was started and not finished (killed), or None."""
+        model = self.meta("next_model")
+        if model is None:
+            return None
+        return model, self.db.execute("SELECT count(*) FROM next_indexed").fetchone()[0]
+
+    def reindex(self, progress: bool = False, on_wait: Callable[[], None] | None = None,
+                on_episode: Callable[[int, int, str], None] | None = None) -> SyncReport:
         """Rebuild every passage and vector (after changing the model or the passage rules).
 
-        The model loads first: one that can't be loaded leaves the index as it was.
+        The new index is built beside the live one and swapped in with one transaction, so searches
+        meanwhile read the old one, whole. A reindex killed midway resumes here, with the same model,
+        from what it had built. The model loads first: one that can't be loaded changes nothing.
         """
-        self.embedder  # noqa: B018 - loads it, or raises RuntimeError, before anything is deleted
+        self.embedder  # noqa: B018 - loads it, or raises RuntimeError, before anything is written
+        report = SyncReport(rebuilt=True)
         with self.locked(on_wait):
-            with self.library.transaction():
-                self.db.execute("DELETE FROM passages")
-                self.db.execute("DELETE FROM term_df")
-                self.db.execute("DELETE FROM indexed_episodes")
-                self.db.execute("DELETE FROM index_meta WHERE key IN ('model', 'dim')")
-                self._bump()
-            self._vectors = VectorIndex(self.dim, nprobe=self.config.nprobe)
-            self._loaded_stamp = {"generation": self.generation}
-            report = self.sync(progress=progress)
-        report.rebuilt = True
+            building = self._begin_next()
+            for batch in self._batches(self.stale_episodes(NEXT), NEXT, on_episode):
+                self._embed(batch, progress)
+                _, _, ids, embedded = self._write(batch, NEXT)
+                building.add(ids, embedded)
+            report.passages = self._swap(building)
+            report.episodes = self.db.execute("SELECT count(*) FROM indexed_episodes").fetchone()[0]
+            more = self.sync(progress=progress)  # episodes added while the swap was being prepared
+            report.episodes += more.episodes
+            report.passages += more.passages
         return report
+
+    def _begin_next(self) -> VectorIndex:
+        """Start (or resume, with the same model) building the next index; its vectors so far, in FAISS."""
+        with self.library.transaction():
+            if self.meta("next_model") != self.model:
+                for table in (NEXT.sentence_vectors, NEXT.vectors, NEXT.passages, NEXT.indexed):
+                    self.db.execute(f"DELETE FROM {table}")
+                # The next ids continue past every live one, so no id ever names two passages.
+                self.db.execute("DELETE FROM sqlite_sequence WHERE name = ?", (NEXT.passages,))
+                self.db.execute("INSERT INTO sqlite_sequence (name, seq) SELECT ?, coalesce(max(seq), 0) "
+                                "FROM sqlite_sequence WHERE name = ?", (NEXT.passages, LIVE.passages))
+                self._set_meta("next_model", self.model)
+        building = VectorIndex(self.embedder.dim, nprobe=self.config.nprobe)
+        rows = self.db.execute(f"SELECT passage_id, vector FROM {NEXT.vectors} ORDER BY passage_id").fetchall()
+        if rows:
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).astype(np.float32)
+            building.add(np.array([r[0] for r in rows], dtype=np.int64), matrix.reshape(len(rows), -1))
+        return building
+
+    def _swap(self, building: VectorIndex) -> int:
+        """Make the next index the live one, in one transaction; its passages."""
+        db = self.db
+        with self.library.transaction():
+            # An episode replaced since it was built is dropped from the swap: the next sync indexes it.
+            changed = ("SELECT n.episode_id FROM next_indexed n JOIN episodes e ON e.id = n.episode_id "
+                       "WHERE e.content_hash != n.content_hash")
+            dropped = [row[0] for row in db.execute(f"SELECT id FROM {NEXT.passages} WHERE episode_id IN ({changed})")]
+            db.execute(f"DELETE FROM {NEXT.passages} WHERE episode_id IN ({changed})")
+            db.execute(f"DELETE FROM {NEXT.indexed} WHERE episode_id IN ({changed})")
+            db.execute("DROP TRIGGER passages_ai")
+            db.execute("DROP TRIGGER passages_ad")
+            for table in (LIVE.sentence_vectors, LIVE.vectors, LIVE.passages, LIVE.indexed):
+                db.execute(f"DELETE FROM {table}")
+            columns = "id, episode_id, idx, text, start_ms, end_ms, speaker, turn, first_segment, last_segment, " \
+                      "sentences"
+            db.execute(f"INSERT INTO passages ({columns}) SELECT {columns} FROM {NEXT.passages}")
+            db.execute("INSERT INTO vectors SELECT * FROM next_vectors")
+            db.execute("INSERT INTO sentence_vectors SELECT * FROM next_sentence_vectors")
+            db.execute("INSERT INTO indexed_episodes SELECT * FROM next_indexed")
+            db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
+            for trigger in FTS_TRIGGERS:
+                db.execute(trigger)
+            db.execute("DELETE FROM term_df")
+            db.execute("INSERT INTO term_df (stem, df) SELECT term, doc FROM passages_vocab")
+            for table in (NEXT.sentence_vectors, NEXT.vectors, NEXT.passages, NEXT.indexed):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM index_meta WHERE key = 'next_model'")
+            self._bump()
+            self._set_meta("vectors_since", self.generation)  # a FAISS file from before this is not ours
+            count = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        building.remove(dropped)
+        self._save(building, self.generation)
+        return count
 
     # The FAISS side
 
@@ -289,10 +448,13 @@ class Index:
         generation = self.generation
         if self._vectors is not None and self._loaded_stamp.get("generation") == generation:
             return self._vectors
+        self.config = Config.from_json(self.meta("config"), model=self.model)  # `podkb config` elsewhere
         stored = self._stored_ids()
         loaded = VectorIndex.load(self.path, self.dim, self.config.nprobe)
+        if not isinstance(loaded, str) and loaded[1].get("generation", 0) < int(self.meta("vectors_since") or 0):
+            loaded = UPGRADED  # written before the last reindex swapped the index: not this index's
         if isinstance(loaded, str):
-            if loaded != "missing" or len(stored):
+            if loaded not in ("missing", UPGRADED) or (loaded == "missing" and len(stored)):
                 self.notices.append(f"{self.path.name} was {loaded}; rebuilt it from podkb.db")
             vectors, changed = self._rebuild(), True
         else:

@@ -22,6 +22,9 @@ from ..ingest.errors import StoreError, store_problem
 from .config import Config
 
 
+UPGRADED = "from an older podkb"
+
+
 def nlist_for(n: int) -> int:
     return int(min(65536, max(256, 4 * np.sqrt(n))))
 
@@ -148,6 +151,8 @@ class VectorIndex:
             return "missing" if not path.exists() else "without its stamp"
         except (OSError, ValueError):
             return "with an unreadable stamp"
+        if isinstance(stamp, dict) and "sha256" not in stamp and isinstance(stamp.get("count"), int):
+            return UPGRADED  # written by a podkb before checksums: rebuilt from SQLite, no fault to report
         if not isinstance(stamp, dict) or not isinstance(stamp.get("sha256"), str):
             return "with an unreadable stamp"
         try:

@@ -86,7 +86,7 @@ class _Worker:
         with tempfile.TemporaryDirectory(prefix="podkb-ray-") as tmp:
             path = Path(tmp) / f"audio{suffix}"
             try:
-                fetch.download(url, path, options.max_bytes, options.timeout, length)
+                fetch.download(url, path, options.max_bytes, options.timeout, length, options.allow_private)
                 return self.transcriber.transcribe(str(path)), file_hash(path), None
             except BadInput as bad:
                 return None, None, str(bad)

@@ -142,3 +142,11 @@ def check_lines(text: str) -> None:
             f"a single line of {longest / 1e6:.0f} million characters; "
             f"text transcripts are limited to {MAX_LINE_CHARS // 1_000_000} million per line"
         )
+
+
+def well_formed(text: str | None) -> str | None:
+    """``text`` with each lone surrogate ('\\ud800', as a broken client or terminal sends them), which
+    tokenizers and SQLite refuse to encode, made a '?'; everything else is kept as it is."""
+    if text is None or text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -1,14 +1,20 @@
 """Podcast feeds → episodes: parse with podcastparser, key items by GUID, prefer the publisher's transcript.
 
-Items already in the store (same feed, same GUID) are skipped before anything is downloaded, so a
-second run only adds what is new. An item with a ``<podcast:transcript>`` in a format podkb reads is
-imported from it; otherwise its enclosure is downloaded (atomically, size-checked) and transcribed.
+Items taken in before are skipped before anything is downloaded, so a second run only adds what is
+new: an item is known by its feed and GUID, by its enclosure URL (the same audio under another GUID,
+or the feed followed under a second URL), and, once fetched, by its content. Each is recorded
+(``feed_items``) as soon as its content is known, so a duplicate is fetched at most once and never
+transcribed. An item with a ``<podcast:transcript>`` in a format podkb reads is imported from it;
+otherwise its enclosure is downloaded (atomically, size-checked) and transcribed.
+
+Only public http(s) addresses are fetched unless ``FeedOptions.allow_private`` (fetch.py).
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import mimetypes
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -95,11 +101,11 @@ class Feed:
     items: list[Item]
 
 
-def read_feed(source: str, timeout: float = fetch.TIMEOUT) -> Feed:
+def read_feed(source: str, timeout: float = fetch.TIMEOUT, allow_private: bool = False) -> Feed:
     """A feed from an http(s) URL or a local file. Raises BadInput (404, timeout, malformed XML, ...)."""
     parts = urlsplit(source)
     if parts.scheme.lower() in ("http", "https"):
-        data = fetch.fetch(source, fetch.MAX_FEED_BYTES, timeout)
+        data = fetch.fetch(source, fetch.MAX_FEED_BYTES, timeout, allow_private)
         url = source
     else:
         path = Path(url2pathname(parts.path) if parts.scheme == "file" else source)
@@ -128,7 +134,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
             guid=entry["guid"],
             title=entry.get("title") or entry["guid"],
             published=int(entry.get("published") or 0),
-            link=entry.get("link") or None,
+            link=web_url(entry.get("link")),
             duration=float(entry["total_time"]) if entry.get("total_time") else None,
             enclosure=enclosure.get("url"),
             enclosure_type=(enclosure.get("mime_type") or "").lower() or None,
@@ -137,6 +143,12 @@ def parse_feed(data: bytes, url: str) -> Feed:
             persons=[p["name"] for p in entry.get("persons", []) if p.get("name")],
         ))
     return Feed(url=url, title=parsed.get("title"), items=items)
+
+
+def web_url(url: str | None) -> str | None:
+    """An http(s) URL, else None: a feed's javascript: or file: link is never kept."""
+    url = (url or "").strip()
+    return url if urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
 def playable(enclosures: list[dict]) -> dict:
@@ -156,12 +168,18 @@ def select(items: list[Item], limit: int | None = None, since: date | None = Non
     return chosen[:limit] if limit else chosen
 
 
+def _private_allowed() -> bool:
+    return os.environ.get("PODKB_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+
+
 @dataclass
 class FeedOptions:
     limit: int | None = None
     since: date | None = None
     timeout: float = fetch.TIMEOUT
     max_bytes: int = fetch.MAX_MEDIA_BYTES
+    # Fetch from loopback and private networks too (feeds hosted on your own network); also $PODKB_ALLOW_PRIVATE.
+    allow_private: bool = field(default_factory=_private_allowed)
 
 
 def follow(library: Library, source: str, options: FeedOptions | None = None,
@@ -174,16 +192,24 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
     """
     options = options or FeedOptions()
     try:
-        feed = read_feed(source, options.timeout)
+        feed = read_feed(source, options.timeout, options.allow_private)
     except BadInput as bad:
         yield Outcome(source, error=str(bad))
         return
     library.follow(feed.url, feed.title)
     transcriber = transcriber or Transcriber()  # the model loads at the first audio item, once
     for item in select(feed.items, options.limit, options.since):
-        if library.by_guid(feed.url, item.guid) or library.was_removed(feed.url, item.guid):
+        if library.seen_item(feed.url, item.guid):
             continue
         outcome = Outcome(f"{item.title} <{item.enclosure or item.link or item.guid}>")
+        known = library.by_enclosure(item.enclosure) if item.enclosure else None
+        if known is not None:  # the same audio under another GUID, or this feed under another URL
+            episode, content_hash = known
+            library.record_item(feed.url, item.guid, item.enclosure, content_hash, episode.id if episode else None)
+            if episode is not None:  # (one the user removed stays removed, silently)
+                outcome.result = AddResult("unchanged", episode)
+                yield outcome
+            continue
         try:
             outcome.result = add_item(library, feed, item, options, transcriber, progress, outcome.warnings)
         except BadInput as bad:
@@ -204,10 +230,13 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
     if best:
         url, suffix = best
         try:
-            data = fetch.fetch(url, fetch.MAX_TRANSCRIPT_BYTES, options.timeout)
+            data = fetch.fetch(url, fetch.MAX_TRANSCRIPT_BYTES, options.timeout, options.allow_private)
+            content_hash = hashlib.sha256(data).hexdigest()
+            if library.by_hash(content_hash):
+                return _already(library, feed, item, content_hash)
             transcript, more = parse(data, suffix)
             warnings += more
-            content_hash, name = hashlib.sha256(data).hexdigest(), f"transcript{suffix}"
+            name = f"transcript{suffix}"
         except BadInput as bad:
             if not item.enclosure:
                 raise BadInput(f"transcript {url}: {bad}") from None
@@ -225,11 +254,16 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
         else:
             path = download_enclosure(library, item, options)
             try:
+                content_hash = file_hash(path)
+                if library.by_hash(content_hash):  # the same audio: never transcribed twice, no orphan file
+                    result = _already(library, feed, item, content_hash)
+                    _discard(path, result.episode)
+                    return result
                 transcript = read_audio(path, transcriber, progress(item.title) if progress else None)
             except BaseException:
-                path.unlink(missing_ok=True)  # nothing half-done stays behind: no episode, no orphan file
+                _discard(path, library.by_hash(content_hash) if content_hash else None)  # no orphan file
                 raise
-            content_hash, media, name = file_hash(path), str(path), path.name
+            media, name = str(path), path.name
         warnings += transcript.warnings
     episode = build_episode(Path(name), transcript, content_hash, info)
     episode.path = None  # it came from a URL, not a file to --replace
@@ -237,9 +271,24 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
     if item.duration and not transcribed:
         episode.duration = item.duration  # a transcript's last cue ends before the episode does
     result = library.add(episode, transcript)
-    if result.status == "unchanged":  # the same transcript was added by hand: key it by this GUID from now on
-        library.claim(result.episode.id, feed.url, item.guid)
+    if result.status == "unchanged" and media and Path(media).parent == library.media_dir:
+        _discard(Path(media), result.episode)  # stored meanwhile by another process: keep no second copy
+    library.record_item(feed.url, item.guid, item.enclosure, content_hash, result.episode.id)
     return result
+
+
+def _discard(path: Path, kept=None) -> None:
+    """Delete a download nobody plays from: unless it is the stored episode ``kept``'s own audio (the same
+    item fetched by two processes at once lands on the same name)."""
+    if kept is None or kept.media != str(path):
+        path.unlink(missing_ok=True)
+
+
+def _already(library: Library, feed: Feed, item: Item, content_hash: str) -> AddResult:
+    """An item whose content is already stored (added by hand, or under another GUID): record it, add nothing."""
+    known = library.by_hash(content_hash)
+    library.record_item(feed.url, item.guid, item.enclosure, content_hash, known.id)
+    return AddResult("unchanged", known)
 
 
 def enclosure_suffix(item: Item) -> str:
@@ -257,7 +306,8 @@ def download_enclosure(library: Library, item: Item, options: FeedOptions) -> Pa
     suffix = enclosure_suffix(item)
     digest = hashlib.sha256(item.guid.encode()).hexdigest()[:10]
     dest = library.media_dir / f"{slugify(item.title, 50) or 'episode'}-{digest}{suffix}"
-    return fetch.download(item.enclosure, dest, options.max_bytes, options.timeout, item.enclosure_length)
+    return fetch.download(item.enclosure, dest, options.max_bytes, options.timeout, item.enclosure_length,
+                          options.allow_private)
 
 
 def _suffix(url: str | None, allowed: set[str]) -> str | None:

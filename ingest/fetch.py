@@ -1,5 +1,13 @@
-"""HTTP for feeds: only http and https (redirects included), a size cap, and downloads that
-appear under their final name only once complete.
+"""HTTP for feeds: only http and https (redirects included), only public addresses, a size cap, and
+downloads that appear under their final name only once complete.
+
+A feed names URLs that podkb then fetches, so a feed could point it at the user's own network
+(a router's admin page, a cloud's metadata service at 169.254.169.254, a service on 127.0.0.1)
+and store the answer as a transcript. Every connection, redirects included, is checked after the
+name is resolved and before a byte is sent: loopback, private, link-local, multicast and other
+non-public addresses are refused unless ``allow_private`` (``--allow-private``, for people who host
+their feeds on their own network). Checking the address actually connected to, not the name,
+also defeats a name that resolves to a public address once and a private one the next time.
 
 Time is bounded for the whole transfer, not per read, so a server that trickles bytes can't
 hold a run open: a feed or transcript must arrive within the timeout, and an enclosure,
@@ -8,7 +16,9 @@ however large, must keep up an average of MIN_RATE once the timeout has passed.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +34,8 @@ MAX_TRANSCRIPT_BYTES = 50 << 20
 MAX_MEDIA_BYTES = 2 << 30      # an episode's audio or video
 USER_AGENT = "podkb (+https://github.com/podkb/podkb)"
 _CHUNK = 1 << 16
+PUBLIC_ONLY = ("podkb fetches feeds only from public addresses (--allow-private, or PODKB_ALLOW_PRIVATE=1, to "
+               "fetch from your own network)")
 
 
 def check_url(url: str) -> str:
@@ -33,23 +45,132 @@ def check_url(url: str) -> str:
     return url
 
 
+def refused(address: str) -> str | None:
+    """Why podkb won't connect to ``address`` (an IP) unless told to, or None for a public address."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for test, kind in (("is_loopback", "a loopback"), ("is_link_local", "a link-local"), ("is_multicast", "a multicast"),
+                       ("is_unspecified", "an unspecified"), ("is_private", "a private"), ("is_reserved", "a reserved")):
+        if getattr(ip, test):
+            return f"{kind} address"
+    if not ip.is_global:
+        return "a non-public address"
+    return None
+
+
+def _guarded_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None, **kw):
+    """socket.create_connection, to public addresses only: each address the name resolves to is
+    checked, and the first public one that answers is used."""
+    host, port = address
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise OSError(f"cannot resolve {host}: {error.strerror or error}") from None
+    reasons, last = [], None
+    for family, kind, proto, _, peer in found:
+        why = refused(peer[0])
+        if why:
+            reasons.append((peer[0], why))
+            continue
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(peer)
+            return sock
+        except OSError as error:
+            sock.close()
+            last = error
+    if last is not None:
+        raise last
+    raise PrivateAddress(f"{_resolves(host, reasons)}: {PUBLIC_ONLY}")
+
+
+class PrivateAddress(OSError):
+    """A connection refused because the host resolves only to non-public addresses."""
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._create_connection = _guarded_connection  # http.client sets it on each connection
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._create_connection = _guarded_connection
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context)
+
+
+def _through_proxy(url: str) -> bool:
+    """Whether urllib sends this request through a proxy named in the environment."""
+    parts = urlsplit(url)
+    return bool(urllib.request.getproxies().get(parts.scheme.lower())) and not urllib.request.proxy_bypass(
+        parts.hostname or "")
+
+
+def _check_host(url: str) -> None:
+    """Through a proxy, the address connected to is the proxy's: check the addresses the URL's host has."""
+    host = urlsplit(url).hostname or ""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    except socket.gaierror:
+        return  # the proxy resolves it, or says it can't
+    reasons = [(address, why) for address in sorted(found) if (why := refused(address))]
+    if reasons:
+        raise BadInput(f"refused: {_resolves(host, reasons)}: {PUBLIC_ONLY}")
+
+
+def _resolves(host: str, reasons: list[tuple[str, str]]) -> str:
+    """'10.0.0.1 is a private address', or 'intranet resolves to 10.0.0.1, a private address'."""
+    reasons = list(dict.fromkeys(reasons))
+    if [address for address, _ in reasons] == [host.strip("[]")]:
+        return f"{host.strip('[]')} is {reasons[0][1]}"
+    return f"{host} resolves to " + "; ".join(f"{address}, {why}" for address, why in reasons)
+
+
 class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    def __init__(self, public: bool):
+        super().__init__()
+        self.public = public
+
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         try:
             check_url(newurl)
         except BadInput:
             raise BadInput(f"redirect to {newurl[:200]!r} refused: only http and https URLs are followed") from None
+        if self.public and _through_proxy(newurl):
+            _check_host(newurl)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-_opener = urllib.request.build_opener(_HttpOnlyRedirects)
+# Direct connections are checked as they are made, redirects included; through a proxy, by the host's addresses.
+_OPENERS = {
+    "public": urllib.request.build_opener(_PublicHTTPHandler, _PublicHTTPSHandler, _HttpOnlyRedirects(True)),
+    "private": urllib.request.build_opener(_HttpOnlyRedirects(False)),
+}
 
 
-def _open(url: str, timeout: float):
+def _open(url: str, timeout: float, allow_private: bool = False):
     check_url(url)
+    if not allow_private and _through_proxy(url):
+        _check_host(url)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
     try:
-        return _opener.open(request, timeout=timeout)
+        return _OPENERS["private" if allow_private else "public"].open(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         if 300 <= error.code < 400 and "not allowed" in str(error.reason):  # urllib refused the target's scheme
             target = (error.headers or {}).get("Location", "?")
@@ -59,6 +180,8 @@ def _open(url: str, timeout: float):
         raise BadInput(f"HTTP {error.code} {error.reason}") from None
     except urllib.error.URLError as error:
         reason = error.reason
+        if isinstance(reason, PrivateAddress):
+            raise BadInput(f"refused: {reason}") from None
         if isinstance(reason, TimeoutError) or "timed out" in str(reason):
             raise BadInput(f"timed out after {timeout:g} s") from None
         raise BadInput(f"cannot connect: {getattr(reason, 'strerror', None) or reason}") from None
@@ -97,14 +220,14 @@ def _chunks(response, max_bytes: int, timeout: float, min_rate: float | None = N
         raise BadInput(f"truncated: the server announced {int(declared):,} bytes and sent {received:,}")
 
 
-def fetch(url: str, max_bytes: int, timeout: float = TIMEOUT) -> bytes:
+def fetch(url: str, max_bytes: int, timeout: float = TIMEOUT, allow_private: bool = False) -> bytes:
     """The body at ``url``. Raises BadInput with a one-line reason."""
-    with _open(url, timeout) as response:
+    with _open(url, timeout, allow_private) as response:
         return b"".join(_chunks(response, max_bytes, timeout))
 
 
 def download(url: str, dest: Path, max_bytes: int = MAX_MEDIA_BYTES, timeout: float = TIMEOUT,
-             expected: int | None = None) -> Path:
+             expected: int | None = None, allow_private: bool = False) -> Path:
     """Save ``url`` to ``dest`` through a temporary file renamed into place once complete and checked.
 
     ``expected`` is the length the feed announced; a different length is an error, since the file
@@ -114,7 +237,7 @@ def download(url: str, dest: Path, max_bytes: int = MAX_MEDIA_BYTES, timeout: fl
     sweep_parts(dest.parent)
     part = dest.with_name(f"{dest.name}.{os.getpid()}.part")
     try:
-        with _open(url, timeout) as response, part.open("wb") as out:
+        with _open(url, timeout, allow_private) as response, part.open("wb") as out:
             for chunk in _chunks(response, max_bytes, timeout, MIN_RATE):
                 out.write(chunk)
             out.flush()

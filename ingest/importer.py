@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 from . import manifest
 from . import paths as paths_
 from .audio import AUDIO_SUFFIXES, Progress, Transcriber, probe
-from .decode import Decoded, check_size, decode
+from .decode import Decoded, check_size, decode, well_formed
 from .errors import BadInput, store_problem
 from .formats import read_text
 from .manifest import EpisodeInfo
@@ -89,24 +89,26 @@ def build_episode(path: Path, transcript: Transcript, content_hash: str, info: E
             check_date(info.date)
         except ValueError as error:
             raise BadInput(f"date {error}") from None
-    named = transcript.speakers
-    if not named and len(info.speakers) == 1 and all(s.turn == 0 for s in transcript.segments):
+    named, given = transcript.speakers, [well_formed(name) for name in info.speakers]
+    if not named and len(given) == 1 and all(s.turn == 0 for s in transcript.segments):
         # A monologue whose speaker the user named: every segment is theirs.
         for segment in transcript.segments:
-            segment.speaker = info.speakers[0]
+            segment.speaker = given[0]
+    # Names from a terminal that isn't UTF-8 (or a file name that isn't) carry lone surrogates, which
+    # SQLite can't store: they become '?' here, once.
     return Episode(
-        id=info.id or path.stem,
-        title=info.title or transcript.title or re.sub(r"[-_]+", " ", path.stem).strip() or path.name,
-        show=info.show,
+        id=well_formed(info.id or path.stem),
+        title=well_formed(info.title or transcript.title or re.sub(r"[-_]+", " ", path.stem).strip() or path.name),
+        show=well_formed(info.show),
         date=info.date,
-        source=info.source,
+        source=well_formed(info.source),
         duration=transcript.duration,
-        speakers=list(dict.fromkeys([*info.speakers, *named])),
+        speakers=list(dict.fromkeys([*given, *named])),
         format=transcript.format,
         language=transcript.language,
         content_hash=content_hash,
-        path=str(path.resolve()),
-        media=str(path.resolve()) if path.suffix.lower() in AUDIO_SUFFIXES else _media(info.media, path),
+        path=well_formed(str(path.resolve())),
+        media=well_formed(str(path.resolve()) if path.suffix.lower() in AUDIO_SUFFIXES else _media(info.media, path)),
     )
 
 

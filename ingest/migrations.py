@@ -114,3 +114,24 @@ def m002_feeds_and_guids(db):
     )
     # Feed items whose episode the user removed: a later run must not bring them back.
     db.execute("CREATE TABLE removed_items (feed TEXT NOT NULL, guid TEXT NOT NULL, PRIMARY KEY (feed, guid))")
+
+
+@migration
+def m003_feed_items(db):
+    """Every feed item podkb has taken in, under each feed URL and GUID it was seen with, and its enclosure
+    and content: an item is recorded as soon as its content is known, so no later run fetches it again,
+    whatever GUID or feed URL it comes back under."""
+    db.execute(
+        """CREATE TABLE feed_items (
+            feed TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            enclosure TEXT,
+            content_hash TEXT,
+            episode_id TEXT,
+            PRIMARY KEY (feed, guid)
+        )"""
+    )
+    db.execute("CREATE INDEX feed_items_enclosure ON feed_items(enclosure)")
+    db.execute("INSERT INTO feed_items (feed, guid, enclosure, content_hash, episode_id) "
+               "SELECT feed, guid, CASE WHEN media LIKE 'http%' THEN media END, content_hash, id "
+               "FROM episodes WHERE guid IS NOT NULL")

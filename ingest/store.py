@@ -113,11 +113,6 @@ class Library:
         ).fetchone()
         return _episode(row) if row else None
 
-    def by_guid(self, feed: str, guid: str) -> Episode | None:
-        row = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE feed = ? AND guid = ?", (feed, guid))
-        row = row.fetchone()
-        return _episode(row) if row else None
-
     def feeds(self) -> list[tuple[str, str | None, str | None]]:
         """(url, title, last checked) of every feed followed, oldest first."""
         return self.db.execute("SELECT url, title, checked_at FROM feeds ORDER BY added_at, rowid").fetchall()
@@ -138,9 +133,30 @@ class Library:
         if self.db.execute("UPDATE episodes SET media = ? WHERE id = ?", (media, episode_id)).rowcount == 0:
             raise LookupError(f"no episode '{episode_id}'")
 
-    def claim(self, episode_id: str, feed: str, guid: str) -> None:
-        """Key an episode that has no GUID yet by a feed item's GUID."""
-        self.db.execute("UPDATE episodes SET feed = ?, guid = ? WHERE id = ? AND guid IS NULL", (feed, guid, episode_id))
+    def record_item(self, feed: str, guid: str, enclosure: str | None, content_hash: str | None,
+                    episode_id: str | None) -> None:
+        """Remember a feed item whose content is known (stored as ``episode_id``, or already there)."""
+        self.db.execute("INSERT OR REPLACE INTO feed_items (feed, guid, enclosure, content_hash, episode_id) "
+                        "VALUES (?, ?, ?, ?, ?)", (feed, guid, enclosure, content_hash, episode_id))
+
+    def seen_item(self, feed: str, guid: str) -> bool:
+        """Whether this feed item was taken in before (stored, already there, or removed by the user)."""
+        return self.db.execute(
+            "SELECT 1 FROM feed_items WHERE feed = ?1 AND guid = ?2 UNION ALL "
+            "SELECT 1 FROM episodes WHERE feed = ?1 AND guid = ?2 UNION ALL "
+            "SELECT 1 FROM removed_items WHERE feed = ?1 AND guid = ?2 LIMIT 1", (feed, guid)).fetchone() is not None
+
+    def by_enclosure(self, url: str) -> tuple[Episode | None, str | None] | None:
+        """A feed item seen before with this enclosure URL, under any feed or GUID: (its episode, or None if
+        the user removed it; its content hash), or None if no item had it."""
+        row = self.db.execute("SELECT episode_id, content_hash FROM feed_items WHERE enclosure = ? "
+                              "ORDER BY episode_id IS NULL LIMIT 1", (url,)).fetchone()
+        if row is None:
+            row = self.db.execute("SELECT id, content_hash FROM episodes WHERE media = ? LIMIT 1", (url,)).fetchone()
+        if row is None:
+            return None
+        found = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (row[0],)).fetchone()
+        return (_episode(found) if found else None), row[1]
 
     def unfollow(self, url: str) -> bool:
         return self.db.execute("DELETE FROM feeds WHERE url = ?", (url,)).rowcount > 0
@@ -190,9 +206,6 @@ class Library:
         if media and media.parent == self.media_dir:
             media.unlink(missing_ok=True)
         return result
-
-    def was_removed(self, feed: str, guid: str) -> bool:
-        return self.db.execute("SELECT 1 FROM removed_items WHERE feed = ? AND guid = ?", (feed, guid)).fetchone() is not None
 
     def _unique_id(self, wish: str) -> str:
         base = slugify(wish) or "episode"

@@ -100,6 +100,7 @@ class Info:
     config: Config
     schema: dict[str, int]      # migrations applied, per stage
     files: dict[str, int]       # bytes on disk
+    unfinished_reindex: str | None = None  # the model of a reindex that was killed midway (run it again)
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -119,6 +120,7 @@ class KnowledgeBase:
         from .index import Index
 
         self.path = Path(path).expanduser() if path else home()
+        self._pinned = model or (embedder.name if embedder is not None else None)  # else: the store's model
         self._lock = threading.RLock()   # the shared read connection
         self._write = threading.Lock()   # one writer at a time in this process; the index lock does processes
         self._embedder = embedder
@@ -225,6 +227,7 @@ class KnowledgeBase:
             dim = self._index.meta("dim")
             stale = len(self._index.stale_episodes())
             feeds = len(self._library.feeds())
+            pending = self._index.pending_reindex()
         try:
             stamp = json.loads(stamp_file(self.path / FAISS_NAME).read_text())
             kind = stamp.get("kind") or ("IVF,SQ8" if stamp.get("count", 0) >= self.config.switch_size else "Flat")
@@ -240,7 +243,8 @@ class KnowledgeBase:
                 files[name] = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
         return Info(path=self.path.resolve(), episodes=episodes, passages=passages, stale=stale,
                     collections=collections, feeds=feeds, model=self.model, dim=int(dim) if dim else None,
-                    index_kind=kind, config=self.config, schema=schema, files=files)
+                    index_kind=kind, config=self.config, schema=schema, files=files,
+                    unfinished_reindex=pending[0] if pending else None)
 
     # Searching
 
@@ -249,8 +253,10 @@ class KnowledgeBase:
         """Filters for search and ask. ``episode`` may be the start of an id; dates are YYYY[-MM[-DD]]
         (ValueError otherwise)."""
         from .index import Filters
+        from .ingest.decode import well_formed
         from .ingest.timecode import check_date
 
+        show, episode, speaker = well_formed(show), well_formed(episode), well_formed(speaker)
         if episode:
             episode = self.episode(episode).id
         return Filters(show=show, episode=episode, speaker=speaker,
@@ -262,7 +268,8 @@ class KnowledgeBase:
         """The k best hits for ``query``, each cited at its moment (a list of ``index.Hit``).
 
         Filters come as ``filters=kb.filters(...)`` or as keywords (show=, episode=, speaker=,
-        date_from=, date_to=). Episodes not indexed yet are indexed first unless ``sync=False``.
+        date_from=, date_to=). Episodes not indexed yet are indexed first unless ``sync=False``, and
+        only if nobody else is indexing: a search never waits, it reads what is committed.
         """
         from .index import search_index
 
@@ -270,6 +277,7 @@ class KnowledgeBase:
         if sync:
             self._sync_if_stale()
         with self._lock:
+            self._follow_reindex()
             hits = search_index(self._index, query, k=k, mode=mode, filters=filters, reranker=reranker,
                                 fusion=fusion)
             self._collect(self._index)
@@ -283,6 +291,7 @@ class KnowledgeBase:
         if sync:
             self._sync_if_stale()
         with self._lock:
+            self._follow_reindex()
             answer = ask_index(self._index, question, k=k, points=points, filters=filters)
             self._collect(self._index)
         return answer
@@ -339,22 +348,40 @@ class KnowledgeBase:
         with self._writer() as (library, _):
             return library.unfollow(url)
 
-    def sync(self, progress: Progress | None = None):
-        """Index the episodes that are new or changed (an ``index.SyncReport``); cheap when none are."""
+    def sync(self, progress: Progress | None = None, wait: bool = True):
+        """Index the episodes that are new or changed (an ``index.SyncReport``); cheap when none are.
+
+        With ``wait=False`` it never waits: when another thread or process is indexing, it does nothing
+        and the report says ``busy`` (a search then reads what is committed).
+        """
+        from .index import SyncReport
+
         progress = progress or Progress()
-        with self._writer() as (_, index_):
-            return self._sync(index_, progress)
+        if not self.stale():
+            return SyncReport()
+        with self._writer(wait=wait) as opened:
+            if opened is None:
+                return SyncReport(busy=True)
+            return self._sync(opened[1], progress, wait)
 
     def reindex(self, model: str | None = None, progress: Progress | None = None):
-        """Rebuild every passage, vector and keyword, with ``model`` if given (then it is the model)."""
-        from .index import Index
+        """Rebuild every passage, vector and keyword, with ``model`` if given (then it is the model).
 
+        The new index is built beside the live one and swapped in at once: searches meanwhile, here or in
+        other processes, read the old one, whole. A reindex killed midway resumes from what it had built
+        when run again (without ``model``, the unfinished one's model is taken).
+        """
         progress = progress or Progress()
+        with self._lock:
+            pending = self._index.pending_reindex()
+        model = model or (pending[0] if pending else None)
         with self._writer(model=model) as (_, index_):
-            report = index_.reindex(progress=progress.bars, on_wait=progress.waiting)
+            report = index_.reindex(progress=progress.bars, on_wait=progress.waiting, on_episode=progress.indexing)
         progress.indexed(report)
         with self._lock:
-            self._index = Index(self._library, load=self._load_embedder)
+            self._index = self._open_index(self._library)
+            if model:
+                self._pinned = None  # the store's model now: follow it from here on
         return report
 
     def configure(self, **changes) -> Config:
@@ -420,32 +447,54 @@ class KnowledgeBase:
             cluster.close()
 
     @contextmanager
-    def _writer(self, embedder=None, model: str | None = None) -> Iterator:
+    def _writer(self, embedder=None, model: str | None = None, wait: bool = True) -> Iterator:
         """A connection of its own for one write, and an index on it that shares the loaded model (or
-        embeds with ``embedder``, a cluster's; or with ``model``, for a reindex)."""
-        from .index import Index
-
-        with self._write:
+        embeds with ``embedder``, a cluster's; or with ``model``, for a reindex). With ``wait=False``,
+        None at once if another thread of this process is writing."""
+        if not self._write.acquire(blocking=wait):
+            yield None
+            return
+        try:
             library = open_store(self.path)
             try:
-                index_ = Index(library, model=model or self.model, check_model=False, load=self._load_embedder,
-                               embedder=embedder)
+                index_ = self._open_index(library, model=model or self.model, check_model=False, embedder=embedder)
                 yield library, index_
                 self._collect(index_)
             finally:
                 library.close()
+        finally:
+            self._write.release()
 
-    def _sync(self, index_, progress: Progress):
+    def _sync(self, index_, progress: Progress, wait: bool = True):
         try:
-            report = index_.sync(progress=progress.bars, on_episode=progress.indexing, on_wait=progress.waiting)
+            report = index_.sync(progress=progress.bars, on_episode=progress.indexing, on_wait=progress.waiting,
+                                 wait=wait)
         finally:
             self._collect(index_)
         progress.indexed(report)
         return report
 
     def _sync_if_stale(self) -> None:
-        if self.stale():
-            self.sync()
+        """Index what is new, unless another thread or process is indexing: then read what is there."""
+        self.sync(wait=False)
+
+    def _follow_reindex(self) -> None:
+        """Under the read lock: if another process reindexed with another model since this one opened
+        (a long-lived web app or MCP server), take up that model, its index and its settings."""
+        stored = self._index.stored_model()
+        if stored is None or stored == self._index.model:
+            return
+        if self._pinned:  # a model asked for by name stays, and says what to do
+            from .index import ModelMismatch
+
+            raise ModelMismatch(f"this knowledge base was reindexed with {stored}, not {self._pinned}; "
+                                f"leave out --model to use {stored}, or run 'podkb reindex --model {self._pinned}'")
+        self._index = self._open_index(self._library)
+
+    def _open_index(self, library: Library, model: str | None = None, check_model: bool = True, embedder=None):
+        from .index import Index
+
+        return Index(library, model=model, check_model=check_model, load=self._load_embedder, embedder=embedder)
 
     def _index_after(self, index_, outcomes: list[Outcome], progress: Progress) -> None:
         import sqlite3

@@ -45,3 +45,22 @@ class WatchedHashEmbedder(HashEmbedder):
             while not Path(gate).exists():
                 time.sleep(0.01)
         return super().encode(texts, progress)
+
+
+class NarrowHashEmbedder(HashEmbedder):
+    """Another 'model' (fewer dimensions), for tests that change the model under a running reader."""
+
+    name = "narrow-hash"
+    dim = 32
+
+
+class BarHashEmbedder(HashEmbedder):
+    """HashEmbedder that draws tqdm's bar when asked to, as sentence-transformers' encode does."""
+
+    def encode(self, texts, progress=False):
+        if progress:
+            from tqdm import tqdm
+
+            for _ in tqdm(range(len(texts)), desc="Batches"):
+                pass
+        return super().encode(texts, progress)

@@ -11,6 +11,7 @@ from podkb.ui.exports import FORMATS, export, file_name, md
 from podkb.ui.quotes import Collections, Quote, quote_at
 
 from .conftest import TRANSCRIPTS, silent_wav
+from .fake_embedder import HashEmbedder
 
 HOSTILE = Quote(
     text="Rest <script>alert(1)</script> and [click](javascript:alert(2)) *now*, #1 tip: $5 & more",
@@ -163,3 +164,48 @@ def test_a_transcript_can_name_its_audio_for_playback(podkb, kb, write, tmp_path
     fake = write("fake.mp3", "text, not audio\n" * 20)
     result = podkb("add", other, "--media", fake, "--no-index", expect=1)
     assert f"error: {other}: media" in result.stderr and "not audio podkb can play" in result.stderr
+
+
+INTERVIEW_VTT = """WEBVTT
+
+00:00:01.000 --> 00:00:58.000
+<v Host>Welcome back to the show. My guest today needs no introduction, and I have a long question for him.
+
+00:00:59.000 --> 00:01:10.000
+<v Amit Varma>Thank you for having me. The short answer is that incentives matter more than intentions.
+
+00:01:10.000 --> 00:01:20.000
+<v Host>Say more about that.
+"""
+
+
+def test_a_quote_is_credited_to_whoever_speaks_at_its_start_and_is_the_whole_segment(podkb, write):
+    podkb("add", write("e01.vtt", INTERVIEW_VTT), "--no-index")
+    out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "59")
+    assert "— Amit Varma — 00:59" in out.stdout, out.stdout
+    out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65")  # mid-segment: the whole of it
+    assert '"Thank you for having me.' in out.stdout and out.stdout.rstrip().endswith("— Amit Varma — 00:59")
+    out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "72", "--end", "75")
+    assert "— Host — 01:1" in out.stdout
+
+
+def test_a_quote_on_the_samples_names_the_speaker_of_its_moment(kb):
+    from podkb import KnowledgeBase
+
+    with KnowledgeBase(kb, embedder=HashEmbedder()) as base:
+        base.add([TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt"], index=False)
+        quote = base.quote("Burnout", "chai", 2938)  # 48:58, Rob Bracco's answer after Sanyam's question
+        assert quote.speaker == "Rob Bracco" and quote.start == 2938
+        for end in (float("nan"), float("inf"), -1.0):
+            with pytest.raises(ValueError, match="end must be a number of seconds"):
+                base.quote("Burnout", "chai", 2938, end)
+        with pytest.raises(ValueError, match="start must be"):
+            base.quote("Burnout", "chai", float("nan"))
+        assert len(base.collections.quotes("Burnout")) == 1
+
+
+def test_an_export_is_named_as_the_collection_is_stored_not_as_typed(podkb, write, tmp_path):
+    podkb("add", write("e01.vtt", INTERVIEW_VTT), "--no-index")
+    podkb("quote", "add", "Burnout Ideas", "--episode", "e01", "--start", "59")
+    assert podkb("export", "burnout ideas").stdout.startswith("# Burnout Ideas\n")
+    assert json.loads(podkb("export", "BURNOUT IDEAS", "--format", "json").stdout)["collection"] == "Burnout Ideas"

@@ -37,12 +37,12 @@ def talks(folder, n, prefix="talk", words=300):
 
 
 def environment(tmp_path, **extra):
-    return dict(os.environ, PODKB_MODEL=WATCHED, PODKB_TEST_LOG=str(tmp_path / "embedded.log"), **extra)
+    return {**os.environ, "PODKB_MODEL": WATCHED, "PODKB_TEST_LOG": str(tmp_path / "embedded.log"), **extra}
 
 
-def podkb(*args, env, **kw):
+def podkb(*args, env, timeout=300, **kw):
     return subprocess.run([*PODKB, *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300, **kw)
+                          timeout=timeout, **kw)
 
 
 def start(*args, env):
@@ -72,10 +72,15 @@ def test_two_searches_syncing_at_once_index_each_episode_once_and_leave_faiss_in
                   "--kb", kb, env=env)
     assert added.returncode == 0, added.stderr
     first, second = (start("search", query, "--json", "--kb", kb, env=env) for query in ("alpha3w2x4", "beta5w1x1"))
+    found = []
     for process in (first, second):
         out, err = process.communicate(timeout=300)
         assert process.returncode == 0, err
-        assert json.loads(out), "a search found nothing"
+        found.append(bool(json.loads(out)))
+    # One indexed; the other, finding it at work, did not wait and searched what was indexed by then.
+    assert any(found)
+    again = podkb("search", "beta5w1x1", "--json", "--kb", kb, env=env)
+    assert json.loads(again.stdout), again.stderr
     with sqlite3.connect(kb / "podkb.db") as db:
         passages = [row[0] for row in db.execute("SELECT text FROM passages")]
     embedded = [text for call in logged_calls(tmp_path) for text in call]
@@ -84,11 +89,11 @@ def test_two_searches_syncing_at_once_index_each_episode_once_and_leave_faiss_in
 
 
 def held_indexer(tmp_path, episodes: int, held: int):
-    """`podkb add` of ``episodes`` talks, held as it embeds the ``held``-th (from 1): each episode's
-    passages are one embedding call, their sentences another."""
+    """`podkb add` of ``episodes`` talks, held as it embeds the ``held``-th (from 1): with batches of one
+    episode, each episode's passages are one embedding call, their sentences another."""
     hold_at = 2 * held - 1
     kb, gate = tmp_path / "kb", tmp_path / "gate"
-    env = environment(tmp_path, PODKB_TEST_GATE=str(gate), PODKB_TEST_HOLD_AT=str(hold_at))
+    env = environment(tmp_path, PODKB_TEST_GATE=str(gate), PODKB_TEST_HOLD_AT=str(hold_at), PODKB_BATCH_PASSAGES="1")
     indexer = start("add", talks(tmp_path / "talks", episodes), "--kb", kb, env=env)
     wait_for(lambda: len(logged_calls(tmp_path)) >= hold_at or indexer.poll() is not None,
              f"the indexer to reach episode {hold_at}")
@@ -307,3 +312,35 @@ def test_processes_opening_a_new_store_at_once_apply_each_migration_once(tmp_pat
     with sqlite3.connect(kb / "podkb.db") as db:
         names = [row[0] for row in db.execute("SELECT name FROM migrations")]
     assert len(names) == len(set(names)) and "index:m001_create_passages" in names
+
+
+# Smaller faults (issue 17, item 9)
+
+def test_a_closed_pipe_ends_a_command_quietly(tmp_path):
+    kb, env = tmp_path / "kb", environment(tmp_path)
+    assert podkb("add", TRANSCRIPTS, "--no-index", "--kb", kb, env=env).returncode == 0
+    for command in (["episodes"], ["show", "fastbook"]):
+        listing = subprocess.Popen([*PODKB, *command, "--kb", str(kb)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        listing.stdout.readline()
+        listing.stdout.close()  # as `| head -1` does
+        err = listing.stderr.read().decode()
+        assert listing.wait(timeout=120) == 0, err
+        assert err == "", err
+
+
+def test_piped_commands_draw_no_progress_bars(tmp_path):
+    kb, env = tmp_path / "kb", dict(environment(tmp_path), PODKB_MODEL="py:tests.fake_embedder:BarHashEmbedder")
+    added = podkb("add", talks(tmp_path / "t", 3, words=2000), "--kb", kb, env=env)
+    assert added.returncode == 0, added.stderr
+    assert "Batches" not in added.stderr and "\r" not in added.stderr, added.stderr
+
+
+def test_lone_surrogates_in_a_query_or_a_filter_are_no_crash(tmp_path):
+    from podkb import KnowledgeBase
+
+    with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
+        kb.add([TRANSCRIPTS / "karpathy-advice-for-beginners.txt"])
+        assert kb.search("10,000 \ud800 hours")[0].episode_id == "karpathy-advice"
+        assert kb.search("hours", speaker="\udcff") == []
+        assert kb.ask("hours \udcff").hits

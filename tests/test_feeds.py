@@ -7,6 +7,8 @@ import pytest
 from podkb.knowledgebase import open_store
 from podkb.ingest.feeds import parse_feed
 
+from .conftest import one_error_each, silent_wav
+from .fake_embedder import HashEmbedder
 from .feedserver import FeedServer, rss
 from .speech import needs_speech, speak
 
@@ -26,7 +28,8 @@ Start with the smallest project that could possibly work.
 
 
 @pytest.fixture
-def server():
+def server(monkeypatch):
+    monkeypatch.setenv("PODKB_ALLOW_PRIVATE", "1")  # its server is on 127.0.0.1, which feeds refuse by default
     with FeedServer() as server:
         yield server
 
@@ -120,7 +123,7 @@ def test_a_removed_feed_episode_stays_removed_and_its_download_is_deleted(server
     podkb("feed", feed_url, "--no-index")
     assert set(episodes(podkb)) == {"w2"}
     with open_store(kb) as library:
-        assert library.was_removed(library.feeds()[0][0], "w1")
+        assert library.seen_item(library.feeds()[0][0], "w1")
 
 
 def test_feed_errors_are_one_line_each(server, podkb):
@@ -196,3 +199,115 @@ def test_hostile_feed_xml_is_refused_without_expanding_entities(tmp_path, podkb)
                       '<rss version="2.0"><channel><title>&l9;</title></channel></rss>')
     result = podkb("feed", laughs, expect=1)
     assert f"error: {laughs}: not a podcast feed" in result.stderr
+
+
+# Issue 17: items recorded as soon as their content is known; public addresses only.
+
+class CountingTranscriber:
+    """Stands in for Whisper where what is tested is whether audio is transcribed at all, not how."""
+
+    def __init__(self):
+        self.files: list[str] = []
+
+    def transcribe(self, path, progress=None):
+        from podkb.ingest import Segment, Transcript
+
+        self.files.append(path)
+        return Transcript("whisper-audio", [Segment(0.0, 2.0, None, "Rest before you are tired, every single day.")],
+                          media_duration=2.0)
+
+
+def test_the_same_audio_under_two_guids_or_two_feed_urls_is_fetched_once_and_transcribed_once(server, kb):
+    from podkb import KnowledgeBase
+
+    wav = silent_wav(2.0)
+    server.serve("/a.wav", wav, content_type="audio/wav")
+    server.serve("/b.wav", wav, content_type="audio/wav")  # the same bytes at another URL, under another GUID
+    items = [{"title": "Rest", "guid": "g1", "date": "Mon, 02 Nov 2026 08:00:00 GMT",
+              "enclosure": (server.url + "/a.wav", "audio/wav", len(wav))},
+             {"title": "Rest (again)", "guid": "g2", "date": "Mon, 09 Nov 2026 08:00:00 GMT",
+              "enclosure": (server.url + "/b.wav", "audio/wav", len(wav))}]
+    first = server.serve("/feed.xml", rss("Rest", items))
+    second = server.serve("/mirror.xml", rss("Rest", items))  # the same feed followed under a second URL
+    whisper = CountingTranscriber()
+    with KnowledgeBase(kb, embedder=HashEmbedder()) as base:
+        outcomes = base.follow(first, transcriber=whisper)
+        assert sorted(o.result.status for o in outcomes) == ["added", "unchanged"]
+        assert len(whisper.files) == 1
+        assert len(list((kb / "media").iterdir())) == 1  # no orphan copy of the duplicate
+        fetched = (server.fetched("/a.wav"), server.fetched("/b.wav"))
+        assert base.follow(first, transcriber=whisper) == []  # nothing downloaded again, nothing to report
+        outcomes = base.follow(second, transcriber=whisper)
+        assert [o.result.status for o in outcomes] == ["unchanged", "unchanged"]
+        assert base.follow(second, transcriber=whisper) == []
+        assert (server.fetched("/a.wav"), server.fetched("/b.wav")) == fetched
+        assert len(whisper.files) == 1 and len(base.episodes()) == 1
+        assert len(list((kb / "media").iterdir())) == 1
+
+
+def test_a_transcript_already_added_by_hand_is_recorded_for_its_feed_item_and_not_fetched_again(server, podkb, write):
+    podkb("add", write("week1.srt", SRT), "--no-index")
+    server.serve("/t1.srt", SRT)
+    feed_url = server.serve("/feed.xml", rss("Weekly", [
+        {"title": "Week 1", "guid": "w1", "transcripts": [(server.url + "/t1.srt", "application/srt")]}]))
+    assert "unchanged" in podkb("feed", feed_url, "--no-index").stdout
+    podkb("feed", feed_url, "--no-index")
+    assert server.fetched("/t1.srt") == 1
+
+
+@pytest.fixture
+def local_only(monkeypatch):
+    monkeypatch.delenv("PODKB_ALLOW_PRIVATE", raising=False)
+
+
+def test_feeds_refuse_loopback_private_and_link_local_addresses_by_default(server, podkb, local_only):
+    feed_url = server.serve("/feed.xml", rss("Local", dated(server, 1)))
+    by_name = feed_url.replace("127.0.0.1", "localhost")
+    result = podkb("feed", feed_url, by_name, "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/feed.xml",
+                   "--timeout", "2", expect=1)
+    one_error_each(result.stderr, {
+        feed_url: "refused: 127.0.0.1 is a loopback address",
+        by_name: "refused: localhost resolves to 127.0.0.1, a loopback address",
+        "http://169.254.169.254/latest/meta-data/": "a link-local address",
+        "http://10.1.2.3/feed.xml": "a private address",
+    })
+    assert server.requests == []  # refused before a byte was sent
+    assert "added" in podkb("feed", feed_url, "--allow-private", "--no-index").stdout
+
+
+def test_a_feeds_transcript_pointing_at_a_local_service_is_refused_and_never_stored(server, podkb, tmp_path,
+                                                                                   local_only):
+    secret = server.serve("/secret", "1\n00:00:01,000 --> 00:00:02,000\nadmin password is hunter2\n")
+    feed = tmp_path / "feed.xml"  # a file: read without a request, so only the transcript's URL is fetched
+    feed.write_text(rss("Show", [{"title": "Leaky", "guid": "x1", "transcripts": [(secret, "application/srt")]}]))
+    result = podkb("feed", feed, expect=1)
+    assert "refused: 127.0.0.1 is a loopback address" in result.stderr
+    assert server.fetched("/secret") == 0
+    assert "hunter2" not in podkb("episodes", "--json").stdout
+
+
+def test_every_redirect_is_checked_too(server, monkeypatch, local_only):
+    """A public address that redirects to a private one: the second connection is refused. (127.0.0.1 plays
+    the public server here, by letting the check pass it; the redirect goes to 127.0.0.2.)"""
+    from podkb.ingest import BadInput, fetch
+
+    passed = fetch.refused
+    monkeypatch.setattr(fetch, "refused", lambda address: None if address == "127.0.0.1" else passed(address))
+    port = server.url.rsplit(":", 1)[1]
+    hop = server.serve("/hop", status=302, headers={"Location": f"http://127.0.0.2:{port}/secret"})
+    server.serve("/secret", "admin password is hunter2")
+    with pytest.raises(BadInput, match="refused: 127.0.0.2 is a loopback address"):
+        fetch.fetch(hop, 1000, 5)
+    assert server.fetched("/hop") == 1 and server.fetched("/secret") == 0
+
+
+def test_a_feed_items_javascript_link_never_becomes_a_link(server, podkb, local_only):
+    feed_url = server.serve("/feed.xml", rss("Links", [
+        {"title": "Scripted", "guid": "j1", "link": "javascript:alert(2)",
+         "transcripts": [(server.url + "/t.srt", "application/srt")]}]))
+    server.serve("/t.srt", SRT)
+    podkb("feed", feed_url, "--allow-private")
+    [episode] = json.loads(podkb("episodes", "--json").stdout)
+    assert episode["source"] is None
+    hits = json.loads(podkb("search", "smallest project", "--json").stdout)
+    assert hits and all(h["link"] is None for h in hits)

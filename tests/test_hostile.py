@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from podkb import KnowledgeBase
 from podkb.ingest.formats import read_text
 from podkb.ui.exports import export
 from podkb.ui.quotes import Quote
@@ -180,7 +181,8 @@ def test_csv_exports_neutralise_formulas_and_json_and_markdown_stay_exact():
 # Feeds (items 7, 13, 18, 19, 20, 21)
 
 @pytest.fixture
-def server():
+def server(monkeypatch):
+    monkeypatch.setenv("PODKB_ALLOW_PRIVATE", "1")  # its server is on 127.0.0.1, which feeds refuse by default
     with FeedServer() as server:
         yield server
 
@@ -240,3 +242,24 @@ def test_library_logging_stays_off_stderr_unless_verbose_and_no_model_loads_with
                            capture_output=True, text=True, timeout=300)
     assert "note: podcastparser: No namespace defined" in again.stderr
     assert again.stderr.strip().endswith("not loaded"), again.stderr
+
+
+def test_a_manifests_javascript_or_file_source_never_becomes_a_link(tmp_path, podkb, kb):
+    folder = tmp_path / "talks"
+    folder.mkdir()
+    (folder / "a.srt").write_text("1\n00:00:05,000 --> 00:00:09,000\nSleep well before an exam, always.\n")
+    (folder / "b.srt").write_text("1\n00:00:05,000 --> 00:00:09,000\nSleep badly and you forget the exam.\n")
+    (folder / "manifest.toml").write_text('[[episode]]\nfile = "a.srt"\nsource = "javascript:alert(2)"\n\n'
+                                          '[[episode]]\nfile = "b.srt"\nsource = "file:///etc/passwd"\n')
+    podkb("add", folder)
+    hits = json.loads(podkb("search", "sleep before an exam", "--json").stdout)
+    assert len(hits) == 2 and all(h["link"] is None for h in hits)
+    shown = podkb("search", "sleep before an exam").stdout
+    assert "javascript:" not in shown and "file:" not in shown and "▶" not in shown
+    answer = json.loads(podkb("ask", "sleep before an exam", "--json").stdout)
+    assert all(p["link"] is None for p in answer["points"])
+    with KnowledgeBase(kb) as base:
+        from podkb.ui.mcp_server import build
+
+        listed = build(base)._tool_manager.get_tool("episodes").fn()
+        assert [e["source"] for e in listed] == [None, None]

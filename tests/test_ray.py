@@ -214,7 +214,7 @@ SERVER=$!
 until {sys.executable} -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8123/feed.xml')" 2>/dev/null; do
     sleep 0.05
 done
-podkb feed http://127.0.0.1:8123/feed.xml --kb {kb} --ray 127.0.0.1:{PORT}
+podkb feed http://127.0.0.1:8123/feed.xml --allow-private --kb {kb} --ray 127.0.0.1:{PORT}
 STATUS=$?
 kill $SERVER
 exit $STATUS

@@ -20,6 +20,7 @@ from podkb.ingest import BadInput, Episode, EpisodeInfo, format_timestamp
 from podkb.ingest.audio import AUDIO_SUFFIXES, probe
 from podkb.ingest.cluster import ClusterError
 from podkb.ingest.errors import StoreError, store_problem
+from podkb.ingest.feeds import FeedOptions
 from podkb.ingest.formats import labels
 from podkb.ingest.importer import SUFFIXES
 from podkb.ingest.timecode import check_date
@@ -269,11 +270,12 @@ def feed_form(kb: KnowledgeBase) -> None:
     with st.form("feed"):
         url = st.text_input("Feed URL", placeholder="https://example.org/podcast.rss")
         limit = st.number_input("Newest episodes to add", min_value=1, max_value=500, value=5)
+        local = st.checkbox("The feed is on my own network", value=FeedOptions().allow_private,
+                            help="Also fetch from this machine and private network addresses. Otherwise only "
+                                 "public addresses are fetched, so a feed can't point podkb at your network.")
         submitted = st.form_submit_button("Follow")
     if submitted and url.strip():
-        from podkb.ingest.feeds import FeedOptions
-
-        options = FeedOptions(limit=int(limit))
+        options = FeedOptions(limit=int(limit), allow_private=local)
         run_import(kb, lambda progress: kb.follow(url.strip(), options=options, progress=progress, ray=cluster()))
 
 

@@ -71,7 +71,7 @@ class Terminal(Progress):
 
     @property
     def bars(self) -> bool:
-        return not self.quiet
+        return not self.quiet and sys.stderr.isatty()  # a log file gets no progress bars
 
     def outcome(self, outcome) -> None:
         for warning in outcome.warnings:
@@ -109,10 +109,14 @@ class Terminal(Progress):
 
 
 def sync_index(kb: KnowledgeBase, quiet: bool = False) -> None:
+    """Before a search: index what is new, unless another process is indexing (a search never waits)."""
     try:
-        kb.sync(Terminal(kb, quiet))
+        report = kb.sync(Terminal(kb, quiet), wait=False)
     except RuntimeError as error:  # the model could not be loaded
         raise click.ClickException(str(error)) from None
+    if report.busy and not quiet:
+        click.echo(f"note: another podkb process is indexing {safe(str(kb.path))}; searching what is indexed "
+                   "so far", err=True)
     tell(kb)
 
 
@@ -132,11 +136,15 @@ def find_episode(kb: KnowledgeBase, ref: str):
 
 class Podkb(click.Group):
     """Faults of the store itself (a damaged or read-only database, a full disk, a folder in the
-    way) end any command with one line naming the knowledge base, the cause and a fix."""
+    way) end any command with one line naming the knowledge base, the cause and a fix. A closed
+    pipe on stdout ends it quietly."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # `podkb episodes | head -1`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush goes nowhere
+            ctx.exit(0)
         except (sqlite3.Error, OSError, StoreError) as error:
             if os.environ.get("PODKB_DEBUG"):
                 raise
@@ -251,10 +259,13 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
               help="Seconds to wait on the server for each request.")
 @click.option("--max-size", type=click.IntRange(1), default=2048, show_default=True,
               help="Largest enclosure to download, in MB.")
+@click.option("--allow-private", is_flag=True, envvar="PODKB_ALLOW_PRIVATE",
+              help="Also fetch from loopback and private network addresses, for feeds hosted on your own "
+                   "network (also $PODKB_ALLOW_PRIVATE=1). By default only public addresses are fetched.")
 @whisper_options
 @kb_option
-def feed(sources, limit, since, timeout, max_size, whisper_model, device, compute_type, batched, no_index, ray, model,
-         kb):
+def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model, device, compute_type, batched,
+         no_index, ray, model, kb):
     """Follow podcast feeds (URLs or files) and add their new episodes.
 
     With no SOURCES, checks every feed followed so far. An episode whose feed
@@ -265,7 +276,7 @@ def feed(sources, limit, since, timeout, max_size, whisper_model, device, comput
     from ..ingest.feeds import FeedOptions
 
     options = FeedOptions(limit=limit, since=since.date() if since else None, timeout=timeout,
-                          max_bytes=max_size << 20)
+                          max_bytes=max_size << 20, allow_private=allow_private)
     transcriber = make_transcriber(whisper_model, device, compute_type, batched)
     with open_kb(kb, model) as base:
         if not sources and not base.feeds():
@@ -529,6 +540,9 @@ def info(as_json, kb):
         ("schema", ", ".join(f"{name} {n}" for name, n in found.schema.items())),
         ("files", ", ".join(f"{name} {size_text(size)}" for name, size in found.files.items()) or "none yet"),
     ]
+    if found.unfinished_reindex:
+        rows.append(("reindex", f"unfinished, with {safe(found.unfinished_reindex)}: searches use the old index "
+                                f"until 'podkb reindex --model {safe(found.unfinished_reindex)}' finishes it"))
     for label, value in rows:
         click.echo(f"{label:<15} {value}")
 
@@ -643,6 +657,7 @@ def export(collection, fmt, output, kb):
 
     with open_kb(kb) as base:
         quotes = _quotes(base.collections, collection)
+        collection = base.collections.name(collection)  # as stored: 'burnout ideas' exports 'Burnout Ideas'
     text = write(collection, quotes, fmt)
     if output == "-":
         click.echo(text, nl=False)

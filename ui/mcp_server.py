@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ..index.hits import citation
+from ..index.hits import citation, web_url
 from ..ingest.timecode import format_timestamp
 from ..knowledgebase import KnowledgeBase
 from .exports import export
@@ -122,7 +122,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
                              "H:MM:SS), source link and whether they have audio.")
     def episodes() -> list[dict]:
         return [{"id": e.id, "title": e.title, "show": e.show, "date": e.date, "duration": e.duration,
-                 "length": _clock(e.duration), "source": e.source, "audio": bool(e.media), "speakers": e.speakers}
+                 "length": _clock(e.duration), "source": web_url(e.source), "audio": bool(e.media), "speakers": e.speakers}
                 for e in kb.episodes()]
 
     @server.tool(description="Save what an episode says from `start` (to `end`, else to the end of that segment) "
@@ -160,7 +160,8 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
                      description="A quote collection as Markdown, the same text as `podkb export NAME`.")
     def collection_text(name: str) -> str:
         try:
-            return export(unquote(name), kb.collections.quotes(unquote(name)), "markdown")
+            stored = kb.collections.name(unquote(name))
+            return export(stored, kb.collections.quotes(stored), "markdown")
         except LookupError as error:
             raise ValueError(str(error)) from None
 

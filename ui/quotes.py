@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -110,6 +111,14 @@ class Collections:
         ).fetchall()
 
     @_locked
+    def name(self, name: str) -> str:
+        """The collection's name as stored ('burnout ideas' finds 'Burnout Ideas'); LookupError if none."""
+        row = self.db.execute("SELECT name FROM collections WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise LookupError(f"no collection '{name}'")
+        return row[0]
+
+    @_locked
     def create(self, name: str) -> str:
         name = clean_name(name)
         self.db.execute("INSERT OR IGNORE INTO collections (name, created_at) VALUES (?, ?)", (name, _now()))
@@ -187,18 +196,22 @@ def parse_tags(text: str) -> list[str]:
 
 def quote_at(library: Library, episode_id: str, start: float, end: float | None = None, note: str = "",
              tags: list[str] | None = None) -> Quote:
-    """The words an episode says from ``start`` to ``end`` (default: to the end of the segment at ``start``)."""
+    """The words an episode says from ``start`` to ``end``; without ``end``, the whole segment being spoken
+    at ``start`` (else the next one). The speaker is whoever is speaking when the quote starts."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not (math.isfinite(value) and 0 <= value < 1000 * 3600):
+            raise ValueError(f"{name} must be a number of seconds from 0 to 1000 hours, not {value}")
     episode = library.episode(episode_id)
     segments = library.segments(episode.id)
     timed = [s for s in segments if s.start is not None]
     if not timed:
         raise ValueError(f"episode {episode.id} has no timestamps to quote from")
-    if end is None:  # the segment being spoken at ``start``, else the next one
+    if end is None:  # the segment being spoken at ``start``, else the next one: all of it
         seg = next((s for s in reversed(timed) if s.start <= start + 0.01 and (s.end or s.start) > start), None) \
             or next((s for s in timed if s.start >= start), None)
         if seg is None:
             raise ValueError(f"{episode.id} ends before {start:g} s")
-        start, end = max(start, seg.start), seg.end if seg.end is not None else seg.start
+        start, end = seg.start, seg.end if seg.end is not None else seg.start
     if end < start:
         raise ValueError("--end comes before --start")
     words = [(w.start, w.end, w.text) for s in timed for w in (s.words or _spread(s))]
@@ -206,13 +219,22 @@ def quote_at(library: Library, episode_id: str, start: float, end: float | None 
              [w for w in words if w[0] <= start <= w[1]]
     if not chosen:
         raise ValueError(f"nothing is said in {episode.id} between {start:g} s and {end:g} s")
-    speaker = next((s.speaker for s in timed if s.start <= chosen[0][0] + 0.01 and s.speaker), None) \
-        if len(episode.speakers) != 1 else episode.speakers[0]
     return Quote(
         text=" ".join(w[2] for w in chosen), episode_id=episode.id, episode_title=episode.title,
-        show=episode.show, speaker=speaker, date=episode.date, start=round(chosen[0][0], 3),
-        end=round(chosen[-1][1], 3), link=episode_link(episode, chosen[0][0]), note=note, tags=tags or [],
+        show=episode.show, speaker=speaker_at(episode, timed, chosen[0][0]), date=episode.date,
+        start=round(chosen[0][0], 3), end=round(chosen[-1][1], 3), link=episode_link(episode, chosen[0][0]),
+        note=note, tags=tags or [],
     )
+
+
+def speaker_at(episode: Episode, timed: list[Segment], at: float) -> str | None:
+    """Who is speaking at ``at``: the speaker of the last segment that starts by then (a named one, if that
+    segment's speaker is unnamed and the episode has only one)."""
+    started = [(s.start, n, s) for n, s in enumerate(timed) if s.start <= at + 0.01]
+    current = max(started, key=lambda item: item[:2])[2] if started else None
+    if current is not None and current.speaker:
+        return current.speaker
+    return episode.speakers[0] if len(episode.speakers) == 1 else None
 
 
 def quote_from_hit(library: Library, hit, text: str | None = None, note: str = "",
@@ -270,8 +292,6 @@ def episode_link(episode: Episode, start: float | None) -> str | None:
 
 def web_link(url: str | None, start: float | None) -> str | None:
     """``url`` set to play from ``start``, when it is an http(s) URL (never a local path or a script)."""
-    if not url or not re.match(r"(?i)https?://", url):
-        return None
     return timed_link(url, start)
 
 

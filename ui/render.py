@@ -20,6 +20,8 @@ def hit_text(n: int, hit: Hit, color: bool) -> str:
     lines.append(f"   {text}")
     if hit.link:
         lines.append(f"   ▶ {safe(hit.link)}")
+    elif hit.media and hit.start is not None:
+        lines.append(f"   ▶ {safe(hit.media)} at {_clock(hit.start)}")
     for other in hit.also_in:
         where = f" at {_clock(other.start)}" if other.start is not None else ""
         lines.append(f"   also in: {other.episode_id}{where}")

@@ -1,0 +1,99 @@
+"""Upgrades: a knowledge base written by an older podkb opens with today's code, with the same
+episodes, segments, quotes and collections, and searches with no complaint.
+
+Each older podkb is checked out from this repository's history into a git worktree and run with
+the current virtual environment (it imports ingest/, index/ and ui/ from its own tree), on the
+sample transcripts, with the fake embedder so no model is loaded.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from podkb import KnowledgeBase
+
+from .conftest import FAKE_MODEL, ROOT
+
+# What each older podkb could do: search came with e64af9f, quote collections by af31095.
+OLDER = {"b154472": (), "e64af9f": ("search",), "8b3aeea": ("search", "quotes"), "af31095": ("search", "quotes")}
+ENV = {**os.environ, "PODKB_MODEL": FAKE_MODEL, "HF_HUB_OFFLINE": "1"}
+
+
+def git(*args, **kw):
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def worktrees(tmp_path_factory):
+    made = {}
+    folder = tmp_path_factory.mktemp("older")
+    for commit in OLDER:
+        if git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+            pytest.skip(f"this clone lacks the history with {commit} (a shallow clone): git fetch --unshallow")
+        tree = folder / commit
+        added = git("worktree", "add", "--detach", str(tree), commit)
+        assert added.returncode == 0, added.stderr
+        made[commit] = tree
+    yield made
+    for tree in made.values():
+        git("worktree", "remove", "--force", str(tree))
+
+
+def older(tree, *args):
+    """Run the podkb of that commit (its CLI was ui.cli then, importing its own folders)."""
+    done = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", *map(str, args)], cwd=tree,
+                          env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def today(*args):
+    done = subprocess.run([sys.executable, "-c", "from podkb.ui.cli import main; main()", *map(str, args)],
+                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def common(old: dict, new: dict) -> tuple[dict, dict]:
+    """The keys both versions print (today's adds some)."""
+    keys = old.keys() & new.keys()
+    return {k: old[k] for k in keys}, {k: new[k] for k in keys}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("commit", list(OLDER))
+def test_a_knowledge_base_written_by_an_older_podkb_opens_with_todays_code(commit, worktrees, tmp_path):
+    tree, can, kb = worktrees[commit], OLDER[commit], tmp_path / "kb"
+    older(tree, "add", tree / "transcripts", "--kb", kb)
+    if "quotes" in can:
+        older(tree, "quote", "add", "Favourites", "--episode", "chai", "--start", "60", "--kb", kb)
+        older(tree, "quote", "add", "favourites", "--episode", "fastbook", "--start", "300", "--end", "310",
+              "--kb", kb)
+    if "search" in can:
+        older(tree, "search", "how to avoid burnout", "--kb", kb)
+    episodes = json.loads(older(tree, "episodes", "--json", "--kb", kb))
+    shows = {e["id"]: json.loads(older(tree, "show", e["id"], "--json", "--kb", kb)) for e in episodes}
+    collections = json.loads(older(tree, "collections", "--json", "--kb", kb)) if "quotes" in can else {}
+
+    now = json.loads(today("episodes", "--json", "--kb", kb).stdout)
+    assert len(now) == len(episodes) == 5
+    for old, new in zip(episodes, now):
+        assert common(old, new)[0] == common(old, new)[1]
+    for episode_id, old in shows.items():
+        new = json.loads(today("show", episode_id, "--json", "--kb", kb).stdout)
+        assert [common(a, b)[0] for a, b in zip(old["segments"], new["segments"])] == \
+               [common(a, b)[1] for a, b in zip(old["segments"], new["segments"])]
+        assert len(old["segments"]) == len(new["segments"])
+    if collections:
+        new = json.loads(today("collections", "--json", "--kb", kb).stdout)
+        assert list(new) == list(collections) == ["Favourites"]
+        assert [common(a, b)[0] for a, b in zip(collections["Favourites"], new["Favourites"])] == \
+               [common(a, b)[1] for a, b in zip(collections["Favourites"], new["Favourites"])]
+    searched = today("search", "how to avoid burnout", "--json", "--kb", kb)
+    assert json.loads(searched.stdout)[0]["episode_id"] == "chai-time-learning-to-learn"
+    assert searched.stderr == ""  # no warning: an older FAISS stamp is an upgrade, not damage
+    with KnowledgeBase(kb) as base:
+        info = base.info()
+        assert info.stale == 0 and info.passages > 0 and info.schema["index"] >= 6
