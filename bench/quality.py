@@ -1,66 +1,111 @@
-"""Search quality on tests/eval/questions.toml: hit@1, hit@5 and MRR@10 per kind of question,
-for each model and mode, in one run.
+"""Search quality on both evaluation corpora in one run: the samples (tests/eval/questions.toml) and a
+real interview podcast, Founders Talk (tests/eval/founderstalk.toml), per kind of question.
 
-    .venv/bin/python bench/quality.py [--kb DIR] [--model NAME ...] [--misses]
+    .venv/bin/python bench/quality.py [--cache DIR] [--model NAME ...] [--setting KEY=VALUE ...] [--misses]
 
-Without --kb it builds a knowledge base of transcripts/ in a temporary folder; each further
---model is indexed in its own copy of it (e.g. --model all-MiniLM-L6-v2 --model all-mpnet-base-v2).
+Every figure is the whole `KnowledgeBase.search` call, as a user makes it: hit@1, hit@5 and MRR@10
+over the top 10 hits. Knowledge bases are built once per model into --cache (default
+~/.cache/podkb/quality) and reused. --setting changes a ranking setting for the run only (e.g.
+dense_weight=0.7); repeat --setting to compare several in one run ("name:k=v,k=v" for a row name).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
-import shutil
-import tempfile
 import time
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
-from podkb.ingest import add_paths
-
-from podkb.knowledgebase import open_store
-from podkb.index import Index
-from podkb.index.evaluate import by_kind, load_questions
+from podkb import KnowledgeBase
+from podkb.index.evaluate import load_questions, metrics
+from podkb.ingest import EpisodeInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = (("keyword", "convex"), ("dense", "convex"), ("hybrid", "rrf"), ("hybrid", "convex"))
+CORPORA = {
+    "samples": (ROOT / "tests" / "eval" / "questions.toml", [ROOT / "transcripts"], EpisodeInfo()),
+    "founderstalk": (ROOT / "tests" / "eval" / "founderstalk.toml", [ROOT / "tests" / "eval" / "founderstalk" / "episodes"],
+                     EpisodeInfo(show="Founders Talk")),
+}
+
+
+def build(corpus: str, model: str | None, cache: Path) -> Path:
+    folder = cache / f"{corpus}-{(model or 'default').replace('/', '_')}"
+    with KnowledgeBase(folder, model=model, check_model=False) as kb:
+        _, paths, info = CORPORA[corpus]
+        began = time.perf_counter()
+        kb.add([str(p) for p in paths], info)
+        if model and kb.model != model:
+            kb.reindex(model)
+        if time.perf_counter() - began > 1:
+            print(f"<!-- built {folder} in {time.perf_counter() - began:.0f} s -->")
+    return folder
+
+
+def settings(text: str) -> tuple[str, dict]:
+    name, _, pairs = text.rpartition(":") if ":" in text else ("", "", text)
+    values = {}
+    for pair in filter(None, pairs.split(",")):
+        key, _, value = pair.partition("=")
+        values[key.strip()] = type_of(value.strip())
+    return name or pairs, values
+
+
+def type_of(value: str):
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def evaluate(kb: KnowledgeBase, questions, overrides: dict) -> dict:
+    from podkb.index.evaluate import answers
+
+    ranks = []
+    for question in questions:
+        hits = kb.search(question.q, k=10, sync=False)
+        ranks.append(next((n for n, hit in enumerate(hits, 1) if answers(hit, question)), None))
+    out = {"all": metrics("all", questions, ranks)}
+    for kind in sorted({q.kind for q in questions}):
+        chosen = [(q, r) for q, r in zip(questions, ranks) if q.kind == kind]
+        out[kind] = metrics(kind, [q for q, _ in chosen], [r for _, r in chosen])
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", help="an existing knowledge base of transcripts/ (default: build one)")
-    parser.add_argument("--model", action="append", help="embedding model; repeat to compare (default: the KB's)")
-    parser.add_argument("--misses", action="store_true", help="list the questions each mode missed")
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("PODKB_CACHE", Path.home() / ".cache" / "podkb"))
+                        / "quality")
+    parser.add_argument("--model", action="append", help="embedding model; repeat to compare (default: the default)")
+    parser.add_argument("--setting", action="append", default=[], help="ranking settings for one row: [name:]k=v,...")
+    parser.add_argument("--corpus", action="append", choices=list(CORPORA), help="only these corpora")
+    parser.add_argument("--misses", action="store_true", help="list the questions missed in the top 10")
     args = parser.parse_args()
-    questions = load_questions(ROOT / "tests" / "eval" / "questions.toml")
-    base = Path(args.kb) if args.kb else Path(tempfile.mkdtemp(prefix="podkb-quality-")) / "kb"
-    if not args.kb:
-        with open_store(base) as library:
-            list(add_paths(library, [str(ROOT / "transcripts")]))
-    print(f"# Search quality, {len(questions)} questions; {platform.node()} ({platform.machine()}), {date.today()}")
+    print(f"# Search quality; {platform.node()} ({platform.machine()}, {os.cpu_count()} cores), {date.today()}")
     print()
-    print("| model | mode | kind | questions | hit@1 | hit@5 | MRR@10 |")
-    print("|---|---|---|---|---|---|---|")
-    for n, model in enumerate(args.model or [None]):
-        kb = base
-        if n:  # another model: its own copy, re-indexed
-            kb = base.parent / f"{base.name}-{n}"
-            shutil.copytree(base, kb, dirs_exist_ok=True)
-        with open_store(kb) as library:
-            index = Index(library, model=model, check_model=False)
-            started = time.perf_counter()
-            index.reindex() if model and library.db.execute(
-                "SELECT value FROM index_meta WHERE key = 'model'").fetchone() not in (None, (model,)) else index.sync()
-            built = time.perf_counter() - started
-            for mode, fusion in MODES:
-                name = f"{mode} ({fusion})" if mode == "hybrid" else mode
-                for kind, m in by_kind(index, questions, mode, fusion).items():
-                    print(f"| {index.model} | {name} | {kind} | {m.questions} | {m.hit_at_1:.3f} | {m.hit_at_5:.3f} "
-                          f"| {m.mrr_at_10:.3f} |")
-                    if args.misses and kind == "all":
-                        for q in m.misses:
-                            print(f"| | | missed: {q} | | | | |")
-            print(f"| {index.model} | (indexed in {built:.0f} s) | | | | | |")
+    print("| corpus | model | settings | kind | questions | hit@1 | hit@5 | MRR@10 |")
+    print("|---|---|---|---|---|---|---|---|")
+    rows = [settings(s) for s in args.setting] or [("default", {})]
+    for corpus in args.corpus or list(CORPORA):
+        questions = load_questions(CORPORA[corpus][0])
+        for model in args.model or [None]:
+            with KnowledgeBase(build(corpus, model, args.cache)) as kb:
+                base = asdict(kb.config)
+                for name, overrides in rows:
+                    kb.configure(**{k: v for k, v in base.items() if k != "model"})
+                    if overrides:
+                        kb.configure(**overrides)
+                    result = evaluate(kb, questions, overrides)
+                    for kind, m in result.items():
+                        print(f"| {corpus} | {kb.model} | {name} | {kind} | {m.questions} | {m.hit_at_1:.3f} | "
+                              f"{m.hit_at_5:.3f} | {m.mrr_at_10:.3f} |")
+                    if args.misses:
+                        for q in result["all"].misses:
+                            print(f"| | | | missed: {q} | | | | |")
+                kb.configure(**{k: v for k, v in base.items() if k != "model"})
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 64
+ENGINE_MIN_TEXTS = 16  # fewer texts than this are embedded in fp32 (see SentenceEmbedder.encode)
 
 
 Span = tuple[int, int]  # a sentence's characters in its passage: [start, end)
@@ -31,14 +32,13 @@ def sentence_text(sentence: str) -> str:
     return " ".join(sentence.split()[:SENTENCE_WORDS])
 
 
-def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]],
-                    progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Passage vectors, and for each passage one unit vector per sentence span.
 
     Sentences are embedded on their own: vectors pooled from the passage's tokens were measured
     to carry so much of the passage that a short sentence outranked the one that answers.
     """
-    vectors = embedder.encode(texts, progress=progress)
+    vectors = embedder.encode(texts)
     flat = [sentence_text(text[a:b]) for text, marks in zip(texts, spans) for a, b in marks]
     every = embedder.encode(flat) if flat else np.zeros((0, embedder.dim), dtype=np.float32)
     out, at = [], 0
@@ -68,12 +68,15 @@ def resolve(name: str, unpack: bool = True) -> str:
 
 
 class SentenceEmbedder:
-    """A sentence-transformers model: fp16 on CUDA, fp32 on CPU."""
+    """A sentence-transformers model, run the way engine.py chose for this machine: fp16 on CUDA,
+    bf16 on a CPU with bf16 units, its ONNX Runtime copy, or fp32; each checked against fp32 first."""
 
     def __init__(self, name: str = DEFAULT_MODEL, device: str | None = None):
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
+
+        from . import engine
 
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
@@ -82,22 +85,40 @@ class SentenceEmbedder:
         device = device or os.environ.get("PODKB_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
         folder = resolve(name)
         self.model = SentenceTransformer(folder, device="cpu")
+        self._onnx = None
         if Path(folder).is_dir():
             _export_for_queries(self.model, name, folder)
         self.model.to(device)
-        if device.startswith("cuda"):
-            self.model.half()
         self.device = device
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = dimension()
+        self.choice = engine.choose(self, name, folder, device)
+        self.engine = self.choice.engine
+
+    def onnx(self):
+        """The model's ONNX Runtime copy (exported when it first loaded), or None."""
+        if self._onnx is None:
+            self._onnx = load_for_queries(self.name) or False
+        return self._onnx or None
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        # A few texts (a query) gain nothing from another engine, and fp32 gives the very vectors the
+        # ONNX copy gives queries elsewhere: a search ranks the same however it was started.
+        few = len(texts) < ENGINE_MIN_TEXTS
+        return self.run(texts, ("cuda-fp32" if self.device.startswith("cuda") else "cpu-fp32") if few else self.engine)
+
+    def run(self, texts: list[str], engine: str) -> np.ndarray:
+        """Embed with ``engine`` (engine.ENGINES); library progress bars are never shown."""
+        import torch
+
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True,
-            show_progress_bar=progress and len(texts) > BATCH_SIZE,
-        )
+        if engine == "onnx-fp32":
+            return self.onnx().encode(texts)
+        kinds = {"cpu-bf16": ("cpu", torch.bfloat16), "cuda-fp16": ("cuda", torch.float16)}
+        with torch.autocast(*kinds[engine]) if engine in kinds else torch.no_grad():
+            vectors = self.model.encode(texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True,
+                                        show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 

@@ -4,15 +4,20 @@ Each sentence's vector was stored at index time, so choosing costs one matrix pr
 embedding pass. When the sentence nearest the query is someone asking it ("so how do you avoid
 burnout…"), the hit cites the answer instead: the best non-question sentence after it in the
 same stretch, else the passage that follows (the next speaker's turn, or the speaker going on).
-The question stays on the hit, shown above the answer as its context.
+In an interview, a host's turn is the question however it is put (several sentences, some without
+a question mark: "Let's talk about quitting."), so for a question-like query a host's passage
+cites the guest's reply: the next passage by someone else, at the moment the answer starts. The
+question stays on the hit, shown above the answer as its context.
 """
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
 from . import keywords
+from .conversation import question_like
 from .embed import sentence_text
 from .hits import Hit, Part
 from .questions import echoes, is_question
@@ -24,8 +29,9 @@ def cite(index: Index, hits: list[Hit], query: str, query_vector: np.ndarray | N
     """Choose each hit's sentence (answer-first), then its citation and link; drop hits that became
     the same answer as a better one. An answer outside ``allowed`` (the filters) is not followed."""
     scorer = Scorer(index, query, query_vector)
+    hosts = index.hosts() if question_like(query) else {}
     for hit in hits:
-        _choose(index, hit, scorer, allowed)
+        _choose(index, hit, scorer, allowed, hosts.get(hit.episode_id, frozenset()))
     seen: set[int] = set()
     kept = []
     for hit in hits:
@@ -40,6 +46,11 @@ def cite(index: Index, hits: list[Hit], query: str, query_vector: np.ndarray | N
 ANSWER_WINDOW = 4     # an answer starts within the first few sentences after its question
 ANSWER_MIN_WORDS = 5  # "Yeah." or "Right, right." answers nothing
 RESTATED = 0.6        # a sentence this close to the question restates it ("so he asked how you avoid burnout")
+# "Yeah, that's a great question." comes before an answer; it is not one.
+_FILLER = re.compile(r"^\W*(?:(?:yeah|yes|so|well|oh|um|uh|okay|ok|right|sure|totally|absolutely|wow|man|gosh)\W+)*"
+                     r"(?:that's|that is|what|it's|such)?\W*(?:a\s+)?(?:really\s+|very\s+|super\s+)?"
+                     r"(?:great|good|interesting|fair|fun|tough|hard|big|loaded)\s+(?:question|one|point)\W*$",
+                     re.IGNORECASE)
 
 
 class Scorer:
@@ -68,16 +79,24 @@ class Scorer:
         return (vectors @ self.query_vector).tolist()
 
 
-def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None) -> None:
+def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None, hosts: frozenset[str]) -> None:
     sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
     vectors = scorer.vectors(hit.parts)
     scores = scorer.scores([s[1] for s in sentences], vectors)
     best = max(range(len(sentences)), key=scores.__getitem__)
-    if is_question(sentences[best][1]):
-        question, asked_at = sentences[best][1], sentences[best][2]
+    # A host's turn that asks (a question among its last sentences) is a question, however it is put.
+    hosting = hit.speaker in hosts and any(is_question(s[1]) for s in sentences[-ASKING_TAIL:])
+    if hosting or is_question(sentences[best][1]):
+        first = best
+        if hosting:  # the question is the host's last run of questions, not whatever matched best
+            best = first = max(i for i in range(len(sentences)) if is_question(sentences[i][1]))
+            while first > 0 and best - first < QUESTION_RUN - 1 and is_question(sentences[first - 1][1]):
+                first -= 1
+        question = " ".join(s[1] for s in sentences[first:best + 1])
+        asked_at = sentences[first][2]
         asked = (question, vectors[best] if vectors is not None else None)
-        after = _answers(sentences, range(best + 1, len(sentences)), vectors, asked)
-        if not after and _answer_follows(index, hit, allowed):
+        after = [] if hosting else _answers(sentences, range(best + 1, len(sentences)), vectors, asked)
+        if not after and _answer_follows(index, hit, allowed, hosts if hosting else frozenset()):
             sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
             vectors = scorer.vectors(hit.parts)
             scores = scorer.scores([s[1] for s in sentences], vectors)
@@ -85,7 +104,8 @@ def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None) ->
             best = max(range(len(sentences)), key=scores.__getitem__)
         if after:
             hit.question, hit.question_start = question, asked_at
-            best = max(after, key=scores.__getitem__)
+            # A guest's reply is cited where the answer starts; within one speaker's stretch, at its best.
+            best = after[0] if hosting else max(after, key=scores.__getitem__)
     part, text, start, offset = sentences[best]
     hit.highlight, hit.speaker = text, part.speaker
     if start is not None:
@@ -104,7 +124,7 @@ def _answers(sentences: list, after: range, vectors: np.ndarray | None,
     found = []
     for i in after:
         text = sentences[i][1]
-        if is_question(text) or len(text.split()) < ANSWER_MIN_WORDS or echoes(text, question):
+        if is_question(text) or len(text.split()) < ANSWER_MIN_WORDS or echoes(text, question) or _FILLER.match(text):
             continue
         if question_vector is not None and float(vectors[i] @ question_vector) >= RESTATED:
             continue
@@ -114,11 +134,19 @@ def _answers(sentences: list, after: range, vectors: np.ndarray | None,
     return found
 
 
-def _answer_follows(index: Index, hit: Hit, allowed: set[int] | None) -> bool:
-    """Make the hit the passage after its stretch (where a question at its end is answered), if any."""
-    row = index.db.execute(
+REPLY_WITHIN = 8  # passages after a host's turn in which the guest's reply starts
+ASKING_TAIL = 3   # a host's passage asks when one of its last sentences is a question
+QUESTION_RUN = 3  # a host's question shown above the answer: up to this many questions in a row
+
+
+def _answer_follows(index: Index, hit: Hit, allowed: set[int] | None, hosts: frozenset[str] = frozenset()) -> bool:
+    """Make the hit the passage after its stretch (where a question at its end is answered), if any;
+    for a host's turn, the first passage after it by someone else: the reply."""
+    rows = index.db.execute(
         "SELECT id, idx, text, start_ms, end_ms, speaker, first_segment, last_segment, sentences FROM passages "
-        "WHERE episode_id = ? AND idx > ? ORDER BY idx LIMIT 1", (hit.episode_id, hit.parts[-1].idx)).fetchone()
+        "WHERE episode_id = ? AND idx > ? ORDER BY idx LIMIT ?",
+        (hit.episode_id, hit.parts[-1].idx, REPLY_WITHIN if hosts else 1)).fetchall()
+    row = next((r for r in rows if r[5] not in hosts), None)
     if row is None or (allowed is not None and row[0] not in allowed):
         return False
     hit.set_parts([part_from_row(row)])

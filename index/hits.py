@@ -63,6 +63,7 @@ class Hit:
     question_start: float | None = None
     passage_ids: list[int] = field(default_factory=list)
     media: str | None = None      # the episode's recording on this machine (a path, never a link), if any
+    recurring: bool = False       # what the show says in many episodes (a sponsor read, an intro): ranked lower
     parts: list[Part] = field(default_factory=list, repr=False)
 
     def set_parts(self, parts: list[Part]) -> None:

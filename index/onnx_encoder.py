@@ -69,6 +69,9 @@ class OnnxEmbedder:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # Like sentence-transformers, batch texts of like length: padding costs as much as text.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        texts = [texts[i] for i in order]
         out = []
         for start in range(0, len(texts), 32):
             encoded = self.tokenizer.encode_batch(texts[start:start + 32])
@@ -81,7 +84,10 @@ class OnnxEmbedder:
             mask = arrays["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             out.append(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12))
-        return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
+        vectors = np.concatenate(out)
+        unsorted = np.empty_like(vectors)
+        unsorted[order] = vectors
+        return np.ascontiguousarray(unsorted, dtype=np.float32)
 
 
 def load(name: str) -> OnnxEmbedder | None:

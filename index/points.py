@@ -21,6 +21,7 @@ POINTS = 5
 SHORT = 15          # words: a point this short takes the sentence after it too
 APART = 60.0        # seconds between two points of one episode
 SAME_WORDS = 0.5    # share of 3-word shingles that makes two points one
+MIN_WORDS = 8       # "Yes, you do have good advice." says nothing on its own
 
 
 @dataclass
@@ -56,15 +57,24 @@ def ask(index: Index, question: str, k: int = 10, points: int = POINTS, filters:
         mode: str = "hybrid") -> Answer:
     """The hits for ``question`` (as search gives them) and up to ``points`` key points drawn from them."""
     hits = search(index, question, k=max(k, 4 * points), mode=mode, filters=filters)
-    return Answer(question, key_points(hits, points, question), hits[:k])
+    return Answer(question, key_points(hits, points, question, index.hosts()), hits[:k])
 
 
-def key_points(hits: list[Hit], limit: int = POINTS, question: str = "") -> list[Point]:
-    chosen: list[tuple[Point, set[str]]] = []
-    for hit in hits:
-        point = _point(hit, question)
-        if point is None:
+def key_points(hits: list[Hit], limit: int = POINTS, question: str = "",
+               hosts: dict[str, frozenset[str]] | None = None) -> list[Point]:
+    """Distinct answers among the hits: never a question, a sponsor read, a few words that say nothing
+    alone, or a host's own words (in an interview the host's turns ask; their statements lead into the
+    guest's answer)."""
+    hosts = hosts or {}
+    candidates = []
+    for rank, hit in enumerate(hits):
+        if hit.recurring or hit.speaker in hosts.get(hit.episode_id, ()):
             continue
+        point = _point(hit, question)
+        if point is not None and len(point.text.split()) >= MIN_WORDS:
+            candidates.append((rank, hit, point))
+    chosen: list[tuple[Point, set[str]]] = []
+    for _, _, point in candidates:
         words = shingles_of(point.text, 3)
         if any(_same_moment(point, other) or containment(words, other_words) >= SAME_WORDS
                for other, other_words in chosen):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ingest.decode import well_formed
 
-from . import keywords
+from . import keywords, recurring
 from .collapse import collapse
 from .highlight import cite, part_from_row
 from .hits import Hit, web_url
@@ -27,6 +27,7 @@ from .store import Index
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("convex", "rrf")
 RRF_K = 60
+POOL = 100  # candidates from each side before fusion
 
 
 @dataclass
@@ -73,7 +74,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     query = well_formed(query)
     if not keywords.terms(query):
         return []
-    pool = max(50, 5 * k)
+    pool = max(POOL, 5 * k)
     allowed = _allowed(index, filters) if filters else None
     if allowed is not None and not len(allowed):
         return []
@@ -82,7 +83,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     ranked: dict[str, list[tuple[int, float]]] = {}
     if mode != "keyword":
         scores, ids = index.vectors().search(query_vector, pool, allowed)
-        ranked["dense"] = list(zip(ids.tolist(), scores.tolist()))
+        ranked["dense"] = _with_sentences(index, ids, scores, query_vector, index.config.sentence_weight)
     if mode != "dense":
         ranked["keyword"] = _keyword(index, query, pool, filters)
     if mode != "hybrid":
@@ -90,7 +91,9 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     else:
         fused = _rrf(ranked) if fusion == "rrf" else _convex(ranked["dense"], ranked["keyword"],
                                                              index.config.dense_weight)
+    fused = _less_hosts(index, fused, index.config.host_penalty) if mode == "hybrid" else fused
     hits = _hits(index, fused)
+    _demote_recurring(index, hits, 4 * k + 10)
     if reranker is not None:
         hits = reranker.rerank(query, hits)
     hits = collapse(hits, k + 2, _linked(index))  # answer-first may merge two hits into one answer
@@ -100,6 +103,45 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     for hit in hits if not highlight else ():
         hit.cite_moment()
     return hits[:k]
+
+
+def _with_sentences(index: Index, ids: np.ndarray, scores: np.ndarray, query_vector: np.ndarray,
+                    weight: float) -> list[tuple[int, float]]:
+    """Dense candidates scored by their own vector and, ``weight`` of it, their best sentence's (stored)."""
+    if not weight or not len(ids):
+        return list(zip(ids.tolist(), scores.tolist()))
+    sentences = index.sentence_vectors(ids.tolist())
+    rescored = []
+    for pid, score in zip(ids.tolist(), scores.tolist()):
+        vectors = sentences.get(pid)
+        best = float((vectors @ query_vector).max()) if vectors is not None and len(vectors) else score
+        rescored.append((pid, (1 - weight) * score + weight * best))
+    return sorted(rescored, key=lambda item: -item[1])
+
+
+def _less_hosts(index: Index, fused: list[tuple[int, float]], penalty: float) -> list[tuple[int, float]]:
+    """Fused scores with ``penalty`` taken off each interview host's passage (conversation.py)."""
+    hosts = index.hosts() if penalty else {}
+    if not hosts or not fused:
+        return fused
+    head = fused[:POOL * 2]
+    rows = index.db.execute(f"SELECT id, episode_id, speaker FROM passages WHERE id IN ({','.join('?' * len(head))})",
+                            [pid for pid, _ in head]).fetchall()
+    hosting = {pid for pid, episode_id, speaker in rows if speaker in hosts.get(episode_id, ())}
+    rescored = [(pid, score - penalty if pid in hosting else score) for pid, score in head] + fused[len(head):]
+    return sorted(rescored, key=lambda item: -item[1])
+
+
+def _demote_recurring(index: Index, hits: list[Hit], window: int) -> None:
+    """Sponsor reads and intros a show repeats (recurring.py) rank below what was said once, marked."""
+    head = hits[:window]
+    found = recurring.recurring(index.db, [(h.passage_id, h.episode_id, h.text) for h in head])
+    if not found:
+        return
+    for hit in head:
+        if hit.passage_id in found:
+            hit.recurring, hit.score = True, round(hit.score * recurring.DEMOTED, 6)
+    hits.sort(key=lambda hit: -hit.score)
 
 
 def _allowed(index: Index, filters: Filters) -> np.ndarray:

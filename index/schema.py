@@ -117,3 +117,41 @@ FTS_TRIGGERS = (
     "CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN "
     "INSERT INTO passages_fts(passages_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
 )
+
+
+@migration
+def m007_create_speaker_stats(db):
+    # Words and questions per speaker of each indexed episode: who is the host (conversation.py).
+    db.execute(
+        "CREATE TABLE speaker_stats (episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE, "
+        "speaker TEXT NOT NULL, words INTEGER NOT NULL, turns INTEGER NOT NULL, questions INTEGER NOT NULL, "
+        "first INTEGER NOT NULL, hosting INTEGER NOT NULL, guesting INTEGER NOT NULL, PRIMARY KEY (episode_id, speaker))"
+    )
+    from .conversation import write_counts
+    from .passages import Passage, Sentence
+
+    import json
+
+    episodes: dict[str, list] = {}
+    for episode_id, text, speaker, turn, sentences in db.execute(
+            "SELECT episode_id, text, speaker, turn, sentences FROM passages ORDER BY episode_id, idx"):
+        marks = [Sentence(at, None) for at, *_ in json.loads(sentences)]
+        episodes.setdefault(episode_id, []).append(Passage(episode_id, 0, text, None, None, speaker, turn, 0, 0, marks))
+    for episode_id, passages in episodes.items():
+        write_counts(db, episode_id, passages)
+
+
+@migration
+def m008_create_shingles(db):
+    # A sample of each indexed passage's word shingles, by episode: text a show repeats from episode to
+    # episode (sponsor reads, intros) is recognised by it (recurring.py).
+    db.execute("CREATE TABLE shingles (hash INTEGER NOT NULL, episode_id TEXT NOT NULL REFERENCES episodes(id) "
+               "ON DELETE CASCADE, PRIMARY KEY (hash, episode_id)) WITHOUT ROWID")
+    db.execute("CREATE INDEX shingles_episode ON shingles(episode_id)")
+    from .recurring import write
+
+    episodes: dict[str, list[str]] = {}
+    for episode_id, text in db.execute("SELECT episode_id, text FROM passages ORDER BY episode_id, idx"):
+        episodes.setdefault(episode_id, []).append(text)
+    for episode_id, texts in episodes.items():
+        write(db, episode_id, texts)

@@ -29,7 +29,7 @@ import numpy as np
 from ..ingest import Library
 from ..ingest.timecode import milliseconds as _ms
 
-from . import keywords
+from . import conversation, keywords, recurring
 from . import passages as passage_builder
 from .config import Config
 from .embed import DEFAULT_MODEL, Embedder, encode_passages
@@ -43,6 +43,9 @@ FAISS_NAME = "passages.faiss"
 # Episodes are gathered until this many passages, then embedded together ($PODKB_BATCH_PASSAGES: fewer
 # holds less in memory; 1 embeds one episode at a time).
 BATCH_PASSAGES = 256
+
+
+Progress = Callable[[int, int, int], None]  # (episodes done, episodes in all, passages done)
 
 
 class ModelMismatch(Exception):
@@ -180,6 +183,13 @@ class Index:
     def generation(self) -> int:
         return int(self.meta("generation") or 0)
 
+    def hosts(self) -> dict[str, frozenset[str]]:
+        """Episode id → the hosts who ask the questions in it (conversation.py), as of this generation."""
+        generation = self.generation
+        if getattr(self, "_hosts", (None, {}))[0] != generation:
+            self._hosts = (generation, conversation.hosts(self.db))
+        return self._hosts[1]
+
     def passage_count(self) -> int:
         generation = self.generation
         if getattr(self, "_counted", (None, 0))[0] != generation:
@@ -195,13 +205,14 @@ class Index:
         )
         return [row[0] for row in rows]
 
-    def sync(self, progress: bool = False, on_episode: Callable[[int, int, str], None] | None = None,
-             on_wait: Callable[[], None] | None = None, wait: bool = True) -> SyncReport:
+    def sync(self, on_progress: Progress | None = None, on_wait: Callable[[], None] | None = None,
+             wait: bool = True) -> SyncReport:
         """Index episodes that are new or changed. Cheap when nothing changed: no model, no FAISS.
 
-        ``on_episode(done, total, episode_id)`` is called as each episode is taken up, and ``on_wait()``
-        once if another process is indexing this knowledge base and we wait for it. With ``wait=False``
-        nothing waits: if another process is indexing, the report says ``busy`` and nothing is done.
+        ``on_progress(episodes done, episodes in all, passages done)`` is called as the work starts and
+        after each batch, and ``on_wait()`` once if another process is indexing this knowledge base and
+        we wait for it. With ``wait=False`` nothing waits: if another process is indexing, the report
+        says ``busy`` and nothing is done.
         """
         report = SyncReport()
         if not self.stale_episodes():
@@ -211,21 +222,27 @@ class Index:
                 report.busy = True
                 return report
             try:
-                return self.sync(progress, on_episode)
+                return self.sync(on_progress)
             finally:
                 self._lock.release()
         with self.locked(on_wait):
             self._follow_stored_model()
             vectors = self.vectors()
             stale = self.stale_episodes()  # again: whoever held the lock may have done them
-            for batch in self._batches(stale, LIVE, on_episode):
-                self._embed(batch, progress)
+            done = 0
+            if on_progress:
+                on_progress(0, len(stale), 0)
+            for batch in self._batches(stale):
+                self._embed(batch)
                 written, removed, ids, embedded = self._write(batch, LIVE)
                 vectors.remove(removed)
                 vectors.add(ids, embedded)
                 report.episodes += written
                 report.passages += len(ids)
                 report.removed += len(removed)
+                done += len(batch)
+                if on_progress:
+                    on_progress(done, len(stale), report.passages)
             if report.episodes:
                 generation = self.generation
                 self._reconcile(vectors)  # a removal that did not wait for the lock
@@ -244,16 +261,14 @@ class Index:
         self.model, self._embedder, self._query_embedder = stored, None, None
         self.config = Config.from_json(self.meta("config"), model=stored)
 
-    def _batches(self, episode_ids: list[str], tables: Tables,
-                 on_episode: Callable[[int, int, str], None] | None) -> Iterator[list[_Built]]:
+    def _batches(self, episode_ids: list[str]) -> Iterator[list[_Built]]:
         """The episodes' passages, built and gathered into batches of about BATCH_PASSAGES."""
         batch, size = [], 0
-        for n, episode_id in enumerate(episode_ids):
-            if on_episode:
-                on_episode(n, len(episode_ids), episode_id)
+        for episode_id in episode_ids:
             row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone()
             if row is None:
-                continue  # removed meanwhile
+                batch.append(_Built(episode_id, "", []))  # removed meanwhile: counted, not written
+                continue
             built = [p for p in passage_builder.build(episode_id, self.library.segments(episode_id))
                      if p.words >= passage_builder.INDEX_MIN_WORDS]
             batch.append(_Built(episode_id, row[0], built))
@@ -264,10 +279,9 @@ class Index:
         if batch:
             yield batch
 
-    def _embed(self, batch: list[_Built], progress: bool) -> None:
+    def _embed(self, batch: list[_Built]) -> None:
         passages = [p for b in batch for p in b.passages]
-        embedded, sentences = encode_passages(self.embedder, [p.text for p in passages], [p.spans for p in passages],
-                                              progress=progress)
+        embedded, sentences = encode_passages(self.embedder, [p.text for p in passages], [p.spans for p in passages])
         at = 0
         for b in batch:
             b.vectors, b.sentence_vectors = embedded[at:at + len(b.passages)], sentences[at:at + len(b.passages)]
@@ -287,6 +301,8 @@ class Index:
                     ids.append(self._insert(p, v, sv, tables))
                     vectors.append(v)
                 texts += [p.text for p in b.passages]
+                conversation.write_counts(self.db, b.episode_id, b.passages)  # these two are the same for
+                recurring.write(self.db, b.episode_id, [p.text for p in b.passages])  # either tables
                 self.db.execute(f"INSERT OR REPLACE INTO {tables.indexed} (episode_id, content_hash) VALUES (?, ?)",
                                 (b.episode_id, b.content_hash))
                 written += 1
@@ -362,8 +378,7 @@ class Index:
             return None
         return model, self.db.execute("SELECT count(*) FROM next_indexed").fetchone()[0]
 
-    def reindex(self, progress: bool = False, on_wait: Callable[[], None] | None = None,
-                on_episode: Callable[[int, int, str], None] | None = None) -> SyncReport:
+    def reindex(self, on_progress: Progress | None = None, on_wait: Callable[[], None] | None = None) -> SyncReport:
         """Rebuild every passage and vector (after changing the model or the passage rules).
 
         The new index is built beside the live one and swapped in with one transaction, so searches
@@ -374,13 +389,19 @@ class Index:
         report = SyncReport(rebuilt=True)
         with self.locked(on_wait):
             building = self._begin_next()
-            for batch in self._batches(self.stale_episodes(NEXT), NEXT, on_episode):
-                self._embed(batch, progress)
+            todo, done, passages = self.stale_episodes(NEXT), 0, 0
+            if on_progress:
+                on_progress(0, len(todo), 0)
+            for batch in self._batches(todo):
+                self._embed(batch)
                 _, _, ids, embedded = self._write(batch, NEXT)
                 building.add(ids, embedded)
+                done, passages = done + len(batch), passages + len(ids)
+                if on_progress:
+                    on_progress(done, len(todo), passages)
             report.passages = self._swap(building)
             report.episodes = self.db.execute("SELECT count(*) FROM indexed_episodes").fetchone()[0]
-            more = self.sync(progress=progress)  # episodes added while the swap was being prepared
+            more = self.sync()  # episodes added while the swap was being prepared
             report.episodes += more.episodes
             report.passages += more.passages
         return report

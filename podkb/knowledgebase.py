@@ -59,8 +59,6 @@ def open_store(path: str | Path) -> Library:
 class Progress:
     """What a long add, follow or sync reports as it goes. Each UI overrides what it shows; this shows nothing."""
 
-    bars = False  # whether the embedding model draws its own progress bars (on a terminal)
-
     def outcome(self, outcome: Outcome) -> None:
         """One input file or feed item is done: added, unchanged, or failed."""
 
@@ -68,8 +66,9 @@ class Progress:
         """A callable(seconds done, total seconds) to follow ``name``'s transcription, or None."""
         return None
 
-    def indexing(self, done: int, total: int, episode_id: str) -> None:
-        """The index is about to embed episode ``done + 1`` of ``total``."""
+    def indexing(self, done: int, total: int, passages: int) -> None:
+        """``done`` of ``total`` episodes are indexed, ``passages`` passages so far (called as indexing
+        starts, with 0, and after each batch)."""
 
     def waiting(self) -> None:
         """Another process is indexing this knowledge base; we wait for it."""
@@ -101,6 +100,7 @@ class Info:
     schema: dict[str, int]      # migrations applied, per stage
     files: dict[str, int]       # bytes on disk
     unfinished_reindex: str | None = None  # the model of a reindex that was killed midway (run it again)
+    engine: str | None = None   # how the model runs on this machine (index/engine.py), once it has loaded here
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -216,6 +216,7 @@ class KnowledgeBase:
         """What ``podkb info`` prints: counts, the model, the index, the settings, the schema and the files."""
         import json
 
+        from .index import engine
         from .index.store import FAISS_NAME
         from .index.vectors import stamp_file
 
@@ -244,7 +245,8 @@ class KnowledgeBase:
         return Info(path=self.path.resolve(), episodes=episodes, passages=passages, stale=stale,
                     collections=collections, feeds=feeds, model=self.model, dim=int(dim) if dim else None,
                     index_kind=kind, config=self.config, schema=schema, files=files,
-                    unfinished_reindex=pending[0] if pending else None)
+                    unfinished_reindex=pending[0] if pending else None,
+                    engine=(choice.describe() if (choice := engine.cached(self.model)) else None))
 
     # Searching
 
@@ -376,7 +378,7 @@ class KnowledgeBase:
             pending = self._index.pending_reindex()
         model = model or (pending[0] if pending else None)
         with self._writer(model=model) as (_, index_):
-            report = index_.reindex(progress=progress.bars, on_wait=progress.waiting, on_episode=progress.indexing)
+            report = index_.reindex(on_progress=progress.indexing, on_wait=progress.waiting)
         progress.indexed(report)
         with self._lock:
             self._index = self._open_index(self._library)
@@ -467,8 +469,7 @@ class KnowledgeBase:
 
     def _sync(self, index_, progress: Progress, wait: bool = True):
         try:
-            report = index_.sync(progress=progress.bars, on_episode=progress.indexing, on_wait=progress.waiting,
-                                 wait=wait)
+            report = index_.sync(on_progress=progress.indexing, on_wait=progress.waiting, wait=wait)
         finally:
             self._collect(index_)
         progress.indexed(report)

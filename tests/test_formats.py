@@ -194,3 +194,46 @@ def test_detection_ignores_a_misleading_extension():
     assert t.format == "vtt"
     t = read(SRT.encode(), ".vtt")
     assert t.format == "srt"
+
+
+MARKDOWN = """**Adam Stacoviak:** So I'm here with Scott. Welcome to the show, it's an *honor* to have you.
+
+**Scott Johnston:** Thanks so much, Adam. I learned BASIC on a [TRS-80](https://example.org/trs80) at a neighbor&#39;s house.
+
+And I was always fascinated by two things.
+
+\\[02:00\\] One is the democratization.
+
+**Adam Stacoviak:** \\[03:00\\] Gotcha. Tell me about Puppet, and how you got to Docker.
+
+**Scott Johnston:** It was a short road. \\[04:00\\] Six months later I joined as an employee.
+"""
+
+
+def test_markdown_dialogue_keeps_turns_speakers_and_the_publishers_timestamps():
+    transcript = read_text(MARKDOWN, ".md")
+    assert transcript.format == "markdown-dialogue"
+    assert transcript.speakers == ["Adam Stacoviak", "Scott Johnston"]
+    texts = [s.text for s in transcript.segments]
+    assert texts[0] == "So I'm here with Scott. Welcome to the show, it's an honor to have you."  # no markup
+    assert texts[1] == "Thanks so much, Adam. I learned BASIC on a TRS-80 at a neighbor's house."
+    assert texts[2] == "And I was always fascinated by two things."  # an untagged paragraph: the same turn
+    assert [s.speaker for s in transcript.segments[1:4]] == ["Scott Johnston"] * 3
+    assert [s.turn for s in transcript.segments] == [0, 1, 1, 1, 2, 3, 3]
+    starts = [s.start for s in transcript.segments]
+    assert starts[3:] == [120.0, 180.0, starts[5], 240.0] and 180.0 < starts[5] < 240.0
+    assert starts == sorted(starts) and starts[0] < starts[1] < starts[2] < 120.0  # placed by their words
+    assert all(s.end == n.start for s, n in zip(transcript.segments, transcript.segments[1:]))
+
+
+def test_markdown_dialogue_without_timestamps_is_untimed_with_its_speakers():
+    text = "\n\n".join(f"**{'Host' if i % 2 == 0 else 'Guest'}:** Line number {i} of the talk." for i in range(6))
+    transcript = read_text(text, ".md")
+    assert transcript.format == "markdown-dialogue" and transcript.speakers == ["Host", "Guest"]
+    assert all(s.start is None and s.end is None for s in transcript.segments)
+
+
+def test_prose_with_a_bold_word_or_two_is_not_a_dialogue():
+    prose = "**Note:** this is a blog post.\n\nIt has paragraphs of prose and no speakers at all.\n\n" * 1 + \
+            "\n\n".join(f"Paragraph {i} says something." for i in range(20))
+    assert read_text(prose, ".md").format == "text"

@@ -25,13 +25,14 @@ def test_one_object_adds_searches_asks_quotes_and_removes(tmp_path):
         def outcome(self, outcome):
             seen.append(("outcome", outcome.path))
 
-        def indexing(self, done, total, episode_id):
-            seen.append(("indexing", episode_id))
+        def indexing(self, done, total, passages):
+            seen.append(("indexing", (done, total, passages > 0)))
 
     with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
         outcomes = kb.add([CHAI, tmp_path / "missing.txt"], progress=Watch())
         assert [o.result.status if o.result else "error" for o in outcomes] == ["added", "error"]
-        assert [kind for kind, _ in seen] == ["outcome", "outcome", "indexing"]
+        assert seen[:2] == [("outcome", str(CHAI)), ("outcome", str(tmp_path / "missing.txt"))]
+        assert seen[2:] == [("indexing", (0, 1, False)), ("indexing", (1, 1, True))]  # started, then done
         [episode] = kb.episodes()
         assert kb.stale() == [] and kb.passage_counts()[episode.id] > 0
         assert kb.segments(episode.id[:8])[0].text  # the start of an id names it
@@ -78,7 +79,7 @@ def test_settings_are_saved_with_the_knowledge_base_and_shown_by_info(tmp_path, 
         assert (kb.config.dense_weight, kb.config.nprobe) == (0.6, 80)
         info = kb.info()
         assert (info.episodes, info.stale, info.model, info.dim, info.index_kind) == (1, 0, "hash", 64, "Flat")
-        assert info.passages > 0 and info.schema == {"ingest": 3, "index": 6, "quotes": 1}
+        assert info.passages > 0 and info.schema == {"ingest": 3, "index": 8, "quotes": 1}
         assert info.files["podkb.db"] > 0 and info.files["passages.faiss"] > 0
         # The index follows the saved settings: past switch_size passages it turns IVF, probed nprobe lists.
         kb.configure(switch_size=300)
@@ -87,7 +88,7 @@ def test_settings_are_saved_with_the_knowledge_base_and_shown_by_info(tmp_path, 
         assert kb.search("how to avoid burnout", k=3)
 
     shown = podkb("info").output  # the podkb fixture's knowledge base: empty
-    assert re.search(r"^episodes\s+0$", shown, re.M) and "dense_weight 0.8" in shown and "schema" in shown
+    assert re.search(r"^episodes\s+0$", shown, re.M) and "dense_weight 0.7" in shown and "schema" in shown
     podkb("config", "nprobe", "32")
     assert json.loads(podkb("info", "--json").output)["config"]["nprobe"] == 32
     assert "Invalid value for VALUE" in podkb("config", "dense_weight", "3", expect=2).output

@@ -307,8 +307,16 @@ class Page(Progress):
                               f"{format_timestamp(done)} of {format_timestamp(total)}")
         return update
 
-    def indexing(self, done: int, total: int, episode_id: str) -> None:
-        self.bar.progress(done / total, text=f"Indexing {episode_id} ({done + 1} of {total})")
+    def indexing(self, done: int, total: int, passages: int) -> None:
+        import time
+
+        if not done:
+            self.began = time.monotonic()
+        took = time.monotonic() - getattr(self, "began", time.monotonic())
+        rate = f", {passages / took:.1f} passages/s" if passages and took > 0 else ""
+        left = f", about {format_timestamp(took / done * (total - done))} left" if done and done < total else ""
+        self.bar.progress(min(1.0, done / max(total, 1)),
+                          text=f"Indexing: {done} of {total} episodes, {passages:,} passages{rate}{left}")
 
     def indexed(self, report) -> None:
         self.bar.progress(1.0, text=f"Indexed {report.episodes} episodes, {report.passages} passages")

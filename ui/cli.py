@@ -68,10 +68,16 @@ class Terminal(Progress):
     def __init__(self, kb: KnowledgeBase, quiet: bool = False):
         self.kb, self.quiet = kb, quiet
         self.counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
+        self._indexing = None
 
-    @property
-    def bars(self) -> bool:
-        return not self.quiet and sys.stderr.isatty()  # a log file gets no progress bars
+    def indexing(self, done: int, total: int, passages: int) -> None:
+        """One bar for the whole indexing job (on a file or pipe, click writes its label once)."""
+        if not self.quiet:
+            from .progress import IndexProgress
+
+            if self._indexing is None:
+                self._indexing = IndexProgress()
+            self._indexing(done, total, passages)
 
     def outcome(self, outcome) -> None:
         for warning in outcome.warnings:
@@ -535,6 +541,7 @@ def info(as_json, kb):
         ("collections", f"{found.collections}"),
         ("feeds", f"{found.feeds}"),
         ("model", safe(found.model) + (f" ({found.dim} dimensions)" if found.dim else "")),
+        ("engine", safe(found.engine) if found.engine else "chosen when the model first loads on this machine"),
         ("index", found.index_kind),
         ("settings", settings),
         ("schema", ", ".join(f"{name} {n}" for name, n in found.schema.items())),

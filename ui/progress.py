@@ -34,3 +34,35 @@ class AudioProgress:
             self.done += step
         if done >= total:
             self.bar.__exit__(None, None, None)
+
+
+class IndexProgress:
+    """Called with (episodes done, episodes in all, passages done): one bar on stderr for the whole
+    indexing job, with passages per second and click's estimate of the time left."""
+
+    def __init__(self):
+        self.bar = None
+        self.done = 0
+        self.passages = 0
+        self.started = time.monotonic()
+
+    def rate(self, _item=None) -> str | None:
+        elapsed = time.monotonic() - self.started
+        if not self.passages or elapsed <= 0:
+            return None
+        return f"{self.passages:,} passages, {self.passages / elapsed:.1f}/s"
+
+    def __call__(self, done: int, total: int, passages: int) -> None:
+        if self.bar is None:
+            if not total:
+                return
+            self.bar = click.progressbar(length=total, label="indexing", file=sys.stderr, show_pos=True,
+                                         show_eta=True, item_show_func=self.rate)
+            self.bar.__enter__()
+            self.started = time.monotonic()
+        self.passages = passages
+        if done > self.done:
+            self.bar.update(done - self.done)
+            self.done = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from ..decode import check_lines
 from ..errors import BadInput
 from ..models import Transcript
-from . import chunks, console, jsonshape, otter, plain, podcasting, subrip, tagged, vtt, whisper_json
+from . import chunks, console, jsonshape, markdown, otter, plain, podcasting, subrip, tagged, vtt, whisper_json
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ READERS = (
     Reader("srt", "SRT", subrip.detect, subrip.read),
     Reader("whisper-console", "Whisper console output", console.detect, console.read),
     Reader("speaker-tagged", "[SPEAKER]: tagged text", tagged.detect, tagged.read),
+    Reader("markdown-dialogue", "Markdown dialogue (**Name:** paragraphs)", markdown.detect, markdown.read),
     Reader("whisper-chunks", "Whisper chunk dumps", chunks.detect, chunks.read),
     Reader("otter", "Otter-style text", otter.detect, otter.read),
     Reader("text", "plain text", _always, plain.read),

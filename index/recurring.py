@@ -1,0 +1,78 @@
+"""Sponsor reads, intros and outros: what a show says nearly word for word from episode to episode.
+
+Such passages match many queries well ("how to become a better writer" matches the host's ad for
+his writing course, read in seven episodes) and answer none. They stay searchable, but a hit made
+of them ranks below the others (``DEMOTED``), says so (``Hit.recurring``) and is never a key point.
+
+A passage recurs when most of its word shingles are heard in at least two other episodes of the same
+show (episodes without a show count as one show; two transcriptions of one talk, linked as
+near-duplicates, count once). Only a sample of each
+passage's shingles is kept (one in SAMPLE, chosen by hash, so every episode keeps the same ones):
+enough to recognise a read of some sixty words, at a few rows per passage.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+
+WORDS = 5             # words per shingle
+SAMPLE = 8            # one shingle in SAMPLE is kept
+OTHER_EPISODES = 2    # heard in this many other episodes of the show: recurring
+SHARE = 0.5           # of a passage's kept shingles that must recur
+MIN_SHINGLES = 2      # a passage with fewer kept shingles is too short to tell
+DEMOTED = 0.5         # a recurring hit's score is multiplied by this
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def fingerprints(text: str) -> list[int]:
+    """The kept shingle hashes of a text (signed 64-bit, as SQLite stores integers)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    found = []
+    for i in range(len(words) - WORDS + 1):
+        digest = hashlib.blake2b(" ".join(words[i:i + WORDS]).encode(), digest_size=8).digest()
+        value = int.from_bytes(digest, "little", signed=True)
+        if value % SAMPLE == 0:
+            found.append(value)
+    return list(dict.fromkeys(found))
+
+
+def write(db, episode_id: str, texts: list[str]) -> None:
+    db.execute("DELETE FROM shingles WHERE episode_id = ?", (episode_id,))
+    db.executemany("INSERT OR IGNORE INTO shingles (hash, episode_id) VALUES (?, ?)",
+                   [(value, episode_id) for text in texts for value in fingerprints(text)])
+
+
+def recurring(db, passages: list[tuple[int, str, str]]) -> set[int]:
+    """Of these (passage id, episode id, text), the ids of those the show repeats in other episodes."""
+    prints = {pid: fingerprints(text) for pid, _, text in passages}
+    wanted = sorted({value for values in prints.values() for value in values})
+    if not wanted:
+        return set()
+    heard: dict[int, set[str]] = defaultdict(set)
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start:start + 900]
+        for value, episode_id in db.execute(
+                f"SELECT hash, episode_id FROM shingles WHERE hash IN ({','.join('?' * len(chunk))})", chunk):
+            heard[value].add(episode_id)
+    episodes = {e for values in heard.values() for e in values} | {episode for _, episode, _ in passages}
+    rows = db.execute(f"SELECT id, show, duplicate_of FROM episodes WHERE id IN ({','.join('?' * len(episodes))})",
+                      sorted(episodes)).fetchall()
+    show = {episode_id: name for episode_id, name, _ in rows}
+    twins = defaultdict(set)
+    for episode_id, _, duplicate_of in rows:
+        if duplicate_of:
+            twins[episode_id].add(duplicate_of)
+            twins[duplicate_of].add(episode_id)
+    found = set()
+    for pid, episode_id, _ in passages:
+        values = prints[pid]
+        if len(values) < MIN_SHINGLES:
+            continue
+        mine = {episode_id} | twins[episode_id]
+        again = sum(1 for value in values
+                    if len({e for e in heard[value] - mine if show.get(e) == show[episode_id]}) >= OTHER_EPISODES)
+        if again >= SHARE * len(values):
+            found.add(pid)
+    return found

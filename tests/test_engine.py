@@ -1,0 +1,59 @@
+"""The embedding engine (issue 18): chosen once per machine and model, checked against fp32 vectors of a
+fixed sample, remembered, shown by `podkb info`; a candidate that fails the check is not used."""
+import numpy as np
+import pytest
+
+from podkb import KnowledgeBase
+from podkb.index import DEFAULT_MODEL, engine
+from podkb.index.embed import SentenceEmbedder
+
+pytestmark = pytest.mark.slow  # the real model
+
+TEXTS = ["how do I keep going when the excitement of starting wears off",
+         "Write every day, even when it is bad, and read the draft aloud. " * 5] * 10
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A cache of its own, so each test chooses afresh."""
+    monkeypatch.setenv("PODKB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("PODKB_ENGINE", raising=False)
+    return tmp_path / "cache"
+
+
+def test_the_engine_is_chosen_once_checked_against_fp32_and_remembered(cache, tmp_path):
+    model = SentenceEmbedder(DEFAULT_MODEL)
+    assert model.engine in engine.ENGINES and model.choice.cosine >= engine.AGREEMENT
+    if model.engine != "cpu-fp32":
+        assert model.choice.speedup >= engine.FASTER
+    chosen = model.encode(TEXTS)
+    plain = model.run(TEXTS, "cpu-fp32")
+    assert float((chosen * plain).sum(axis=1).min()) >= engine.AGREEMENT
+    assert engine.cached(DEFAULT_MODEL).engine == model.engine
+    again = SentenceEmbedder(DEFAULT_MODEL)  # remembered: not measured again
+    assert again.choice == model.choice
+    with KnowledgeBase(tmp_path / "kb", model=DEFAULT_MODEL) as kb:
+        assert kb.info().engine.startswith(model.engine)
+
+
+def test_a_candidate_that_disagrees_with_fp32_is_refused_and_fp32_is_used(cache, monkeypatch):
+    monkeypatch.setattr(engine, "AGREEMENT", 1.01)  # no engine can agree so closely: every check fails
+    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
+    model = SentenceEmbedder(DEFAULT_MODEL)
+    assert model.engine == "cpu-fp32"
+    assert "cpu-bf16 disagreed with fp32" in model.choice.note
+    assert "disagreed" in model.choice.describe()
+    assert np.allclose(model.encode(TEXTS), model.run(TEXTS, "cpu-fp32"))
+
+
+def test_a_named_engine_is_checked_too(cache, monkeypatch):
+    monkeypatch.setenv("PODKB_ENGINE", "cpu-bf16")
+    monkeypatch.setattr(engine, "AGREEMENT", 1.01)
+    assert SentenceEmbedder(DEFAULT_MODEL).engine == "cpu-fp32"
+
+
+def test_a_cpu_without_bf16_units_never_tries_bf16(cache, monkeypatch):
+    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: False)
+    model = SentenceEmbedder(DEFAULT_MODEL)
+    assert "cpu-bf16" not in engine.candidates(model, "cpu")
+    assert model.engine in ("cpu-fp32", "onnx-fp32")
