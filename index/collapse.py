@@ -7,8 +7,10 @@ is not cut off; a passage of the same stretch that is not a neighbour is dropped
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..ingest.dedup import containment
-from ..ingest.dedup import shingles as shingles_of
+from ..ingest.dedup import shingles
 
 from .hits import Elsewhere, Hit
 
@@ -19,29 +21,39 @@ SAME_PASSAGE_LINKED = 0.2
 MERGE_WORDS = 220   # a joined stretch stays readable: about two passages
 
 
+@lru_cache(maxsize=8192)  # searches compare the same top passages again and again
+def shingles_of(text: str, size: int) -> frozenset[str]:
+    return frozenset(shingles(text, size))
+
+
 def collapse(hits: list[Hit], k: int, linked: set[tuple[str, str]] = frozenset()) -> list[Hit]:
     """Keep the best of each group of near-identical passages; join neighbours; note where the others are."""
-    kept: list[tuple[Hit, set[str]]] = []
+    kept: list[list] = []  # [hit, its shingles once a hit of another episode is compared with it]
     for hit in hits:
-        shingles = shingles_of(hit.text, 3)
-        twin = next((h for h, s in kept if _same(hit, shingles, h, s, linked)), None)
+        twin, mine = None, None
+        for entry in kept:
+            other = entry[0]
+            if hit.episode_id == other.episode_id:
+                # Passages cut from the same segment, or next to each other, are one stretch of talk.
+                if (hit.first_segment <= other.last_segment and hit.last_segment >= other.first_segment) or \
+                        _touching(hit, other):
+                    twin = other
+                    break
+                continue
+            mine = shingles_of(hit.text, 3) if mine is None else mine
+            entry[1] = shingles_of(other.text, 3) if entry[1] is None else entry[1]
+            share = containment(mine, entry[1])
+            if share >= SAME_PASSAGE or ((hit.episode_id, other.episode_id) in linked and share >= SAME_PASSAGE_LINKED):
+                twin = other
+                break
         if twin is None:
             if len(kept) < k:
-                kept.append((hit, shingles))
+                kept.append([hit, None])
         elif twin.episode_id != hit.episode_id:
             twin.also_in.append(Elsewhere(hit.episode_id, hit.episode_title, hit.start, hit.passage_id))
         else:
             join(twin, hit)
     return [hit for hit, _ in kept]
-
-
-def _same(hit: Hit, shingles: set[str], other: Hit, other_shingles: set[str], linked) -> bool:
-    if hit.episode_id == other.episode_id:
-        # Passages cut from the same segment, or next to each other, are one stretch of talk.
-        return (hit.first_segment <= other.last_segment and hit.last_segment >= other.first_segment) or \
-            _touching(hit, other)
-    share = containment(shingles, other_shingles)
-    return share >= SAME_PASSAGE or ((hit.episode_id, other.episode_id) in linked and share >= SAME_PASSAGE_LINKED)
 
 
 def _touching(hit: Hit, other: Hit) -> bool:

@@ -25,11 +25,11 @@ from .store import Index
 
 
 def cite(index: Index, hits: list[Hit], query: str, query_vector: np.ndarray | None,
-         allowed: set[int] | None = None) -> list[Hit]:
+         allowed: set[int] | None = None, quoted: list[str] = ()) -> list[Hit]:
     """Choose each hit's sentence (answer-first), then its citation and link; drop hits that became
     the same answer as a better one. An answer outside ``allowed`` (the filters) is not followed."""
-    scorer = Scorer(index, query, query_vector)
-    hosts = index.hosts() if question_like(query) else {}
+    scorer = Scorer(index, query, query_vector, quoted)
+    hosts = index.hosts() if question_like(query) and not quoted else {}
     for hit in hits:
         _choose(index, hit, scorer, allowed, hosts.get(hit.episode_id, frozenset()))
     seen: set[int] = set()
@@ -57,8 +57,10 @@ class Scorer:
     """Sentence vectors for a hit's passages: stored at index time, else (a passage indexed before they
     were kept) embedded now. Without a query vector (keyword mode) sentences are scored by shared words."""
 
-    def __init__(self, index: Index, query: str, query_vector: np.ndarray | None):
+    def __init__(self, index: Index, query: str, query_vector: np.ndarray | None, quoted: list[str] = ()):
         self.index, self.query_vector, self.words = index, query_vector, keywords.terms(query)
+        # A quoted phrase's sentence is the one to cite, matched as the index matched it (stemmed).
+        self.phrases = [tuple(terms) for terms in keywords.fts_terms(list(quoted)) if terms]
 
     def vectors(self, parts: list[Part]) -> np.ndarray | None:
         if self.query_vector is None:
@@ -74,9 +76,17 @@ class Scorer:
         return np.vstack(rows)
 
     def scores(self, texts: list[str], vectors: np.ndarray | None) -> list[float]:
-        if vectors is None:
-            return [float(_overlap(text, self.words)) for text in texts]
-        return (vectors @ self.query_vector).tolist()
+        found = [float(_overlap(text, self.words)) for text in texts] if vectors is None else \
+            (vectors @ self.query_vector).tolist()
+        if self.phrases:
+            for i, terms in enumerate(keywords.fts_terms(texts)):
+                if any(_contains(terms, phrase) for phrase in self.phrases):
+                    found[i] += 10.0
+        return found
+
+
+def _contains(terms: list[str], phrase: tuple[str, ...]) -> bool:
+    return any(tuple(terms[i:i + len(phrase)]) == phrase for i in range(len(terms) - len(phrase) + 1))
 
 
 def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None, hosts: frozenset[str]) -> None:

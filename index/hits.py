@@ -84,6 +84,18 @@ class Hit:
         self.citation = citation(self.show, self.episode_title, self.speaker, self.start, self.paragraph)
         self.link = link(self.link, self.start)
 
+    def shown_text(self) -> str:
+        """The text to show under the question it answers: from where that question ends, when the
+        question is said in the text before the cited sentence (so it is shown once, above)."""
+        text = " ".join(self.text.split())
+        if not self.question:
+            return text
+        question, highlight = " ".join(self.question.split()), " ".join(self.highlight.split())
+        at = text.find(highlight) if highlight else -1
+        cut = text.rfind(question, 0, at if at >= 0 else len(text))
+        rest = text[cut + len(question):].strip() if cut >= 0 else ""
+        return rest or text
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("parts")

@@ -85,6 +85,25 @@ def distinctive(db: sqlite3.Connection, query: str, total: int, table: str = "te
     return [ranked[0][0]] if df.get(ranked[0][1], 0) <= MAX_POSTINGS else []
 
 
+_QUOTED = re.compile(r'"([^"]*)"|“([^”]*)”|„([^“”]*)[“”]')
+
+
+def phrases(query: str) -> tuple[list[str], str]:
+    """The quoted phrases of a query, and the query with their quotes taken away (its words stay, for the
+    meaning): 'the "seen and the unseen" podcast' → (['seen and the unseen'], 'the seen and the unseen podcast')."""
+    found = [" ".join(_TERM.findall(next(g for g in m.groups() if g is not None))).lower()
+             for m in _QUOTED.finditer(query)]
+    plain = _QUOTED.sub(lambda m: " " + next(g for g in m.groups() if g is not None) + " ", query)
+    return [phrase for phrase in found if phrase], " ".join(plain.split())
+
+
+def phrase_expression(found: list[str]) -> str | None:
+    """An FTS5 MATCH string that wants every phrase, words in order: '"seen and the unseen"'."""
+    if not found:
+        return None
+    return " AND ".join('"' + phrase.replace('"', '""') + '"' for phrase in found)
+
+
 def match_expression(words: list[str]) -> str | None:
     """An FTS5 MATCH string that ORs the words, each quoted; None when there are none.
 

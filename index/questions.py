@@ -40,3 +40,47 @@ def echoes(sentence: str, question: str) -> bool:
     """Whether a sentence says little but the question's own words ("so he asked how you avoid burnout")."""
     known = {w for w in keywords.terms(question) if len(w) >= 4}
     return len({w for w in keywords.terms(sentence) if len(w) >= 4} - known) < NEW_WORDS
+
+
+_PLAIN = re.compile(r"^(?:how|what|why|when|should|is|do|can)\b[^\"“”()\[\]]*\?$", re.IGNORECASE)
+_ASKS_ADVICE = re.compile(r"^(?:how (?:do|did|should|can|would) (?:you|i|we|people)|what (?:advice|would you|should|do you "
+                          r"(?:think|recommend|do))|why (?:do|should|did) (?:you|people)|what's the best|is it (?:better|worth))",
+                          re.IGNORECASE)
+_CHAT = re.compile(r"\b(?:doing|feel|today|right|okay|ok|yeah|there|that|this|it)\?$", re.IGNORECASE)
+# Words that point back into the conversation: "how would we make those ...", "what did you do last week?"
+_CONTEXT = re.compile(r"\b(?:those|these|that|this|it|them|they|he|she|him|her|his|last week|yesterday|today|"
+                      r"tonight|earlier|before|again)\b", re.IGNORECASE)
+
+
+def examples(db, n: int = 4) -> list[str]:
+    """Questions asked in a knowledge base, to offer as examples: plain ones of 6 to 14 words ending in a
+    question mark, about something (three content words, no names, no small talk, nothing that points
+    back into the talk), those asking for advice first, one per episode; topped up with chapter titles."""
+    import json
+
+    found = []
+    rows = db.execute("SELECT p.episode_id, p.text, p.sentences FROM passages p JOIN episodes e ON e.id = p.episode_id "
+                      "ORDER BY e.added_at, p.idx")
+    for episode_id, text, marks in rows:
+        bounds = [m[0] for m in json.loads(marks)] + [len(text)]
+        for a, b in zip(bounds, bounds[1:]):
+            sentence = " ".join(text[a:b].split())
+            words = sentence.split()
+            content = [w for w in keywords.terms(sentence) if len(w) >= 4 and w not in keywords.STOPWORDS]
+            names = any(w[:1].isupper() and w.lower() != "i" and not w.startswith("I'") for w in words[1:])
+            if 6 <= len(words) <= 14 and _PLAIN.match(sentence) and len(content) >= 3 and not names \
+                    and not _CHAT.search(sentence) and not _CONTEXT.search(sentence):
+                found.append((not _ASKS_ADVICE.match(sentence), len(found), episode_id, sentence))
+    chosen, episodes = [], set()
+    for _, _, episode_id, sentence in sorted(found):
+        if episode_id not in episodes and sentence.lower() not in {c.lower() for c in chosen}:
+            chosen.append(sentence[0].upper() + sentence[1:])
+            episodes.add(episode_id)
+        if len(chosen) == n:
+            return chosen
+    for source, title in db.execute("SELECT source, title FROM chapters ORDER BY source DESC, episode_id, idx "
+                                    "LIMIT ?", (4 * n,)):  # published titles first; a found one's first phrase
+        title = title.rstrip("…") if source == "published" else title.split(", ")[0]
+        if len(chosen) < n and title.lower() not in {c.lower() for c in chosen}:
+            chosen.append(title)
+    return chosen

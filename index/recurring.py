@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 WORDS = 5             # words per shingle
 SAMPLE = 8            # one shingle in SAMPLE is kept
@@ -26,16 +27,16 @@ DEMOTED = 0.5         # a recurring hit's score is multiplied by this
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def fingerprints(text: str) -> list[int]:
+@lru_cache(maxsize=8192)  # searches check the same top passages again and again
+def fingerprints(text: str) -> tuple[int, ...]:
     """The kept shingle hashes of a text (signed 64-bit, as SQLite stores integers)."""
     words = [w.lower() for w in _WORD.findall(text)]
     found = []
-    for i in range(len(words) - WORDS + 1):
-        digest = hashlib.blake2b(" ".join(words[i:i + WORDS]).encode(), digest_size=8).digest()
-        value = int.from_bytes(digest, "little", signed=True)
+    for gram in map(" ".join, zip(*(words[i:] for i in range(WORDS)))):
+        value = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little", signed=True)
         if value % SAMPLE == 0:
             found.append(value)
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 def write(db, episode_id: str, texts: list[str]) -> None:

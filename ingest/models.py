@@ -74,6 +74,7 @@ class Transcript:
     title: str | None = None
     warnings: list[str] = field(default_factory=list)
     media_duration: float | None = None  # audio length, when the transcript came from audio
+    diarized: bool = False  # its speakers were found in the recording (ingest/diarize.py)
 
     @property
     def speakers(self) -> list[str]:

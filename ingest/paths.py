@@ -55,13 +55,18 @@ def match(pattern: str) -> list[str]:
     return [str(p) for p in walk(root) if _matches(p.relative_to(root).parts, parts[fixed:])]
 
 
+def _skipped(name: str, skip: set[str]) -> bool:
+    """Whether a file in a folder is one of ``skip``: names, or '*.info.json'-style endings."""
+    return name in skip or any(pattern.startswith("*") and name.endswith(pattern[1:]) for pattern in skip)
+
+
 def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset()
            ) -> Iterator[tuple[str, str | None]]:
     """(path, error) for every file named, found in a folder (with one of ``suffixes``), or matched by a glob."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = [p for p in walk(path) if p.suffix.lower() in suffixes and p.name not in skip]
+            found = [p for p in walk(path) if p.suffix.lower() in suffixes and not _skipped(p.name, skip)]
             if not found:
                 yield raw, "folder holds no transcript or audio files (.txt, .srt, .vtt, .json, .mp3, .wav, ...)"
             yield from ((str(p), None) for p in found)

@@ -128,6 +128,60 @@ class Library:
             (url, title, now, now),
         )
 
+    def edit(self, episode_id: str, title: str | None = None, date: str | None = None, show: str | None = None) -> None:
+        """Set an episode's title, date or show (None: leave it; '' for date or show: clear it)."""
+        changes = {k: (v or None) for k, v in (("title", title), ("date", date), ("show", show)) if v is not None}
+        if "title" in changes and not changes["title"]:
+            raise ValueError("an episode needs a title")
+        if not changes:
+            return
+        assignments = ", ".join(f"{k} = :{k}" for k in changes)
+        if self.db.execute(f"UPDATE episodes SET {assignments} WHERE id = :id", {**changes, "id": episode_id}).rowcount == 0:
+            raise LookupError(f"no episode '{episode_id}'")
+
+    def rename_speaker(self, old: str, new: str, episodes: list[str]) -> int:
+        """Call ``old`` ``new`` in these episodes' segments and speaker lists; how many segments changed.
+        Renaming to a name already there merges the two."""
+        changed = 0
+        for episode_id in episodes:
+            changed += self.db.execute("UPDATE segments SET speaker = ? WHERE episode_id = ? AND speaker = ?",
+                                       (new, episode_id, old)).rowcount
+            row = self.db.execute("SELECT speakers FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+            if row:
+                names = list(dict.fromkeys(new if name == old else name for name in json.loads(row[0])))
+                self.db.execute("UPDATE episodes SET speakers = ? WHERE id = ?", (json.dumps(names), episode_id))
+        return changed
+
+    def set_chapters(self, episode_id: str, chapters: list[tuple], source: str) -> None:
+        """Replace an episode's chapters of one source ('published' or 'found'): (start seconds, title) or
+        (start seconds or None, title, paragraph) for an untimed transcript."""
+        self.db.execute("DELETE FROM chapters WHERE episode_id = ? AND source = ?", (episode_id, source))
+        rows = [(None if c[0] is None else max(0.0, float(c[0])), " ".join(str(c[1]).split())[:200],
+                 c[2] if len(c) > 2 else None) for c in chapters]
+        rows.sort(key=lambda r: (r[0] if r[0] is not None else -1, r[2] if r[2] is not None else -1))
+        self.db.executemany(
+            "INSERT INTO chapters (episode_id, source, idx, start_ms, paragraph, title) VALUES (?, ?, ?, ?, ?, ?)",
+            [(episode_id, source, n, _ms(start), paragraph, title or f"Chapter {n + 1}")
+             for n, (start, title, paragraph) in enumerate(rows)])
+
+    def chapters(self, episode_id: str, source: str | None = None) -> list[tuple[str, float | None, str, int | None]]:
+        """(source, start seconds, title, paragraph) of an episode's chapters, published ones first."""
+        rows = self.db.execute("SELECT source, start_ms, title, paragraph FROM chapters WHERE episode_id = ? AND "
+                               "(? IS NULL OR source = ?) ORDER BY source = 'found', idx", (episode_id, source, source))
+        return [(kind, _seconds(start), title, paragraph) for kind, start, title, paragraph in rows]
+
+    def speaker_counts(self, episodes: list[str]) -> dict[str, int]:
+        """Named speaker → segments, over these episodes."""
+        if not episodes:
+            return {}
+        rows = self.db.execute(f"SELECT speaker, count(*) FROM segments WHERE speaker IS NOT NULL AND episode_id IN "
+                               f"({','.join('?' * len(episodes))}) GROUP BY speaker ORDER BY min(idx)", episodes)
+        return dict(rows.fetchall())
+
+    def episodes_of_show(self, show: str) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT id FROM episodes WHERE show = ? COLLATE NOCASE ORDER BY added_at",
+                                                  (show,))]
+
     def set_media(self, episode_id: str, media: str | None) -> None:
         """Name the audio an episode plays from (a path or an http(s) URL)."""
         if self.db.execute("UPDATE episodes SET media = ? WHERE id = ?", (media, episode_id)).rowcount == 0:
@@ -161,8 +215,10 @@ class Library:
     def unfollow(self, url: str) -> bool:
         return self.db.execute("DELETE FROM feeds WHERE url = ?", (url,)).rowcount > 0
 
-    def add(self, episode: Episode, transcript: Transcript, replace: bool = False) -> AddResult:
-        """Store ``episode`` with the transcript's segments, unless it is already here.
+    def add(self, episode: Episode, transcript: Transcript, replace: bool = False,
+            chapters: list[tuple[float, str]] | None = None) -> AddResult:
+        """Store ``episode`` with the transcript's segments (and its published ``chapters``: start seconds
+        and title), unless it is already here.
 
         ``episode.content_hash`` must be set; ``episode.id`` is a wish and is made unique.
         """
@@ -185,6 +241,8 @@ class Library:
             episode.added_at = _now()
             self._write_episode(episode, fp, update=bool(previous))
             self._write_segments(episode.id, transcript.segments)
+            if chapters is not None or previous:
+                self.set_chapters(episode.id, chapters or [], "published")
             episode.segment_count = len(transcript.segments)
         return AddResult("replaced" if previous else "added", episode, duplicate)
 

@@ -191,6 +191,33 @@ class KnowledgeBase:
         with self._lock:
             return self._library.segments(self._library.episode(episode).id)
 
+    def chapters(self, episode: str) -> list["Chapter"]:
+        """An episode's chapters: the publisher's when it has them, else those found where the talk
+        changes subject (index/chapters.py)."""
+        from .index.chapters import Chapter
+
+        with self._lock:
+            episode_id = self._library.episode(episode).id
+            found = self._library.chapters(episode_id)
+            if not found and self._index.find_chapters(episode_id):  # indexed before chapters were found
+                found = self._library.chapters(episode_id)
+        published = [c for c in found if c[0] == "published"]
+        return [Chapter(start=start, title=title, source=source, paragraph=paragraph)
+                for source, start, title, paragraph in (published or found)]
+
+    def examples(self, n: int = 4) -> list[str]:
+        """Questions to try on this knowledge base: questions asked in it (short, plain ones, from different
+        episodes), else its chapters' titles."""
+        from .index.questions import examples
+
+        with self._lock:
+            return examples(self._library.db, n)
+
+    def dated(self) -> bool:
+        """Whether any episode has a date (the date filter is shown only then)."""
+        with self._lock:
+            return self._library.db.execute("SELECT 1 FROM episodes WHERE date IS NOT NULL LIMIT 1").fetchone() is not None
+
     def feeds(self) -> list[tuple[str, str | None, str | None]]:
         """(url, title, last checked) of every feed followed."""
         with self._lock:
@@ -403,6 +430,53 @@ class KnowledgeBase:
             removed = index_.remove(found.id)
         return found, removed
 
+    def edit(self, episode: str, title: str | None = None, date: str | None = None,
+             show: str | None = None) -> Episode:
+        """Correct an episode's title, date (YYYY[-MM[-DD]]) or show; '' clears a date or show. Nothing is
+        embedded again: hits, citations and filters read them from the episode."""
+        from .ingest.decode import well_formed
+        from .ingest.timecode import check_date
+
+        title, show = _name(title, "title", 300), _name(show, "show", 300, clear=True)
+        date = check_date(date) if date else date
+        with self._writer() as (library, index_):
+            found = library.episode(well_formed(episode))
+            with library.transaction():
+                library.edit(found.id, title=title, date=date, show=show)
+                index_._bump()  # the hosts of a show are found again
+            return library.episode(found.id)
+
+    def speakers(self, episode: str | None = None, show: str | None = None) -> dict[str, int]:
+        """Named speaker → segments, in an episode, a show, or everywhere."""
+        with self._lock:
+            return self._library.speaker_counts(self._scope(self._library, episode, show))
+
+    def rename_speaker(self, old: str, new: str, episode: str | None = None, show: str | None = None) -> int:
+        """Call speaker ``old`` ``new`` in one episode, in every episode of a show, or everywhere: in its
+        segments, passages, hits, citations and the speaker filter, without embedding anything again.
+        Quotes already saved keep the name they were saved with. Segments renamed (LookupError if none)."""
+        new = _name(new, "speaker name", 80)
+        with self._writer() as (library, index_):
+            episodes = self._scope(library, episode, show)
+            with library.transaction():
+                changed = library.rename_speaker(old, new, episodes)
+                if not changed:
+                    where = f"episode {episodes[0]}" if episode else f"show {show!r}" if show else "the knowledge base"
+                    raise LookupError(f"no speaker {old!r} in {where}")
+                index_.rename_speaker(old, new, episodes)
+        return changed
+
+    @staticmethod
+    def _scope(library: Library, episode: str | None, show: str | None) -> list[str]:
+        if episode:
+            return [library.episode(episode).id]
+        if show:
+            found = library.episodes_of_show(show)
+            if not found:
+                raise LookupError(f"no show {show!r}")
+            return found
+        return [e.id for e in library.episodes()]
+
     def set_media(self, episode: str, media: str) -> Episode:
         """Give an episode its recording (a file or an http(s) URL), so its hits play from their moment."""
         with self._writer() as (library, _):
@@ -413,23 +487,26 @@ class KnowledgeBase:
     # Quotes
 
     def quote(self, collection: str, episode: str, start: float, end: float | None = None, note: str = "",
-              tags: list[str] | None = None) -> Quote:
+              tags: list[str] | None = None, again: str = "ask") -> Quote:
         """Save what ``episode`` says from ``start`` (to ``end``, else to the end of that segment) into
-        ``collection``, creating it if need be."""
+        ``collection``, creating it if need be. The same moment twice: ``again`` ("ask" raises
+        ``AlreadySaved``, "merge", "keep"), as ``Collections.add``."""
         with self._lock:
             found = self._library.episode(episode)
-            return self.collections.add(collection, quote_at(self._library, found.id, start, end, note, tags))
+            return self.collections.add(collection, quote_at(self._library, found.id, start, end, note, tags), again)
 
     def save_hit(self, collection: str, hit, text: str | None = None, note: str = "",
-                 tags: list[str] | None = None) -> Quote:
-        """Save a hit's passage, or the part ``text`` of it, timed to that part."""
+                 tags: list[str] | None = None, before: int = 0, after: int = 0, again: str = "ask") -> Quote:
+        """Save the moment a hit cites: its highlighted sentence (with ``before``/``after`` more sentences),
+        timed to it, the passage kept as context; or the part ``text`` of the passage, timed to that part."""
         with self._lock:
-            return self.collections.add(collection, quote_from_hit(self._library, hit, text, note, tags))
+            return self.collections.add(collection, quote_from_hit(self._library, hit, text, note, tags, before,
+                                                                   after), again)
 
-    def save_point(self, collection: str, point) -> Quote:
+    def save_point(self, collection: str, point, again: str = "ask") -> Quote:
         """Save a key point of ``ask``, cited at its moment."""
         with self._lock:
-            return self.collections.add(collection, quote_from_point(self._library, point))
+            return self.collections.add(collection, quote_from_point(self._library, point), again)
 
     # Inside
 
@@ -519,6 +596,21 @@ class KnowledgeBase:
     def _collect(self, index_) -> None:
         self.notices += index_.notices
         index_.notices.clear()
+
+
+def _name(text: str | None, what: str, limit: int, clear: bool = False) -> str | None:
+    """A title, show or speaker name as a person typed it: one line of printable text (None: not given;
+    '' with ``clear``: remove it)."""
+    if text is None:
+        return None
+    from .ingest.decode import well_formed
+
+    name = " ".join("".join(ch for ch in well_formed(text) if ch.isprintable()).split())
+    if not name and not clear:
+        raise ValueError(f"the {what} is empty")
+    if len(name) > limit:
+        raise ValueError(f"a {what} has at most {limit} characters")
+    return name
 
 
 __all__ = ["Info", "KnowledgeBase", "NotIndexed", "Progress", "home", "open_store"]

@@ -88,11 +88,12 @@ class FeedServer:
 
 
 def rss(title: str, items: list[dict]) -> str:
-    """A podcast RSS 2.0 document; each item: title, guid, date (RFC 822), enclosure (url, type, length), transcripts."""
+    """A podcast RSS 2.0 document; each item: title, guid, date (RFC 822), enclosure (url, type, length),
+    transcripts, chapters (a <podcast:chapters> URL), psc (Podlove chapters: (start, title))."""
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
-        'xmlns:podcast="https://podcastindex.org/namespace/1.0">',
+        'xmlns:podcast="https://podcastindex.org/namespace/1.0" xmlns:psc="http://podlove.org/simple-chapters">',
         f"<channel><title>{title}</title><link>https://example.org/show</link>",
     ]
     for item in items:
@@ -106,13 +107,20 @@ def rss(title: str, items: list[dict]) -> str:
             out.append(f"<link>{item['link']}</link>")
         if "duration" in item:
             out.append(f"<itunes:duration>{item['duration']}</itunes:duration>")
-        for person in item.get("persons", []):
-            out.append(f"<podcast:person>{person}</podcast:person>")
+        for person in item.get("persons", []):  # a name, or (name, role)
+            name, role = person if isinstance(person, tuple) else (person, None)
+            out.append(f'<podcast:person role="{role}">{name}</podcast:person>' if role
+                       else f"<podcast:person>{name}</podcast:person>")
         if "enclosure" in item:
             url, kind, length = item["enclosure"]
             out.append(f'<enclosure url="{url}" type="{kind}" length="{length}"/>')
         for url, kind in item.get("transcripts", []):
             out.append(f'<podcast:transcript url="{url}" type="{kind}"/>')
+        if "chapters" in item:
+            out.append(f'<podcast:chapters url="{item["chapters"]}" type="application/json+chapters"/>')
+        if "psc" in item:
+            out.append('<psc:chapters version="1.2">' + "".join(
+                f'<psc:chapter start="{start}" title="{title}"/>' for start, title in item["psc"]) + "</psc:chapters>")
         out.append("</item>")
     out.append("</channel></rss>")
     return "\n".join(out)

@@ -115,8 +115,25 @@ def test_a_point_from_an_untimed_transcript_shows_its_paragraph():
 
     untimed = Point(text="Spend 10,000 hours.", episode_id="k", episode_title="Advice", show=None, speaker=None,
                     start=None, end=None, citation="Advice — ¶3", link=None, passage_id=1, paragraph=2)
-    assert '<span class="ts">¶3</span>' in point_html(1, untimed)
+    assert 'episode=k" target="_self">¶3</a>' in point_html(1, untimed)  # opens the episode page there
     timed = Point(text="<b>x</b>", episode_id="k", episode_title="Advice", show=None, speaker=None, start=75.0,
                   end=None, citation="", link="https://example.org/ep", passage_id=1)
     html = point_html(2, timed)
     assert "01:15" in html and "https://example.org/ep#t=75" in html and "<b>x</b>" not in html
+
+
+def test_the_question_a_hit_answers_is_shown_once_above_the_answer_not_again_in_it():
+    from podkb.index import Hit
+    from podkb.ui.render import hit_text
+    from podkb.ui.web import hit_html
+
+    said = "We met in March. So how do you avoid burnout at work? I keep the same hours every day. Then I stop."
+    hit = Hit(passage_id=1, episode_id="e", episode_title="E", show=None, speaker="Rob", start=10.0, end=20.0,
+              passage_start=5.0, text=said, highlight="I keep the same hours every day.", score=1.0, citation="E",
+              link=None, question="So how do you avoid burnout at work?")
+    assert hit.shown_text() == "I keep the same hours every day. Then I stop."
+    for shown in (hit_text(1, hit, color=False), hit_html(1, hit)):
+        assert shown.count("avoid burnout") == 1 and "Then I stop." in shown
+    assert hit.to_dict()["text"] == said  # JSON keeps the whole passage
+    hit.question = "What do you do about tiredness?"  # asked in another passage: the text stays whole
+    assert hit.shown_text() == said

@@ -52,9 +52,17 @@ def ask(at, question):
     return hit_cards(at)
 
 
-def test_search_cites_hits_and_keeps_the_question_in_the_url(app):
+def examples(at) -> list[str]:
+    return [b.label for b in at.button if (b.key or "").startswith("example-")]
+
+
+def test_search_cites_hits_and_keeps_the_question_in_the_url(app, app_kb):
     assert hit_cards(app) == []  # no question yet: examples, no hits
-    assert [b.label for b in app.button][:1] == ["how to avoid burnout"]
+    offered = examples(app)
+    assert len(offered) == 4 and all(q.endswith("?") for q in offered)  # questions asked in this library
+    with open_store(app_kb) as library:
+        said = " ".join(" ".join(s.text.split()) for ep in library.episodes() for s in library.segments(ep.id))
+    assert all(q[1:] in said for q in offered), offered
     cards = ask(app, "practice deep learning every day")
     assert len(cards) >= 3
     assert all('class="ts"' in card or "¶" in card for card in cards)  # each cites its moment
@@ -65,8 +73,9 @@ def test_search_cites_hits_and_keeps_the_question_in_the_url(app):
 
 
 def test_example_questions_fill_the_box(app):
-    app.button(key="example-how to avoid burnout").click().run()
-    assert app.text_input(key="q").value == "how to avoid burnout"
+    first = examples(app)[0]
+    app.button(key=f"example-{first}").click().run()
+    assert app.text_input(key="q").value == first
     assert hit_cards(app)
 
 
@@ -109,35 +118,56 @@ def test_duplicate_episodes_give_one_hit(app):
     assert any("Also in:" in card for card in karpathy)
 
 
-def save_first_hit(at, collection, text=None, note=""):
-    submit = next(b for b in at.button if b.label == "Save to collection")
-    form = submit.form_id
-    if text is not None:
-        next(w for w in at.text_area if w.form_id == form).set_value(text)
-    inputs = {w.label: w for w in at.text_input if w.form_id == form}
-    inputs["Collection"].set_value(collection)
-    inputs["Note"].set_value(note)
-    inputs["Tags"].set_value("rest, habits")
-    submit.click().run()
+def save_form(at) -> str:
+    """The key prefix of the first hit's save form."""
+    return next(w.key for w in at.text_input if (w.key or "").startswith("save-") and w.key.endswith("-collection")
+                ).rsplit("-", 1)[0]
+
+
+def save_first_hit(at, collection, note="", before=0, after=0):
+    key = save_form(at)
+    at.text_input(key=f"{key}-collection").set_value(collection)
+    at.text_input(key=f"{key}-note").set_value(note)
+    at.text_input(key=f"{key}-tags").set_value("rest, habits")
+    at.number_input(key=f"{key}-before").set_value(before)
+    at.number_input(key=f"{key}-after").set_value(after)
+    at.button(key=f"{key}-save").click().run()
     assert not at.exception, at.exception
+    return key
 
 
-def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, app_kb):
-    ask(app, "burnout and rest")
-    passage = app.text_area[0].value
-    words = passage.split()
-    trimmed = " ".join(words[2:9])
-    save_first_hit(app, "Rest", trimmed, note="a <b>note</b>")
+def marked(card: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.search(r"<mark>(.*?)</mark>", card).group(1))
+
+
+def test_save_the_highlighted_moment_widen_it_merge_then_reorder_export_and_delete(app, app_kb):
+    cards = ask(app, "burnout and rest")
+    highlight = marked(cards[0])
+    widen = "after" if cards[0].split("</mark>", 1)[1].split("</div>", 1)[0].strip() else "before"
+    key = save_first_hit(app, "Rest", note="a <b>note</b>")
     assert any("Saved to Rest" in s.value for s in app.success)
-    save_first_hit(app, "Rest")  # the whole passage
+    with open_store(app_kb) as library:
+        [saved] = Collections(library).quotes("Rest")
+    assert saved.text == " ".join(highlight.split())  # the highlighted sentence, not the whole passage
+    assert saved.context and highlight.split()[0] in saved.context and len(saved.context) > len(saved.text)
+    assert saved.tags == ["rest", "habits"] and saved.note == "a <b>note</b>"
+    # The same moment again, one sentence wider: asked first; merged, it is one quote with both spans.
+    save_first_hit(app, "Rest", **{widen: 1})
+    assert any("already in Rest" in w.value for w in app.warning)
+    app.button(key=f"{key}-merge").click().run()
+    with open_store(app_kb) as library:
+        [merged] = Collections(library).quotes("Rest")
+    assert merged.id == saved.id and saved.text in merged.text and len(merged.text) > len(saved.text)
+    assert merged.start <= saved.start and (merged.end or 0) >= (saved.end or 0)
+    # Asked again, saved again: two quotes.
+    save_first_hit(app, "Rest", **{widen: 1})
+    app.button(key=f"{key}-keep").click().run()
     with open_store(app_kb) as library:
         quotes = Collections(library).quotes("Rest")
-    assert [q.text for q in quotes] == [trimmed, " ".join(words)]
-    assert quotes[0].tags == ["rest", "habits"] and quotes[0].note == "a <b>note</b>"
-    assert quotes[1].start is not None and quotes[0].start >= quotes[1].start  # the trimmed part starts later
-    # A rewritten quote is refused with a message.
-    save_first_hit(app, "Rest", "words nobody said in this passage")
-    assert any("trim its start or end" in err.value for err in app.error)
+    assert len(quotes) == 2 and saved.text in quotes[1].text and len(quotes[1].text) > len(saved.text)
 
     app.radio(key="page").set_value("Collections").run()
     assert app.query_params["page"] == "Collections"
@@ -151,6 +181,56 @@ def test_save_a_trimmed_quote_then_reorder_export_and_delete(app, app_kb):
     app.button(key=f"delete-{quotes[0].id}").click().run()
     with open_store(app_kb) as library:
         assert [q.id for q in Collections(library).quotes("Rest")] == [quotes[1].id]
+
+
+def test_the_episode_page_opens_at_a_moment_with_chapters_and_edits(app_kb, monkeypatch):
+    monkeypatch.setenv("PODKB_HOME", str(app_kb))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"page": "Episode", "episode": "fastbook-reading-session", "t": "3540"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Fastbook reading session with Jeremy Howard"
+    html = [h.value for h in at.get("html")]
+    transcript = next(h for h in html if 'class="podkb-transcript"' in h)
+    here = float(transcript.split('class="here" data-t="', 1)[1].split('"', 1)[0])
+    assert 3530 <= here <= 3540  # the line being said at 59:00 is marked
+    first = float(transcript.split('data-t="', 1)[1].split('"', 1)[0])
+    assert 3400 < first < here  # and the transcript starts a few lines before it
+    assert transcript.count('<span class="who">') < transcript.count("<p ")  # a name once per turn
+    chapters = next(h for h in html if 'class="podkb-chapters"' in h)
+    assert chapters.count("<li>") >= 5 and "t=0" not in chapters.split("<li>")[2]
+    assert any(b.label.startswith("Chapters (Podcasting 2.0") for b in at.get("download_button"))
+    # Another episode, from its beginning; rename a speaker there: the next search credits the new name.
+    at.selectbox(key="episode").set_value("chai-time-learning-to-learn").run()
+    assert at.title[0].value == "Learning to learn, with Robert Bracco" and "t" not in at.query_params
+    assert at.query_params["episode"] == "chai-time-learning-to-learn"
+    at.selectbox(key="rename-old-chai-time-learning-to-learn").set_value("Rob Bracco")
+    at.text_input(key="rename-new-chai-time-learning-to-learn").set_value("Robert Bracco")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert any("Renamed Rob Bracco to Robert Bracco" in s.value for s in at.success), [s.value for s in at.success]
+    with KnowledgeBase(app_kb) as kb:
+        assert set(kb.speakers(episode="chai")) == {"Sanyam Bhutani", "Robert Bracco", "Unknown Speaker"}
+        hits = kb.search("avoid burnout", show="Chai Time Data Science", k=20)
+        assert "Robert Bracco" in {h.speaker for h in hits} and "Rob Bracco" not in {h.speaker for h in hits}
+    # Find in the episode: only the lines that say it, highlighted.
+    at.text_input(key="find-in-episode").set_value("four hours").run()  # (in the episode shown: chai)
+    found = "".join(h.value for h in at.get("html") if 'class="podkb-transcript"' in h.value)
+    lines = found.lower().split("<p ")[1:]
+    assert lines and all("<mark>four</mark>" in line and "<mark>hours</mark>" in line for line in lines)
+
+
+def test_dates_filter_only_when_episodes_have_dates(tmp_path, monkeypatch):
+    folder = tmp_path / "undated"
+    srt = tmp_path / "E01.mp3.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:04,000\nSleep well before an exam, every night.\n")
+    with open_store(folder) as library:
+        list(add_paths(library, [str(srt)]))
+        Index(library, model=FAKE_MODEL).sync()
+    monkeypatch.setenv("PODKB_HOME", str(folder))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert not [w for w in at.text_input if w.key in ("from", "to")]
+    assert at.selectbox(key="in_episode").options == ["All", "E01"]  # the file name without .mp3.srt
 
 
 def test_library_lists_uploads_and_removes_after_confirmation(app, app_kb):
@@ -214,7 +294,9 @@ def test_transcript_markup_is_shown_as_text(app):
     card = hostile[0]
     assert "&lt;script&gt;alert(&#x27;xss&#x27;)&lt;/script&gt;" in card
     assert "&lt;img src=x onerror=alert(1)&gt;" in card
-    assert "<script" not in card and "<img" not in card and "<a " not in card
+    assert "<script" not in card and "<img" not in card
+    body = card.split("</div>", 1)[1]  # the passage, after the citation (whose time links to the episode page)
+    assert "<a " not in body and 'href="javascript' not in card
     context = [h.value for h in app.get("html") if 'class="podkb-context"' in h.value]
     assert context and all("<script" not in c for c in context)
 

@@ -137,9 +137,16 @@ def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
         expect(page.get_by_text("Saved to Burnout")).to_be_visible(timeout=30_000)
         page.keyboard.press("Escape")  # close the popover
         settle(page)
-        # A key point goes into the current collection in one click.
-        page.get_by_role("button", name="Save", exact=True).first.click()
-        expect(page.get_by_text("Saved to Burnout (quote 2")).to_be_visible(timeout=30_000)
+        # A key point goes into the current collection in one click; the moment just saved from the
+        # hits is not saved twice without asking.
+        saves = page.get_by_role("button", name="Save", exact=True)
+        saves.first.click()
+        already, saved = page.get_by_text("is already in Burnout as quote 1"), page.get_by_text("Saved to Burnout (quote 2")
+        expect(already.or_(saved)).to_be_visible(timeout=30_000)
+        if already.is_visible():
+            settle(page)
+            saves.nth(1).click()
+            expect(saved).to_be_visible(timeout=30_000)
         settle(page)
 
         page.get_by_text("Collections", exact=True).click()
@@ -176,3 +183,124 @@ def test_ask_save_and_download_in_a_real_browser(server, tmp_path):
         assert audio.evaluate("a => a.currentTime") == pytest.approx(3, abs=0.6)
         browser.close()
     assert dialogs == []  # no transcript text ever ran as script
+
+
+def pick(page, box, option_name: str) -> None:
+    """Choose an option of a Streamlit selectbox. Just after its expander opens, a click can focus the
+    box without opening its list: click again until the list is there."""
+    from playwright.sync_api import expect
+
+    option = page.get_by_role("option", name=option_name, exact=True)
+    for _ in range(10):
+        box.click()
+        try:
+            expect(option).to_be_visible(timeout=3_000)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
+    option.click()
+
+
+def luminance(rgb: str) -> float:
+    """0 (black) to 1 (white), from a computed 'rgb(r, g, b)' colour."""
+    r, g, b = (int(v) / 255 for v in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_phrase_quote_episode_page_chapters_rename_and_dark_mode_in_a_real_browser(server):
+    from urllib.parse import quote
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from podkb import KnowledgeBase
+    from podkb.ui.web import clock
+
+    url, kb = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        # A quoted phrase: every hit says it, word for word, and cites the sentence that does.
+        page.goto(f"{url}/?q={quote(chr(34) + 'four hours' + chr(34))}", wait_until="networkidle")
+        hits = page.locator(".podkb-hit:not(.podkb-point)")
+        expect(hits.first).to_be_visible(timeout=90_000)
+        settle(page)
+        assert all("four hours" in " ".join(text.lower().split()) for text in hits.all_inner_texts())
+        first = hits.first
+        marked = " ".join(first.locator("mark").inner_text().split())
+        shown_at = first.locator(".cite a.ts").inner_text()
+        assert "four hours" in marked.lower()
+
+        # Saved, the quote is that sentence, timed to it.
+        page.get_by_role("button", name="Save quote").first.click()
+        visible = "visible=true"
+        page.get_by_role("textbox", name="Collection", exact=True).locator(visible).first.fill("Hours")
+        page.get_by_role("button", name="Save to collection").locator(visible).first.click()
+        expect(page.get_by_text("Saved to Hours")).to_be_visible(timeout=30_000)
+        page.keyboard.press("Escape")
+        with KnowledgeBase(kb) as base:
+            [saved] = base.collections.quotes("Hours")
+        assert saved.text == marked and clock(saved.start) == shown_at
+
+        # The hit's moment opens its episode page there: the line said then is marked; chapters link onwards.
+        first.locator(".cite a.ts").click()
+        page.wait_for_url("**page=Episode**", timeout=30_000)
+        here = page.locator(".podkb-transcript p.here")
+        expect(here).to_be_visible(timeout=60_000)
+        settle(page)
+        assert float(here.get_attribute("data-t")) <= saved.start + 1
+        chapters = page.locator(".podkb-chapters li")
+        assert chapters.count() >= 3
+        page.screenshot(path=str(SCREENSHOTS / "episode-page.png"), full_page=False)
+        link = chapters.nth(2).locator("a")
+        starts = float(link.get_attribute("data-t"))
+        link.click()
+        page.wait_for_url(f"**t={int(starts)}**", timeout=30_000)
+        expect(page.locator(".podkb-transcript p.here")).to_be_visible(timeout=60_000)
+        settle(page)
+        at = float(page.locator(".podkb-transcript p.here").get_attribute("data-t"))
+        assert starts - 60 <= at <= starts + 0.5  # the line being said when the chapter starts
+
+        # With a recording, a line's time plays from there in the page, and the line heard is marked.
+        page.goto(f"{url}/?page=Episode&episode=habits", wait_until="networkidle")
+        line = page.locator(".podkb-transcript p[data-t='3.5'] a.ts")
+        expect(line).to_be_visible(timeout=60_000)
+        settle(page)
+        line.click()
+        page.wait_for_function("() => { const a = document.querySelector('audio'); return a && a.currentTime >= 3.4; }",
+                               timeout=30_000)
+        expect(page.locator(".podkb-transcript p.playing")).to_have_attribute("data-t", "3.5", timeout=30_000)
+        assert "page=Episode" in page.url and "t=3" not in page.url  # played in place, no reload
+
+        # Rename a speaker on the episode page; the next search's hits carry the new name.
+        page.goto(f"{url}/?page=Episode&episode=chai-time-learning-to-learn", wait_until="networkidle")
+        expect(page.get_by_text("Edit this episode")).to_be_visible(timeout=60_000)
+        settle(page)
+        page.get_by_text("Edit this episode").click()
+        speaker = page.get_by_role("combobox", name="Speaker")
+        expect(speaker).to_be_visible(timeout=30_000)
+        pick(page, speaker, "Rob Bracco")
+        page.get_by_role("textbox", name="New name").fill("Robert Bracco")
+        page.get_by_role("button", name="Rename").click()
+        expect(page.get_by_text("Renamed Rob Bracco to Robert Bracco")).to_be_visible(timeout=30_000)
+        page.goto(f"{url}/?q=how+to+avoid+burnout", wait_until="networkidle")
+        expect(hits.first).to_be_visible(timeout=60_000)
+        settle(page)
+        cited = " ".join(hits.all_inner_texts())
+        assert "Robert Bracco" in cited and "Rob Bracco ·" not in cited and "Rob Bracco\n" not in cited
+
+        # Dark mode (the system's, which Streamlit follows): hit titles are light on dark.
+        dark = browser.new_page(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
+        dark.goto(f"{url}/?q=how+to+avoid+burnout", wait_until="networkidle")
+        card = dark.locator(".podkb-hit:not(.podkb-point)").first
+        expect(card).to_be_visible(timeout=60_000)
+        settle(dark)
+        background = dark.evaluate("getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+        assert luminance(background) < 0.2
+        for part in (".cite b", "div:not(.cite)"):
+            assert luminance(card.locator(part).first.evaluate("e => getComputedStyle(e).color")) > 0.6, part
+        dark.screenshot(path=str(SCREENSHOTS / "dark-mode.png"), full_page=False)
+        browser.close()
+    assert dialogs == []

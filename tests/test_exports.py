@@ -97,14 +97,14 @@ def test_collections_keep_order_survive_reopen_and_outlive_their_episode(podkb, 
     with open_store(kb) as library:
         store = Collections(library)
         first = store.add("Focus", quote_at(library, "chai-time-learning-to-learn", 60))
-        second = store.add("focus", quote_at(library, "chai-time-learning-to-learn", 120, 130, note="n"))
+        second = store.add("focus", quote_at(library, "chai-time-learning-to-learn", 200, 210, note="n"))
         assert [name for name, _ in store.names()] == ["Focus"]  # names are case-insensitive
         store.move(second.id, -1)
     podkb("remove", "chai")
     with open_store(kb) as library:
         quotes = Collections(library).quotes("FOCUS")
     assert [q.id for q in quotes] == [second.id, first.id]
-    assert quotes[0].start >= 119 and quotes[0].end <= 131 and quotes[0].note == "n"
+    assert quotes[0].start >= 199 and quotes[0].end <= 211 and quotes[0].note == "n"
     assert quotes[0].speaker in ("Sanyam Bhutani", "Rob Bracco")
 
 
@@ -183,7 +183,9 @@ def test_a_quote_is_credited_to_whoever_speaks_at_its_start_and_is_the_whole_seg
     podkb("add", write("e01.vtt", INTERVIEW_VTT), "--no-index")
     out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "59")
     assert "— Amit Varma — 00:59" in out.stdout, out.stdout
-    out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65")  # mid-segment: the whole of it
+    again = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65", expect=1)  # the same segment
+    assert "already in Q as quote 1" in again.stderr and "--again" in again.stderr
+    out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65", "--again", "keep")  # mid-segment: whole
     assert '"Thank you for having me.' in out.stdout and out.stdout.rstrip().endswith("— Amit Varma — 00:59")
     out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "72", "--end", "75")
     assert "— Host — 01:1" in out.stdout

@@ -311,3 +311,32 @@ def test_a_feed_items_javascript_link_never_becomes_a_link(server, podkb, local_
     assert episode["source"] is None
     hits = json.loads(podkb("search", "smallest project", "--json").stdout)
     assert hits and all(h["link"] is None for h in hits)
+
+
+class TwoVoices:
+    """Stands in for Whisper and the diarizer: two voices found in the recording, as ingest/diarize.py names them."""
+
+    def transcribe(self, path, progress=None):
+        from podkb.ingest import Segment, Transcript
+
+        said = [Segment(0.0, 2.0, "Speaker 1", "Welcome to the show, tell us about rest.", turn=0),
+                Segment(2.0, 5.0, "Speaker 2", "Rest before you are tired, every single day.", turn=1)]
+        return Transcript("whisper-audio", said, media_duration=5.0, diarized=True)
+
+
+def test_a_feeds_podcast_person_cast_names_the_voices_found_host_first_unless_two_hosts_make_it_unclear(server, kb):
+    from podkb import KnowledgeBase
+
+    wav = silent_wav(2.0)
+    server.serve("/a.wav", wav, content_type="audio/wav")
+    server.serve("/b.wav", silent_wav(3.0), content_type="audio/wav")
+    feed = server.serve("/feed.xml", rss("Rest", [
+        {"title": "One host", "guid": "g1", "persons": [("Gina Guest", "guest"), ("Hal Host", "host")],
+         "enclosure": (server.url + "/a.wav", "audio/wav", len(wav))},
+        {"title": "Two hosts", "guid": "g2", "persons": [("Hal Host", "host"), ("Hanna Host", "host")],
+         "enclosure": (server.url + "/b.wav", "audio/wav", 0)}]))
+    with KnowledgeBase(kb, embedder=HashEmbedder()) as base:
+        outcomes = {o.result.episode.title: o.result.episode for o in base.follow(feed, transcriber=TwoVoices())}
+        assert [s.speaker for s in base.segments(outcomes["One host"].id)] == ["Hal Host", "Gina Guest"]
+        assert [s.speaker for s in base.segments(outcomes["Two hosts"].id)] == ["Speaker 1", "Speaker 2"]
+        assert [h.speaker for h in base.search("rest before you are tired", speaker="Gina Guest")] == ["Gina Guest"]

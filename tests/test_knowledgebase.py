@@ -11,6 +11,7 @@ import pytest
 
 from podkb import KnowledgeBase
 from podkb.knowledgebase import NotIndexed, Progress
+from podkb.ui.quotes import AlreadySaved
 
 from .conftest import ROOT, TRANSCRIPTS
 from .fake_embedder import HashEmbedder
@@ -48,7 +49,9 @@ def test_one_object_adds_searches_asks_quotes_and_removes(tmp_path):
         assert answer.hits and all(not p.text.rstrip().endswith("?") for p in answer.points)
 
         quote = kb.save_hit("Rest", hits[0])
-        moment = kb.quote("Rest", episode.id, hits[0].start)
+        with pytest.raises(AlreadySaved):  # the same moment again: asked, not saved twice silently
+            kb.quote("Rest", episode.id, hits[0].start)
+        moment = kb.quote("Rest", episode.id, hits[0].start, again="keep")
         assert [q.id for q in kb.collections.quotes("Rest")] == [quote.id, moment.id]
 
         found, passages = kb.remove(episode.id)
@@ -79,7 +82,7 @@ def test_settings_are_saved_with_the_knowledge_base_and_shown_by_info(tmp_path, 
         assert (kb.config.dense_weight, kb.config.nprobe) == (0.6, 80)
         info = kb.info()
         assert (info.episodes, info.stale, info.model, info.dim, info.index_kind) == (1, 0, "hash", 64, "Flat")
-        assert info.passages > 0 and info.schema == {"ingest": 3, "index": 8, "quotes": 1}
+        assert info.passages > 0 and info.schema == {"ingest": 4, "index": 8, "quotes": 2}
         assert info.files["podkb.db"] > 0 and info.files["passages.faiss"] > 0
         # The index follows the saved settings: past switch_size passages it turns IVF, probed nprobe lists.
         kb.configure(switch_size=300)

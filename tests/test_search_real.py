@@ -78,3 +78,52 @@ def test_a_paraphrased_question_finds_the_karpathy_advice_once(real_kb):
     karpathy = [h for h in hits if h.episode_id.startswith("karpathy")]
     assert karpathy and "10,000 hours" in karpathy[0].text
     assert len(karpathy[0].also_in) == 1  # the other transcription, folded into the same hit
+
+
+SEEN_AND_UNSEEN = """WEBVTT
+
+00:00:05.000 --> 00:00:20.000
+<v Amit Varma>Bastiat wrote about the seen and the unseen: a law's benefits are seen, its costs are not.
+
+00:00:21.000 --> 00:00:35.000
+<v Host>Yeah. But just like seen unseen. Everything has a cost somewhere.
+
+00:00:36.000 --> 00:00:58.000
+<v Amit Varma>Rent control is the classic case in economics: the tenants who pay less are seen, the flats never built are unseen.
+
+00:00:59.000 --> 00:01:20.000
+<v Host>And what do you tell a young economist who wants to change policy?
+
+00:01:21.000 --> 00:01:45.000
+<v Amit Varma>Read widely, write every week, and always ask who pays the hidden cost of a policy.
+"""
+
+
+def test_a_quoted_phrase_must_be_said_word_for_word_and_typos_still_find_by_meaning(kb, tmp_path):
+    episode = tmp_path / "E101.mp3.vtt"
+    episode.write_text(SEEN_AND_UNSEEN)
+
+    def podkb(*args, expect=0):
+        result = CliRunner().invoke(cli, [*args, "--kb", str(kb)])
+        assert result.exit_code == expect, result.output
+        return result
+
+    podkb("add", str(episode), "--show", "The Seen and the Unseen")
+
+    def search(*args):
+        return json.loads(podkb("search", *args, "--json", "-k", "5").stdout)
+
+    for mode in ("hybrid", "keyword", "dense"):
+        hits = search('"seen and the unseen"', "--mode", mode)
+        assert hits and all("seen and the unseen" in h["text"].lower() for h in hits), (mode, hits)
+        assert "seen and the unseen" in hits[0]["highlight"].lower()  # the sentence that says it is cited
+    # The phrase restricts; the other words still rank what says it.
+    hits = search('what did Bastiat say "seen and the unseen"')
+    assert hits[0]["episode_id"] == "e101" and "Bastiat" in hits[0]["highlight"]
+    # Curly quotes are quotes too, and a phrase nobody says finds nothing, with a message saying why.
+    assert search("“the unseen”")[0]["episode_id"] == "e101"
+    assert search('"unseen and the seen"') == []
+    assert "word for word" in podkb("search", '"unseen and the seen"').stderr
+    # Unquoted, misspelt words still find the passage by meaning.
+    hits = search("rent controll ecconomics")
+    assert hits[0]["episode_id"] == "e101" and "Rent control" in hits[0]["highlight"]

@@ -1,9 +1,12 @@
-"""The podkb web app (Streamlit): search, listen in context, collect quotes and export them.
+"""The podkb web app (Streamlit): search, read and play an episode at a moment, collect quotes, export them.
 
-Run it with `podkb serve [--kb DIR] [--port N]`; the knowledge base comes from $PODKB_HOME.
+Run it with `podkb serve [--kb DIR] [--port N]`; the knowledge base comes from $PODKB_HOME. The page,
+the question, the filters, and on the episode page the episode and the moment (t, in seconds) live
+in the URL, so a search or a moment is a link to share.
 """
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
 import re
@@ -16,6 +19,8 @@ import streamlit as st
 
 from podkb import KnowledgeBase
 from podkb.index import Filters
+from podkb.index.chapters import podcasting20
+from podkb.index.keywords import phrases
 from podkb.ingest import BadInput, Episode, EpisodeInfo, format_timestamp
 from podkb.ingest.audio import AUDIO_SUFFIXES, probe
 from podkb.ingest.cluster import ClusterError
@@ -26,12 +31,14 @@ from podkb.ingest.importer import SUFFIXES
 from podkb.ingest.timecode import check_date
 from podkb.knowledgebase import NotIndexed, Progress
 from podkb.ui.exports import FORMATS, export, file_name, md
-from podkb.ui.quotes import parse_tags
-from podkb.ui.web import EXAMPLES, STYLE, clock, context_html, e, hit_html, playback, point_html, save_upload
+from podkb.ui.quotes import AlreadySaved, moment, parse_tags
+from podkb.ui.web import (EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
+                          natural, playback, point_html, save_upload, segment_at, transcript_html)
 
 KB = os.environ.get("PODKB_HOME") or click.get_app_dir("podkb")
-PAGES = ("Search", "Library", "Collections")
-FILTER_KEYS = ("show", "episode", "speaker", "from", "to")
+PAGES = ("Search", "Episode", "Library", "Collections")
+TRANSCRIPT_LINES = 300  # segments of an episode shown at a time
+FILTER_KEYS = ("show", "in_episode", "speaker", "from", "to")  # "episode" and "t" are the Episode page's
 ALL = "All"
 
 
@@ -67,23 +74,27 @@ def to_url(values: dict[str, str]) -> None:
 def sidebar_filters(episodes: list[Episode]) -> Filters:
     shows = sorted({ep.show for ep in episodes if ep.show})
     for key in FILTER_KEYS:
-        from_url(key, ALL if key in ("show", "episode", "speaker") else "")
+        from_url(key, ALL if key in ("show", "in_episode", "speaker") else "")
     st.sidebar.header("Filters")
     if st.session_state.show not in [ALL, *shows]:
         st.session_state.show = ALL
     show = st.sidebar.selectbox("Show", [ALL, *shows], key="show")
     in_show = [ep for ep in episodes if show == ALL or ep.show == show]
     titles = {ep.id: ep.title for ep in in_show}
-    if st.session_state.episode not in [ALL, *titles]:
-        st.session_state.episode = ALL
-    episode = st.sidebar.selectbox("Episode", [ALL, *titles], key="episode",
+    if st.session_state.in_episode not in [ALL, *titles]:
+        st.session_state.in_episode = ALL
+    ordered = sorted(titles, key=lambda ref: natural(titles[ref]))
+    episode = st.sidebar.selectbox("Episode", [ALL, *ordered], key="in_episode",
                                    format_func=lambda ref: ref if ref == ALL else titles[ref])
     speakers = sorted({s for ep in in_show for s in ep.speakers})
     if st.session_state.speaker not in [ALL, *speakers]:
         st.session_state.speaker = ALL
     speaker = st.sidebar.selectbox("Speaker", [ALL, *speakers], key="speaker")
-    date_from = st.sidebar.text_input("From date", key="from", placeholder="YYYY or YYYY-MM-DD").strip()
-    date_to = st.sidebar.text_input("To date", key="to", placeholder="YYYY or YYYY-MM-DD").strip()
+    if any(ep.date for ep in episodes):
+        date_from = st.sidebar.text_input("From date", key="from", placeholder="YYYY or YYYY-MM-DD").strip()
+        date_to = st.sidebar.text_input("To date", key="to", placeholder="YYYY or YYYY-MM-DD").strip()
+    else:  # no episode has a date: a date filter could only ever find nothing
+        date_from = date_to = ""
     dates = {}
     for label, value in (("From date", date_from), ("To date", date_to)):
         try:
@@ -91,7 +102,7 @@ def sidebar_filters(episodes: list[Episode]) -> Filters:
         except ValueError as error:
             dates[label] = None
             st.sidebar.warning(md(f"{label}: {error}"))
-    to_url({"show": show, "episode": episode, "speaker": speaker, "from": date_from, "to": date_to})
+    to_url({"show": show, "in_episode": episode, "speaker": speaker, "from": date_from, "to": date_to})
     return Filters(show=None if show == ALL else show, episode=None if episode == ALL else episode,
                    speaker=None if speaker == ALL else speaker, date_from=dates["From date"],
                    date_to=dates["To date"])
@@ -111,10 +122,11 @@ def search_page(kb: KnowledgeBase) -> None:
     from_url("q")
     filters = sidebar_filters(episodes)
     k = st.sidebar.slider("Hits", 3, 20, 8)
-    st.text_input("Ask a question", key="q", placeholder="e.g. how to avoid burnout")
-    cols = st.columns(len(EXAMPLES))
-    for col, example in zip(cols, EXAMPLES):
-        col.button(example, on_click=ask, args=(example,), key=f"example-{example}", width="stretch")
+    examples = kb.examples(4) or list(EXAMPLES)
+    st.text_input("Ask a question", key="q", placeholder=f"e.g. {examples[0]}")
+    cols = st.columns(len(examples))
+    for col, example in zip(cols, examples):
+        col.button(example, on_click=ask, args=(example,), key=f"example-{example}", width="stretch", help=example)
     query = st.session_state.q.strip()
     to_url({"q": query})
     if not query:
@@ -126,7 +138,10 @@ def search_page(kb: KnowledgeBase) -> None:
     answer = kb.ask(query[:1000], k=k, filters=filters)
     hits = answer.hits
     if not hits:
-        st.info("No passages found. Try other words, or clear the filters in the sidebar.")
+        quoted, _ = phrases(query)
+        st.info(md(f"No passage says “{'” and “'.join(quoted)}” word for word. Without the quotes, its words "
+                   "are searched by meaning.") if quoted else
+                "No passages found. Try other words, or clear the filters in the sidebar.")
         return
     by_id = {ep.id: ep for ep in episodes}
     show_points(kb, answer.points)
@@ -164,7 +179,7 @@ def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, n
     with st.container(border=True):
         st.html(hit_html(n, hit))
         play = playback(episode.media, episode.source, hit.start)
-        left, middle, right = st.columns([2, 3, 2])
+        left, episode_column, middle, right = st.columns([2, 2, 3, 2])
         with left:
             if play.audio and hit.start is not None:
                 if st.toggle(f"▶ Play from {clock(hit.start)}", key=f"play-{hit.passage_id}"):
@@ -173,48 +188,185 @@ def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, n
             elif play.link:
                 label = f"▶ Play from {clock(hit.start)}" if hit.start is not None else "Open the source"
                 st.link_button(label, play.link)
-            else:
-                st.caption("No audio or source link for this episode.")
+        with episode_column:
+            st.link_button("Open episode", moment_url(hit.episode_id, hit.start), width="stretch",
+                           help="The whole transcript, its chapters and its audio, from this moment")
         with middle, st.expander("Context"):
             st.html(context_html(segments, hit.first_segment, hit.last_segment))
+            st.caption(f"Share this moment: {share_url(hit.episode_id, hit.start)}")
         with right, st.popover("Save quote", width="stretch"):
             save_form(kb, hit, names)
 
 
+def share_url(episode_id: str, start: float | None) -> str:
+    """The moment's link, whole, to send to someone: the episode page at ``start``."""
+    base = (getattr(st.context, "url", None) or "").split("?")[0]
+    return moment_url(episode_id, start, base)
+
+
 def save_form(kb: KnowledgeBase, hit, names: list[str]) -> None:
-    with st.form(key=f"save-{hit.passage_id}", border=False, clear_on_submit=True):
-        collection = st.text_input("Collection", value=st.session_state.get("last_collection", "Favourites"),
-                                   help=("Existing: " + ", ".join(names)) if names else "A new name creates it.")
-        text = st.text_area("Quote (trim it to the words you want)", value=" ".join(hit.text.split()), height=150)
-        note = st.text_input("Note")
-        tags = st.text_input("Tags", placeholder="focus, habits")
-        if st.form_submit_button("Save to collection"):
-            try:
-                saved = kb.save_hit(collection, hit, text, note=note, tags=parse_tags(tags))
-            except (ValueError, LookupError) as error:
-                say("error", str(error))
-                return
-            st.session_state.last_collection = collection.strip()
-            say("success", f"Saved to {collection.strip()} (quote {saved.id}, {saved.citation}).")
+    """Save the moment a hit cites: its sentence, widened or narrowed by whole sentences first; the same
+    moment twice asks before saving it again or merging the two."""
+    key = f"save-{hit.passage_id}"
+    collection = st.text_input("Collection", value=st.session_state.get("last_collection", "Favourites"),
+                               key=f"{key}-collection",
+                               help=("Existing: " + ", ".join(names)) if names else "A new name creates it.")
+    before, after = st.columns(2)
+    more_before = before.number_input("Sentences before", 0, 5, 0, key=f"{key}-before")
+    more_after = after.number_input("Sentences after", 0, 5, 0, key=f"{key}-after")
+    text, start, _ = moment(hit, int(more_before), int(more_after))
+    st.caption(f"{clock(start)} · {hit.speaker or ''}".strip(" ·"))
+    st.html(f'<div class="podkb-preview">“{e(text)}”</div>')
+    note = st.text_input("Note", key=f"{key}-note")
+    tags = st.text_input("Tags", placeholder="focus, habits", key=f"{key}-tags")
+    again = "ask" if st.button("Save to collection", key=f"{key}-save") else None
+    pending = st.session_state.get(f"{key}-pending")
+    if pending:
+        say("warning", pending)
+        keep, merge = st.columns(2)
+        if keep.button("Save it again", key=f"{key}-keep"):
+            again = "keep"
+        if merge.button("Merge the two", key=f"{key}-merge"):
+            again = "merge"
+    if again is None:
+        return
+    st.session_state.pop(f"{key}-pending", None)
+    try:
+        saved = kb.save_hit(collection, hit, note=note, tags=parse_tags(tags), before=int(more_before),
+                            after=int(more_after), again=again)
+    except AlreadySaved as already:
+        st.session_state[f"{key}-pending"] = f"{already}. Save this one too, or merge the two?"
+        st.rerun()
+    except (ValueError, LookupError) as error:
+        say("error", str(error))
+        return
+    st.session_state.last_collection = collection.strip()
+    say("success", f"Saved to {collection.strip()} (quote {saved.id}, {saved.citation}).")
+
+
+# Episode
+
+def episode_page(kb: KnowledgeBase) -> None:
+    """An episode whole: its transcript by turns, its chapters, its audio, from the moment in the URL."""
+    episodes = sorted(kb.episodes(), key=lambda ep: natural(ep.title))
+    if not episodes:
+        st.info("The knowledge base is empty. Add episodes on the Library page.")
+        return
+    titles = {ep.id: ep.title for ep in episodes}
+    from_url("episode", episodes[0].id)
+    if st.session_state.episode not in titles:
+        st.session_state.episode = episodes[0].id
+    chosen = st.sidebar.selectbox("Episode", list(titles), key="episode", format_func=titles.get)
+    at = st.query_params.get("t")
+    start = float(at) if at and at.replace(".", "", 1).isdigit() else None
+    if st.session_state.get("shown_episode") != chosen:
+        st.session_state.shown_episode = chosen
+        if st.query_params.get("episode") != chosen:
+            start = None  # another episode was picked: from its beginning
+    to_url({"episode": chosen, "t": str(int(start)) if start is not None else ""})
+    episode = kb.episode(chosen)
+    segments = kb.segments(chosen)
+    st.title(episode.title)
+    st.caption(" · ".join(part for part in (episode.show, episode.date, ", ".join(episode.speakers),
+                                            clock(episode.duration)) if part))
+    play = playback(episode.media, episode.source, start)
+    follow = False
+    if play.audio:
+        kind = mimetypes.guess_type(play.audio)[0] or "audio/mpeg"
+        st.audio(play.audio, format=kind, start_time=play.start, autoplay=start is not None)
+        st.html(FOLLOW, unsafe_allow_javascript=True)  # a line's time plays from there; the line heard is marked
+        follow = st.toggle("Follow along", value=True, key="follow",
+                           help="Keep the line being heard in view while it plays")
+    elif play.link:
+        st.link_button(f"▶ Open the source at {clock(start)}" if start is not None else "▶ Open the source", play.link)
+    else:
+        st.caption("No recording for this episode yet: attach one on the Library page, and every moment plays.")
+    chapters, transcript = st.columns([1, 2])
+    with chapters:
+        st.subheader("Chapters")
+        found = kb.chapters(chosen)
+        if found:
+            st.html(chapters_html(chosen, found))
+            st.download_button("Chapters (Podcasting 2.0 JSON)", json.dumps(podcasting20(found), indent=2, ensure_ascii=False), file_name=f"{chosen}.chapters.json",
+                               mime="application/json+chapters", key="chapters-download", on_click="ignore")
+        else:
+            st.caption("No chapters yet: they are found when the episode is indexed.")
+        edit_forms(kb, episode)
+    with transcript:
+        st.subheader("Transcript")
+        words = st.text_input("Find in this episode", key="find-in-episode").split()
+        here = segment_at(segments, start)
+        if words:
+            wanted = [w.lower() for w in words]
+            lines = [i for i, s in enumerate(segments) if all(w in s.text.lower() for w in wanted)]
+            st.caption(f"{len(lines)} of {len(segments)} lines say {' '.join(words)!r}")
+            st.html("".join(transcript_html(chosen, segments, i, i, here, words) for i in lines[:TRANSCRIPT_LINES]))
+            return
+        first = max(0, (here or 0) - 5)
+        if first:
+            st.caption(f"From {clock(segments[first].start) or f'¶{first + 1}'}. "
+                       "[From the beginning](" + moment_url(chosen) + ")")
+        st.html(transcript_html(chosen, segments, first, first + TRANSCRIPT_LINES - 1, here, follow=follow))
+        if first + TRANSCRIPT_LINES < len(segments):
+            later = segments[first + TRANSCRIPT_LINES]
+            st.markdown(f"[Later: {clock(later.start) or 'more'} →]({moment_url(chosen, later.start)})")
+
+
+def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:
+    """Correct an episode's title, date and show, and rename its speakers (nothing is embedded again)."""
+    with st.expander("Edit this episode"):
+        with st.form(f"edit-{episode.id}"):
+            title = st.text_input("Title", value=episode.title)
+            show = st.text_input("Show", value=episode.show or "")
+            date = st.text_input("Date", value=episode.date or "", placeholder="YYYY-MM-DD")
+            if st.form_submit_button("Save"):
+                try:
+                    kb.edit(episode.id, title=title, show=show, date=date)
+                except ValueError as error:
+                    say("error", str(error))
+                else:
+                    st.rerun()
+        speakers = list(kb.speakers(episode=episode.id))
+        if speakers:
+            with st.form(f"rename-{episode.id}"):
+                old = st.selectbox("Speaker", speakers, key=f"rename-old-{episode.id}")
+                new = st.text_input("New name", key=f"rename-new-{episode.id}")
+                whole_show = st.checkbox(f"In every episode of {episode.show}", disabled=not episode.show,
+                                         key=f"rename-show-{episode.id}")
+                if st.form_submit_button("Rename"):
+                    try:
+                        n = kb.rename_speaker(old, new, episode=None if whole_show else episode.id,
+                                              show=episode.show if whole_show else None)
+                    except (ValueError, LookupError) as error:
+                        say("error", str(error))
+                    else:
+                        say("success", f"Renamed {old} to {new.strip()} in {n} lines.")
 
 
 # Library
 
 def library_page(kb: KnowledgeBase) -> None:
     st.title("Library")
-    episodes = kb.episodes()
+    episodes = sorted(kb.episodes(), key=lambda ep: natural(ep.title))  # E9 before E10 before E100
     counts = kb.passage_counts()
     titles = {ep.id: ep.title for ep in episodes}
     if episodes:
         table = pd.DataFrame([{
-            "Episode": ep.title, "Show": ep.show or "", "Date": ep.date or "",
+            "#": n, "Episode": ep.title, "Show": ep.show or "", "Date": ep.date or "",
             "Duration": format_timestamp(ep.duration) if ep.duration is not None else "untimed",
-            "Passages": counts.get(ep.id, 0), "Audio": "yes" if ep.media else "",
+            "Passages": counts.get(ep.id, 0), "Speakers": ", ".join(ep.speakers), "Audio": "yes" if ep.media else "",
             "Duplicate of": (f"{titles.get(ep.duplicate_of, ep.duplicate_of)} ({ep.similarity:.0%} shared)"
                              if ep.duplicate_of else ""),
             "Format": ep.format or "", "Source": ep.source or "", "id": ep.id,
-        } for ep in episodes])
-        st.dataframe(table, hide_index=True, width="stretch")
+        } for n, ep in enumerate(episodes, 1)])
+        empty = [c for c in table.columns if c not in ("#", "Episode", "id") and (table[c] == "").all()]
+        table = table.drop(columns=empty)
+        st.caption("Click a column to sort by it, a row to open the episode.")
+        picked = st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1) + 4, 1800),
+                              on_select="rerun", selection_mode="single-row", key="library-table")
+        rows = picked.selection.rows if picked is not None else []
+        if rows:
+            open_episode(table.iloc[rows[0]]["id"])
     else:
         st.info("No episodes yet. Upload a transcript or audio file, or follow a feed.")
     with st.expander("Settings"):
@@ -228,6 +380,23 @@ def library_page(kb: KnowledgeBase) -> None:
         feed_form(kb)
         attach_form(kb, episodes)
         remove_form(kb, episodes)
+
+
+def open_episode(episode_id: str, start: float | None = None) -> None:
+    """Go to the episode page (at a moment), as a link there would: on the next run, before the page
+    picker is drawn (a widget's value can't be set once it is)."""
+    st.session_state.goto = {"page": "Episode", "episode": episode_id, **({"t": str(int(start))} if start else {})}
+    st.rerun()
+
+
+def follow_goto() -> None:
+    goto = st.session_state.pop("goto", None)
+    if goto:
+        st.session_state.page = goto["page"]
+        st.session_state.episode = goto["episode"]
+        st.session_state.pop("library-table", None)
+        st.query_params.clear()
+        st.query_params.update(goto)
 
 
 def upload_form(kb: KnowledgeBase) -> None:
@@ -302,7 +471,10 @@ class Page(Progress):
             say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
 
     def audio(self, name: str):
-        def update(done, total):
+        def update(done, total, stage="transcribing"):
+            if stage != "transcribing":  # finding speakers: no steps to show
+                self.bar.progress(min(1.0, done / max(total, 1e-9)), text=f"{stage.capitalize()} in {name}…")
+                return
             self.bar.progress(min(1.0, done / max(total, 1e-9)), text=f"Transcribing {name}: "
                               f"{format_timestamp(done)} of {format_timestamp(total)}")
         return update
@@ -468,12 +640,15 @@ def ensure_indexed(kb: KnowledgeBase) -> None:
 def main() -> None:
     st.set_page_config(page_title="podkb", page_icon="🎧", layout="wide")
     st.html(STYLE)
+    follow_goto()
     from_url("page", PAGES[0])
     if st.session_state.page not in PAGES:
         st.session_state.page = PAGES[0]
     st.sidebar.title("podkb")
     page = st.sidebar.radio("Page", PAGES, key="page", label_visibility="collapsed")
     to_url({"page": "" if page == PAGES[0] else page})
+    if page != "Episode":
+        to_url({"episode": "", "t": ""})
     try:
         kb = knowledge_base(KB)
     except (StoreError, sqlite3.Error, OSError) as error:
@@ -485,6 +660,8 @@ def main() -> None:
         st.sidebar.caption(f"{episodes} episodes · {passages} passages")
         if page == "Search":
             search_page(kb)
+        elif page == "Episode":
+            episode_page(kb)
         elif page == "Library":
             library_page(kb)
         else:

@@ -17,8 +17,11 @@ from ..ingest.errors import StoreError, store_problem
 from ..ingest.store import AddResult
 from ..ingest.timecode import check_date
 
+from ..index.chapters import podcasting20
+from ..index.keywords import phrases
 from ..ingest.formats import FORMATS as TRANSCRIPT_FORMATS
 from .exports import FORMATS as EXPORTS
+from .quotes import AlreadySaved
 from .terminal import safe
 
 MODEL_HELP = ("Embedding model: a sentence-transformers name or folder, or py:module:Class "
@@ -187,6 +190,9 @@ def whisper_options(fn):
         click.option("--compute-type", help="CTranslate2 compute type (default: float16 on CUDA, int8 on CPU)."),
         click.option("--batched/--sequential", default=True, show_default=True,
                      help="Batched inference (VAD chunks decoded in batches) or sequential beam search."),
+        click.option("--diarize/--no-diarize", default=True, show_default=True,
+                     help="Find who speaks when in transcribed audio (Speaker 1, Speaker 2, ...; --speaker names "
+                          "them in order of first appearance)."),
         click.option("--no-index", is_flag=True, help="Only store the episodes; index them at the next search."),
         click.option("--ray", "ray", metavar="ADDRESS", envvar="PODKB_RAY",
                      help="Transcribe and embed on a Ray cluster: auto, HOST:PORT, ray://HOST:10001, or 'local' "
@@ -198,10 +204,11 @@ def whisper_options(fn):
     return fn
 
 
-def make_transcriber(whisper_model, device, compute_type, batched):
+def make_transcriber(whisper_model, device, compute_type, batched, diarize=True):
     from ..ingest.audio import Transcriber, WhisperOptions
 
-    return Transcriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched))
+    return Transcriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched,
+                                      diarize=diarize))
 
 
 def adding(kb: KnowledgeBase, run) -> None:
@@ -247,11 +254,11 @@ def add_help() -> str:
 @whisper_options
 @kb_option
 def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_model, device, compute_type, batched,
-        no_index, ray, model, kb):
+        diarize, no_index, ray, model, kb):
     info = EpisodeInfo(title=title, show=show, date=date, source=url, speakers=list(speakers),
                        media=str(Path(media).resolve()) if media and not media.startswith(("http://", "https://"))
                        else media)
-    transcriber = make_transcriber(whisper_model, device, compute_type, batched)
+    transcriber = make_transcriber(whisper_model, device, compute_type, batched, diarize)
     with open_kb(kb, model) as base:
         adding(base, lambda terminal: base.add(paths, info, replace=replace, format=fmt, transcriber=transcriber,
                                                index=not no_index, progress=terminal, ray=ray))
@@ -270,7 +277,7 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
                    "network (also $PODKB_ALLOW_PRIVATE=1). By default only public addresses are fetched.")
 @whisper_options
 @kb_option
-def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model, device, compute_type, batched,
+def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model, device, compute_type, batched, diarize,
          no_index, ray, model, kb):
     """Follow podcast feeds (URLs or files) and add their new episodes.
 
@@ -283,7 +290,7 @@ def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model,
 
     options = FeedOptions(limit=limit, since=since.date() if since else None, timeout=timeout,
                           max_bytes=max_size << 20, allow_private=allow_private)
-    transcriber = make_transcriber(whisper_model, device, compute_type, batched)
+    transcriber = make_transcriber(whisper_model, device, compute_type, batched, diarize)
     with open_kb(kb, model) as base:
         if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
@@ -378,6 +385,33 @@ def show(episode, as_json, kb):
 
 @cli.command()
 @click.argument("episode")
+@click.option("--json", "as_json", is_flag=True, help="Output the Podcasting 2.0 chapters file (JSON).")
+@kb_option
+def chapters(episode, as_json, kb):
+    """List an episode's chapters: the publisher's (a feed's <podcast:chapters>, yt-dlp's info, a
+    .chapters.json beside the transcript), else those found where the talk changes subject.
+
+    EPISODE is an episode id, or the start of one. --json writes the Podcasting 2.0 file a feed's
+    <podcast:chapters> can point to.
+    """
+    with open_kb(kb, check_model=False) as base:
+        found = find_episode(base, episode)
+        marks = base.chapters(found.id)
+    if as_json:
+        click.echo(json.dumps(podcasting20(marks), indent=2, ensure_ascii=False))
+        return
+    if not marks:
+        click.echo(f"{found.id}: no chapters yet (they are found when the episode is indexed)", err=True)
+        return
+    click.echo(f"{safe(found.title)}: {plural(len(marks), 'chapter')}, "
+               + ("as published" if marks[0].source == "published" else "found from the talk"))
+    for mark in marks:
+        when = format_timestamp(mark.start) if mark.start is not None else f"¶{(mark.paragraph or 0) + 1}"
+        click.echo(f"{when:>9}  {safe(mark.title)}")
+
+
+@cli.command()
+@click.argument("episode")
 @kb_option
 def remove(episode, kb):
     """Remove an episode and its segments.
@@ -388,6 +422,85 @@ def remove(episode, kb):
         found, passages = base.remove(find_episode(base, episode).id)
         tell(base)
     click.echo(f"removed {found.id}: {safe(found.title)} ({plural(passages, 'passage')} unindexed)")
+
+
+def renames(ctx, param, values) -> list[tuple[str, str]]:
+    """A click callback: 'Guest=Amit Varma' → ('Guest', 'Amit Varma')."""
+    found = []
+    for value in values:
+        old, sep, new = value.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"{safe(value)!r}: give OLD=NEW, e.g. \"Speaker 2=Rob Bracco\"")
+        found.append((old.strip(), new.strip()))
+    return found
+
+
+def rename_all(base: KnowledgeBase, pairs, episode=None, show=None) -> None:
+    for old, new in pairs:
+        try:
+            n = base.rename_speaker(old, new, episode=episode, show=show)
+        except (LookupError, ValueError) as error:
+            raise click.ClickException(safe(str(error))) from None
+        click.echo(f"renamed {safe(old)} to {safe(new)} in {plural(n, 'segment')}")
+
+
+@cli.command()
+@click.argument("episode")
+@click.option("--title", help="The episode's title.")
+@click.option("--date", help="Its date: YYYY, YYYY-MM or YYYY-MM-DD ('' to clear it).")
+@click.option("--show", help="The show it belongs to ('' to clear it).")
+@click.option("--rename", "pairs", multiple=True, callback=renames, metavar="OLD=NEW",
+              help="Rename a speaker in this episode, e.g. --rename \"Guest=Amit Varma\"; repeat for several.")
+@kb_option
+def edit(episode, title, date, show, pairs, kb):
+    """Correct an episode's title, date or show, or rename its speakers.
+
+    Nothing is embedded again: hits, citations and filters follow at once.
+    Quotes already saved keep what they were saved with.
+    """
+    if title is None and date is None and show is None and not pairs:
+        raise click.UsageError("say what to change: --title, --date, --show or --rename OLD=NEW")
+    with open_kb(kb, check_model=False) as base:
+        found = find_episode(base, episode)
+        if title is not None or date is not None or show is not None:
+            try:
+                found = base.edit(found.id, title=title, date=date, show=show)
+            except ValueError as error:
+                raise click.ClickException(safe(str(error))) from None
+            click.echo(f"{found.id}: {safe(found.title)}" + (f" [{safe(found.show)}]" if found.show else "")
+                       + (f", {found.date}" if found.date else ""))
+        rename_all(base, pairs, episode=found.id)
+
+
+@cli.command()
+@click.argument("episode", required=False)
+@click.option("--show", help="Every episode of this show (a speaker who recurs, such as the host).")
+@click.option("--rename", "pairs", multiple=True, callback=renames, metavar="OLD=NEW",
+              help="Rename a speaker, e.g. --rename \"Speaker 2=Rob Bracco\"; repeat for several.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON: {name: segments}.")
+@kb_option
+def speakers(episode, show, pairs, as_json, kb):
+    """List the speakers of EPISODE (or of a --show, or of everything), or rename them.
+
+    A rename reaches passages, hits, citations and the speaker filter at once,
+    without embedding anything again; quotes already saved keep their names.
+    """
+    with open_kb(kb, check_model=False) as base:
+        episode_id = find_episode(base, episode).id if episode else None
+        if pairs:
+            rename_all(base, pairs, episode=episode_id, show=show)
+            return
+        try:
+            found = base.speakers(episode=episode_id, show=show)
+        except LookupError as error:
+            raise click.ClickException(safe(str(error))) from None
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("No named speakers.", err=True)
+    for name, n in found.items():
+        click.echo(f"{safe(name)}  ({plural(n, 'segment')})")
 
 
 def filter_options(fn):
@@ -454,7 +567,10 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return
     if not hits:
-        click.echo("No passages found. Try other words, fewer filters, or --mode dense.", err=True)
+        quoted, _ = phrases(query)
+        click.echo(f"No passage says {' and '.join(repr(p) for p in quoted)} word for word. Without the quotes, "
+                   "its words are searched by meaning." if quoted else
+                   "No passages found. Try other words, fewer filters, or --mode dense.", err=True)
         return
     from .render import hit_text
 
@@ -618,13 +734,20 @@ def quote():
 @click.option("--end", help="When it ends (default: the end of the segment at --start).")
 @click.option("--note", default="", help="A note to keep with the quote.")
 @click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
+@click.option("--again", type=click.Choice(["ask", "merge", "keep"]), default="ask", show_default=True,
+              help="When the collection already holds this moment: refuse and say so (ask), widen that "
+                   "quote to both (merge), or save a second one (keep).")
 @kb_option
-def quote_add(collection, episode, start, end, note, tags, kb):
+def quote_add(collection, episode, start, end, note, tags, again, kb):
     """Save what EPISODE says from --start (to --end) into COLLECTION, creating it if needed."""
     with open_kb(kb) as base:
         found = find_episode(base, episode)
         try:
-            saved = base.quote(collection, found.id, clock(start), clock(end) if end else None, note, list(tags))
+            saved = base.quote(collection, found.id, clock(start), clock(end) if end else None, note, list(tags),
+                               again=again)
+        except AlreadySaved as already:
+            raise click.ClickException(f"{safe(str(already))}: --again merge widens that quote to both, "
+                                       "--again keep saves a second one") from None
         except ValueError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"saved quote {saved.id} to {safe(collection)}: \"{safe(saved.text)}\" — {safe(saved.citation)}")

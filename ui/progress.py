@@ -23,7 +23,11 @@ class AudioProgress:
         elapsed = time.monotonic() - self.started
         return f"{self.done / elapsed:.1f}x real time" if self.done and elapsed > 0 else None
 
-    def __call__(self, done: float, total: float) -> None:
+    def __call__(self, done: float, total: float, stage: str = "transcribing") -> None:
+        if stage != "transcribing":  # a stage with no steps to show (finding speakers): one line as it starts
+            if done < total:
+                click.echo(f"{stage} in {safe(self.path)}…", err=True)
+            return
         if self.bar is None:
             self.bar = click.progressbar(length=max(1, int(total)), label=f"transcribing {safe(self.path)}",
                                          file=sys.stderr, show_pos=True, show_eta=True, item_show_func=self.rate)

@@ -10,10 +10,11 @@ import json
 import math
 import re
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..ingest import Episode, Library, Segment, Word
 from ..ingest.migrations import Migrations
+from ..ingest.timecode import format_timestamp
 from ..ingest.timecode import utc_now as _now
 from ..index.hits import citation as cite
 from ..index.hits import link as timed_link
@@ -53,6 +54,21 @@ def m001_create_collections_and_quotes(db):
     db.execute("CREATE INDEX quotes_collection ON quotes(collection_id, position)")
 
 
+@migration
+def m002_quote_context(db):
+    # The passage a quote was cut from, kept beside it: the quote itself is the moment (its sentences).
+    db.execute("ALTER TABLE quotes ADD COLUMN context TEXT NOT NULL DEFAULT ''")
+
+
+class AlreadySaved(ValueError):
+    """The same moment is in the collection already (``existing``): save it again or merge, on purpose."""
+
+    def __init__(self, existing: "Quote", collection: str):
+        when = f" at {format_timestamp(existing.start)}" if existing.start is not None else ""
+        super().__init__(f"this moment{when} is already in {collection} as quote {existing.id}")
+        self.existing = existing
+
+
 @dataclass
 class Quote:
     text: str
@@ -69,6 +85,7 @@ class Quote:
     id: int | None = None
     position: int = 0
     added_at: str | None = None
+    context: str = ""            # the passage around it, as it was when saved
 
     @property
     def citation(self) -> str:
@@ -79,7 +96,7 @@ class Quote:
 
 
 _COLUMNS = ("text, episode_id, episode_title, show, speaker, date, start, end, link, note, tags, id, position, "
-            "added_at")
+            "added_at, context")
 
 
 def _locked(method):
@@ -137,23 +154,73 @@ class Collections:
         return [_quote(row) for row in rows]
 
     @_locked
-    def add(self, name: str, quote: Quote) -> Quote:
-        """Append ``quote`` to the collection ``name``, creating the collection if needed."""
+    def add(self, name: str, quote: Quote, again: str = "ask") -> Quote:
+        """Append ``quote`` to the collection ``name``, creating the collection if needed.
+
+        The same moment saved twice (same episode, times that share half the shorter one, or the same words): ``again`` says
+        what to do: "ask" raises AlreadySaved, "merge" widens the quote already there to both and keeps
+        both notes and tags (it returns that quote), "keep" saves a second one.
+        """
         if not quote.text.strip():
             raise ValueError("a quote needs some text")
+        if again not in ("ask", "merge", "keep"):
+            raise ValueError("again is ask, merge or keep")
         with self.library.transaction():
-            collection = self._id(self.create(name))
+            stored = self.create(name)
+            collection = self._id(stored)
+            existing = self._same_moment(collection, quote) if again != "keep" else None
+            if existing is not None and again == "ask":
+                raise AlreadySaved(existing, stored)
+            if existing is not None:
+                return self._merge(existing, quote)
             position = self.db.execute("SELECT coalesce(max(position), -1) + 1 FROM quotes WHERE collection_id = ?",
                                        (collection,)).fetchone()[0]
             quote.position, quote.added_at = position, _now()
             values = (collection, position, quote.text, quote.episode_id, quote.episode_title, quote.show,
                       quote.speaker, quote.date, quote.start, quote.end, quote.link, quote.note,
-                      json.dumps(quote.tags), quote.added_at)
+                      json.dumps(quote.tags), quote.added_at, quote.context)
             cursor = self.db.execute(
                 "INSERT INTO quotes (collection_id, position, text, episode_id, episode_title, show, speaker, date, "
-                "start, end, link, note, tags, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                "start, end, link, note, tags, added_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values)
             quote.id = cursor.lastrowid
         return quote
+
+    def _same_moment(self, collection: int, quote: Quote) -> "Quote | None":
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM quotes WHERE collection_id = ? AND episode_id = ?",
+                               (collection, quote.episode_id)).fetchall()
+        for row in rows:
+            other = _quote(row)
+            if quote.start is not None and other.start is not None:
+                end, other_end = max(quote.end or quote.start, quote.start), max(other.end or other.start, other.start)
+                shared = min(end, other_end) - max(quote.start, other.start)
+                shorter = min(end - quote.start, other_end - other.start)
+                if shared > 0.5 * shorter if shorter > 0 else shared >= 0:  # half the shorter one, or inside
+                    return other
+            elif _norm(other.text) == _norm(quote.text):
+                return other
+        return None
+
+    def _merge(self, existing: Quote, quote: Quote) -> Quote:
+        """One quote for both: the longer text (or both, when neither holds the other), both spans."""
+        a, b = existing, quote
+        if _norm(b.text) in _norm(a.text):
+            text = a.text
+        elif _norm(a.text) in _norm(b.text):
+            text = b.text
+        else:
+            text = f"{a.text} {b.text}" if (a.start or 0) <= (b.start or 0) else f"{b.text} {a.text}"
+        starts = [t for t in (a.start, b.start) if t is not None]
+        ends = [t for t in (a.end, b.end) if t is not None]
+        merged = Quote(**{**asdict(a), "text": text, "start": min(starts) if starts else None,
+                          "end": max(ends) if ends else None,
+                          "note": " / ".join(n for n in dict.fromkeys([a.note, b.note]) if n),
+                          "tags": list(dict.fromkeys(a.tags + b.tags)), "link": a.link if a.start == min(starts or [0])
+                          else b.link, "context": a.context or b.context})
+        self.db.execute("UPDATE quotes SET text = ?, start = ?, end = ?, note = ?, tags = ?, link = ? WHERE id = ?",
+                        (merged.text, merged.start, merged.end, merged.note, json.dumps(merged.tags), merged.link,
+                         a.id))
+        return merged
 
     @_locked
     def remove(self, quote_id: int) -> None:
@@ -202,8 +269,7 @@ def quote_at(library: Library, episode_id: str, start: float, end: float | None 
         if value is not None and not (math.isfinite(value) and 0 <= value < 1000 * 3600):
             raise ValueError(f"{name} must be a number of seconds from 0 to 1000 hours, not {value}")
     episode = library.episode(episode_id)
-    segments = library.segments(episode.id)
-    timed = [s for s in segments if s.start is not None]
+    timed = _until_next([s for s in library.segments(episode.id) if s.start is not None], episode.duration)
     if not timed:
         raise ValueError(f"episode {episode.id} has no timestamps to quote from")
     if end is None:  # the segment being spoken at ``start``, else the next one: all of it
@@ -237,23 +303,42 @@ def speaker_at(episode: Episode, timed: list[Segment], at: float) -> str | None:
     return episode.speakers[0] if len(episode.speakers) == 1 else None
 
 
-def quote_from_hit(library: Library, hit, text: str | None = None, note: str = "",
-                   tags: list[str] | None = None) -> Quote:
-    """A hit's passage as a quote, or the part ``text`` of it (trimmed, not rewritten), timed to that part."""
+def moment(hit, before: int = 0, after: int = 0) -> tuple[str, float | None, float | None]:
+    """A hit's highlighted sentence, widened by ``before`` and ``after`` sentences of its passages (or
+    narrowed to its first words, with a negative ``after``): (text, start, end), timed to those sentences."""
+    sentences = [(text, start, part) for part in hit.parts for text, start, _ in part.sentences()]
+    at = next((i for i, s in enumerate(sentences) if s[0] == hit.highlight), None)
+    if at is None:
+        return " ".join(hit.text.split()), hit.passage_start, hit.end
+    first, last = max(0, at - max(0, before)), min(len(sentences) - 1, at + max(0, after))
+    text = " ".join(s[0] for s in sentences[first:last + 1])
+    start = hit.start if first == at else (sentences[first][1] if sentences[first][1] is not None else hit.start)
+    end = next((s[1] for s in sentences[last + 1:] if s[1] is not None), sentences[last][2].end)
+    return " ".join(text.split()), start, end
+
+
+def quote_from_hit(library: Library, hit, text: str | None = None, note: str = "", tags: list[str] | None = None,
+                   before: int = 0, after: int = 0) -> Quote:
+    """A hit as a quote: the moment it cites (its highlighted sentence, widened by ``before``/``after``
+    sentences), timed to it, with the passage kept as context; or the part ``text`` of the passage
+    (trimmed, not rewritten), timed to that part."""
     whole = " ".join(hit.text.split())
-    text = " ".join((text or whole).split())
-    start, end = hit.passage_start, hit.end
-    if text != whole:
-        if _norm(text) not in _norm(whole):
-            raise ValueError("a quote is a part of the passage: trim its start or end, don't rewrite it")
-        segments = library.segments(hit.episode_id)[hit.first_segment:hit.last_segment + 1]
-        found = locate(segments, text)
-        if found:
-            start, end = found
+    if text is None:
+        text, start, end = moment(hit, before, after)
+    else:
+        text, start, end = " ".join(text.split()), hit.passage_start, hit.end
+        if text != whole:
+            if _norm(text) not in _norm(whole):
+                raise ValueError("a quote is a part of the passage: trim its start or end, don't rewrite it")
+            segments = library.segments(hit.episode_id)[hit.first_segment:hit.last_segment + 1]
+            found = locate(segments, text)
+            if found:
+                start, end = found
     episode = library.episode(hit.episode_id)
     return Quote(
         text=text, episode_id=hit.episode_id, episode_title=hit.episode_title, show=hit.show, speaker=hit.speaker,
         date=episode.date, start=start, end=end, link=episode_link(episode, start), note=note, tags=tags or [],
+        context=whole,
     )
 
 
@@ -295,6 +380,21 @@ def web_link(url: str | None, start: float | None) -> str | None:
     return timed_link(url, start)
 
 
+def _until_next(timed: list[Segment], duration: float | None) -> list[Segment]:
+    """Segments with a start only (Otter's) last until the next one starts (the last: to the episode's
+    end, else at the pace of speech)."""
+    out = []
+    for n, s in enumerate(timed):
+        if s.end is None:
+            later = next((t.start for t in timed[n + 1:] if t.start > s.start), None)
+            end = later if later is not None else max(s.start, duration or 0) or s.start
+            if later is None and end == s.start:
+                end = s.start + 0.375 * len(s.text.split())
+            s = replace(s, end=end)
+        out.append(s)
+    return out
+
+
 def _spread(segment: Segment):
     """A segment without word times, as words spread evenly over its span."""
     words = segment.text.split()
@@ -304,7 +404,7 @@ def _spread(segment: Segment):
 
 
 def _quote(row) -> Quote:
-    (text, episode_id, title, show, speaker, date, start, end, link, note, tags, id_, position, added_at) = row
+    (text, episode_id, title, show, speaker, date, start, end, link, note, tags, id_, position, added_at, context) = row
     return Quote(text=text, episode_id=episode_id, episode_title=title, show=show, speaker=speaker, date=date,
                  start=start, end=end, link=link, note=note, tags=json.loads(tags), id=id_, position=position,
-                 added_at=added_at)
+                 added_at=added_at, context=context)

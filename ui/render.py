@@ -9,7 +9,7 @@ from .terminal import safe
 
 
 def hit_text(n: int, hit: Hit, color: bool) -> str:
-    text = safe(hit.text)
+    text = safe(hit.shown_text())
     highlight = safe(hit.highlight)
     if highlight and highlight in text:
         marked = click.style(highlight, bold=True, underline=True) if color else f"»{highlight}«"

@@ -1,7 +1,9 @@
-"""What the web app needs besides Streamlit: escaped HTML for hits and context, and safe upload names.
+"""What the web app needs besides Streamlit: escaped HTML for hits, points, transcripts and chapters,
+links into the episode page, and safe upload names.
 
 Everything that came from a transcript, a feed or a user goes through ``html.escape`` here, and
-links are only ever http(s) URLs, so a transcript can't inject markup, script or a javascript: link.
+outside links are only ever http(s) URLs, so a transcript can't inject markup, script or a
+javascript: link. Links inside the app are built here from ids and numbers, never from text.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from ..index import Hit
 from ..ingest import Segment, format_timestamp
@@ -19,25 +22,71 @@ from .quotes import web_link
 
 UPLOAD_DIR = "uploads"
 MAX_UPLOAD_MB = 500
-EXAMPLES = (
+EXAMPLES = (  # for a knowledge base with no questions of its own to offer yet
     "how to avoid burnout",
     "how many hours to become an expert",
-    "how to learn deep learning as a beginner",
-    "why write a blog about what you learn",
+    "how to learn something new as a beginner",
+    "why write about what you learn",
 )
 
+# Colours that read on Streamlit's light and dark themes alike: text inherits the theme's colour, and
+# what is tinted is tinted with translucent colour. <mark> keeps dark text on its yellow.
 STYLE = """<style>
 .podkb-hit { line-height: 1.55; }
-.podkb-hit .cite { font-size: 0.9rem; color: #555; margin-bottom: 0.3rem; }
-.podkb-hit .cite b { color: #111; }
-.podkb-hit .ts { font-family: ui-monospace, monospace; background: #eef3ff; padding: 0 0.3rem; border-radius: 4px; }
-.podkb-hit mark { background: #fff2a8; padding: 0 0.1rem; }
-.podkb-hit .also { font-size: 0.8rem; color: #777; margin-top: 0.3rem; }
-.podkb-hit .asked { font-size: 0.9rem; color: #666; font-style: italic; margin-bottom: 0.3rem; }
-.podkb-context p { margin: 0.2rem 0; }
-.podkb-context .here { background: #fff8d6; }
-.podkb-context .ts { font-family: ui-monospace, monospace; color: #666; }
+.podkb-hit .cite { font-size: 0.9rem; opacity: 0.8; margin-bottom: 0.3rem; }
+.podkb-hit .cite b { opacity: 1; }
+.podkb-hit .cite a, .podkb-transcript a, .podkb-chapters a { color: inherit; text-decoration: none; }
+.podkb-hit .cite a:hover, .podkb-transcript a:hover, .podkb-chapters a:hover { text-decoration: underline; }
+.podkb-hit .ts, .podkb-transcript .ts, .podkb-chapters .ts {
+  font-family: ui-monospace, monospace; background: rgba(90, 130, 255, 0.18); padding: 0 0.3rem; border-radius: 4px; }
+.podkb-hit mark, .podkb-transcript mark { background: #ffe87a; color: #111; padding: 0 0.1rem; }
+.podkb-hit .also { font-size: 0.8rem; opacity: 0.7; margin-top: 0.3rem; }
+.podkb-hit .asked { font-size: 0.9rem; opacity: 0.75; font-style: italic; margin-bottom: 0.3rem; }
+.podkb-hit .recurring { font-size: 0.75rem; opacity: 0.75; border: 1px solid currentColor; border-radius: 4px;
+  padding: 0 0.3rem; margin-left: 0.3rem; }
+.podkb-context p, .podkb-transcript p { margin: 0.2rem 0; }
+.podkb-context .here, .podkb-transcript .here { background: rgba(255, 210, 0, 0.2); border-radius: 4px; }
+.podkb-context .ts { font-family: ui-monospace, monospace; opacity: 0.7; }
+.podkb-transcript .turn { margin-top: 0.7rem; }
+.podkb-transcript .who { font-weight: 600; }
+.podkb-chapters li { margin: 0.15rem 0; }
+.podkb-transcript .playing { background: rgba(90, 200, 120, 0.25); border-radius: 4px; }
 </style>"""
+
+# On the episode page, with a recording: a line's or a chapter's time plays from there in the page's
+# player (no reload), and the line being heard is marked (and kept in view when following). Our own
+# code, run once a page; transcript text never reaches it except as escaped HTML with data-t times.
+FOLLOW = """<script>
+(() => {
+  if (window.podkbFollow) return;
+  window.podkbFollow = true;
+  let last = null;
+  document.addEventListener("timeupdate", (event) => {
+    const audio = event.target;
+    if (!(audio instanceof HTMLMediaElement)) return;
+    let current = null;
+    for (const line of document.querySelectorAll(".podkb-transcript p[data-t]")) {
+      if (parseFloat(line.dataset.t) <= audio.currentTime + 0.25) current = line; else break;
+    }
+    if (current === last) return;
+    if (last) last.classList.remove("playing");
+    if (current) {
+      current.classList.add("playing");
+      if (!audio.paused && document.querySelector(".podkb-transcript[data-follow='1']"))
+        current.scrollIntoView({block: "center", behavior: "smooth"});
+    }
+    last = current;
+  }, true);
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest(".podkb-transcript a[data-t], .podkb-chapters a[data-t]");
+    const audio = document.querySelector("audio");
+    if (!link || !audio) return;
+    event.preventDefault();
+    audio.currentTime = parseFloat(link.dataset.t);
+    audio.play().catch(() => {});
+  }, true);
+})();
+</script>"""
 
 
 def e(text) -> str:
@@ -48,14 +97,30 @@ def clock(seconds: float | None) -> str:
     return format_timestamp(seconds) if seconds is not None else ""
 
 
+def moment_url(episode_id: str, start: float | None = None, base: str = "") -> str:
+    """The episode page at a moment: '?page=Episode&episode=ID&t=SECONDS' (``base``: the app's own URL)."""
+    query = {"page": "Episode", "episode": episode_id}
+    if start is not None:
+        query["t"] = str(int(start))
+    return f"{base}?{urlencode(query)}"
+
+
+def _where(start: float | None, paragraph: int | None) -> str:
+    return clock(start) if start is not None else (f"¶{paragraph + 1}" if paragraph is not None else "")
+
+
 def hit_html(n: int, hit: Hit) -> str:
-    """A hit as HTML: its citation, the passage with the best sentence marked, and where else it is."""
-    where = clock(hit.start) if hit.start is not None else (f"¶{hit.paragraph + 1}" if hit.paragraph is not None else "")
+    """A hit as HTML: its citation (the moment links into the episode page), the passage with the cited
+    sentence marked, the question it answers, and where else it is."""
+    where = _where(hit.start, hit.paragraph)
     parts = [f"<b>{n}. {e(hit.episode_title)}</b>"]
     parts += [e(part) for part in (hit.show, hit.speaker) if part]
     if where:
-        parts.append(f'<span class="ts">{e(where)}</span>')
-    text = " ".join(hit.text.split())
+        parts.append(f'<a class="ts" href="{e(moment_url(hit.episode_id, hit.start))}" target="_self" '
+                     f'title="Open the episode here">{e(where)}</a>')
+    if hit.recurring:
+        parts.append('<span class="recurring" title="Said in many episodes of this show">sponsor read or intro</span>')
+    text = hit.shown_text()
     highlight = " ".join((hit.highlight or "").split())
     at = text.find(highlight) if highlight else -1
     if at >= 0:
@@ -72,14 +137,15 @@ def hit_html(n: int, hit: Hit) -> str:
 
 
 def point_html(n: int, point) -> str:
-    """A key point: what was said, then who said it, where and when (a link to play it, when on the web)."""
+    """A key point: what was said, then who said it, where and when (the moment opens the episode page)."""
     parts = [e(part) for part in (point.show, point.episode_title, point.speaker) if part]
-    where = clock(point.start) if point.start is not None else (
-        f"¶{point.paragraph + 1}" if point.paragraph is not None else "")
+    where = _where(point.start, point.paragraph)
     if where:
-        url = web_link(point.link, point.start) if point.link else None
-        parts.append(f'<a class="ts" href="{e(url)}" target="_blank" rel="noopener noreferrer">{e(where)}</a>'
-                     if url else f'<span class="ts">{e(where)}</span>')
+        parts.append(f'<a class="ts" href="{e(moment_url(point.episode_id, point.start))}" target="_self">'
+                     f'{e(where)}</a>')
+    url = web_link(point.link, point.start) if point.link else None
+    if url:  # the source at that moment
+        parts.append(f'<a href="{e(url)}" target="_blank" rel="noopener noreferrer" title="Play at the source">▶</a>')
     return (f'<div class="podkb-hit podkb-point"><div>{n}. “{e(" ".join(point.text.split()))}”</div>'
             f'<div class="cite">{" · ".join(parts)}</div></div>')
 
@@ -96,9 +162,46 @@ def context_html(segments: list[Segment], first: int, last: int, around: int = 3
     return f'<div class="podkb-context">{"".join(lines)}</div>'
 
 
+def transcript_html(episode_id: str, segments: list[Segment], first: int = 0, last: int | None = None,
+                    here: int | None = None, words: list[str] = (), follow: bool = False) -> str:
+    """Segments ``first``..``last`` as a transcript: each speaker's name once per turn, each line's time a
+    link that plays the episode from there; segment ``here`` marked, ``words`` highlighted."""
+    last = len(segments) - 1 if last is None else min(last, len(segments) - 1)
+    out, turn = [], None
+    pattern = re.compile("|".join(re.escape(w) for w in words if w), re.IGNORECASE) if any(words) else None
+    for i in range(max(0, first), last + 1):
+        s = segments[i]
+        if s.turn != turn or i == first:
+            turn = s.turn
+            if s.speaker:
+                out.append(f'<div class="turn"><span class="who">{e(s.speaker)}</span></div>')
+        when = (f'<a class="ts" href="{e(moment_url(episode_id, s.start))}" target="_self" data-t="{s.start:g}">'
+                f'{e(clock(s.start))}</a> ' if s.start is not None else f'<span class="ts">¶{i + 1}</span> ')
+        text = e(s.text)
+        if pattern:
+            text = pattern.sub(lambda m: f"<mark>{m.group()}</mark>", text)
+        mark = ' class="here"' if i == here else ""
+        at = f' data-t="{s.start:g}"' if s.start is not None else ""
+        out.append(f'<p id="s{i}"{mark}{at}>{when}{text}</p>')
+    return f'<div class="podkb-transcript" data-follow="{int(follow)}">{"".join(out)}</div>'
+
+
+def chapters_html(episode_id: str, chapters) -> str:
+    """An episode's chapters as a list; each one's time opens the episode page there."""
+    items = []
+    for chapter in chapters:
+        if chapter.start is not None:
+            when = (f'<a class="ts" href="{e(moment_url(episode_id, chapter.start))}" target="_self" '
+                    f'data-t="{chapter.start:g}">{e(clock(chapter.start))}</a>')
+        else:
+            when = f'<span class="ts">¶{(chapter.paragraph or 0) + 1}</span>'
+        items.append(f"<li>{when} {e(chapter.title)}</li>")
+    return f'<ol class="podkb-chapters">{"".join(items)}</ol>'
+
+
 @dataclass
 class Playback:
-    """How a hit plays: ``audio`` (a local file or http(s) URL for st.audio) or a ``link`` to the source."""
+    """How a moment plays: ``audio`` (a local file or http(s) URL for st.audio) or a ``link`` to the source."""
 
     audio: str | None = None
     link: str | None = None
@@ -111,6 +214,22 @@ def playback(episode_media: str | None, episode_source: str | None, start: float
         if re.match(r"(?i)https?://", episode_media) or Path(episode_media).is_file():
             return Playback(audio=episode_media, start=seconds)
     return Playback(link=web_link(episode_source, start), start=seconds)
+
+
+def segment_at(segments: list[Segment], seconds: float | None) -> int | None:
+    """The segment being said at ``seconds`` (the last one starting by then)."""
+    if seconds is None:
+        return None
+    found = None
+    for i, s in enumerate(segments):
+        if s.start is not None and s.start <= seconds + 0.5:
+            found = i
+    return found
+
+
+def natural(text: str) -> list:
+    """A sort key that puts E9 before E10 before E100."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text or "")]
 
 
 def safe_name(name: str, limit: int = 100) -> str:
