@@ -90,12 +90,48 @@ def spoken(folder: Path, minutes: float, transcripts: Path) -> Path:
     return joined
 
 
+def rename_cost(segments: int) -> tuple[float, float, int]:
+    """(seconds for `podkb speakers EP --rename` in a new process, seconds to embed the episode again, passages)."""
+    import subprocess
+
+    from podkb import KnowledgeBase
+    from podkb.index.embed import sentence_text
+
+    root = Path(__file__).resolve().parent.parent
+    said = [s for f in sorted((root / "transcripts").glob("*.txt")) for s in f.read_text().split(". ")
+            if 20 < len(s) < 200]
+    with tempfile.TemporaryDirectory() as tmp:
+        vtt = Path(tmp) / "long.vtt"
+        cues = []
+        for n in range(segments):  # one cue a second, two speakers taking turns
+            at = f"{n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}"
+            cues.append(f"{at}.000 --> {at}.900\n<v Speaker {1 + n % 2}>{' '.join(said[n % len(said)].split())}.")
+        vtt.write_text("WEBVTT\n\n" + "\n\n".join(cues) + "\n")
+        with KnowledgeBase(Path(tmp) / "kb") as kb:
+            [outcome] = kb.add([str(vtt)])
+            episode = outcome.result.episode.id
+            index = kb._index
+            texts = [text for (text,) in index.db.execute("SELECT text FROM passages WHERE episode_id = ?", (episode,))]
+            sentences = [sentence_text(s) for s, _, _ in index.stored_sentences(episode)[0]]
+            began = time.perf_counter()
+            index.embedder.encode(texts)
+            index.embedder.encode(sentences)
+            embedded = time.perf_counter() - began
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from podkb.ui.cli import main; main()", "speakers", episode, "--rename",
+                        "Speaker 2=Rob Bracco", "--kb", str(Path(tmp) / "kb")], check=True, capture_output=True)
+        renamed = time.perf_counter() - began
+    return renamed, embedded, len(texts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("clips", nargs="*", help="WAV:RTTM pairs (default: the clip in tests/audio)")
     parser.add_argument("--minutes", type=float, default=10.0,
                         help="also time `podkb add` of a spoken recording this long (espeak-ng, two voices taking "
                              "turns), diarised against --no-diarize; 0 to skip")
+    parser.add_argument("--rename-segments", type=int, default=2000,
+                        help="also time a speaker rename on an episode of this many segments; 0 to skip")
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     clips = [tuple(map(Path, c.split(":", 1))) for c in args.clips] or [
@@ -149,6 +185,11 @@ def main() -> None:
         print(f"\n`podkb add` of {args.minutes:g} minutes of espeak-ng speech (two voices taking turns), model loads "
               f"included: {times[False]:.1f} s with --no-diarize, {times[True]:.1f} s diarised "
               f"(+{100 * (times[True] / times[False] - 1):.0f}%), speakers found: {len(speakers)}")
+    if args.rename_segments:
+        renamed, embedded, passages = rename_cost(args.rename_segments)
+        print(f"\nA speaker rename on an episode of {args.rename_segments:,} segments ({passages} passages), the whole "
+              f"`podkb speakers EPISODE --rename` in a fresh process: {renamed:.2f} s; baseline in the same run, "
+              f"embedding that episode's passages and sentences again: {embedded:.2f} s")
     print(f"\nmean DER {np.mean([r[3] for r in rows]):.3f} (baseline {np.mean([r[4] for r in rows]):.3f}) "
           f"over {len(rows)} clip(s)", file=sys.stdout)
 
