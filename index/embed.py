@@ -139,9 +139,14 @@ def load_for_queries(name: str) -> Embedder | None:
     return onnx_encoder.load(name)
 
 
+def default_model() -> str:
+    """The embedding model when none is named: $PODKB_MODEL, else DEFAULT_MODEL (read here only)."""
+    return os.environ.get("PODKB_MODEL") or DEFAULT_MODEL
+
+
 def load(name: str | None = None) -> Embedder:
     """A model name, a local folder or hub name for sentence-transformers, or 'py:module:Class'."""
-    name = name or os.environ.get("PODKB_MODEL") or DEFAULT_MODEL
+    name = name or default_model()
     if name.startswith("py:"):
         import importlib
 

@@ -123,7 +123,16 @@ def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None, ho
     if offset is not None:
         hit.offset = offset
     if start is None and hit.paragraph is not None:
-        hit.paragraph = part.first_segment
+        hit.paragraph = _paragraph(index, hit.episode_id, part, offset)
+
+
+def _paragraph(index: Index, episode_id: str, part, offset: int | None) -> int:
+    """The untimed segment (paragraph) holding the sentence at character ``offset`` of the source."""
+    if offset is None or part.first_segment == part.last_segment:
+        return part.first_segment
+    row = index.db.execute("SELECT max(idx) FROM segments WHERE episode_id = ? AND idx BETWEEN ? AND ? "
+                           "AND offset <= ?", (episode_id, part.first_segment, part.last_segment, offset)).fetchone()
+    return row[0] if row and row[0] is not None else part.first_segment
 
 
 def _answers(sentences: list, after: range, vectors: np.ndarray | None,

@@ -102,9 +102,16 @@ class Hit:
         return data
 
 
+def said_at(start: float | None, paragraph: int | None, millis: bool = False) -> str:
+    """Where something was said, as every citation writes it: its time ('1:02:03'), or in an untimed
+    transcript its paragraph, counted from 1 (``paragraph`` is the segment's index); '' when neither."""
+    if start is not None:
+        return format_timestamp(start, millis=millis)
+    return f"¶{paragraph + 1}" if paragraph is not None else ""
+
+
 def citation(show: str | None, title: str, speaker: str | None, start: float | None, paragraph: int | None) -> str:
-    where = format_timestamp(start) if start is not None else f"¶{paragraph + 1}" if paragraph is not None else None
-    return " — ".join(part for part in (show, title, speaker, where) if part)
+    return " — ".join(part for part in (show, title, speaker, said_at(start, paragraph)) if part)
 
 
 def web_url(url: str | None) -> str | None:

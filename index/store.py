@@ -32,7 +32,7 @@ from ..ingest.timecode import milliseconds as _ms
 from . import chapters, conversation, keywords, recurring
 from . import passages as passage_builder
 from .config import Config
-from .embed import DEFAULT_MODEL, Embedder, encode_passages
+from .embed import Embedder, default_model, encode_passages
 from .embed import load as load_embedder
 from .embed import load_for_queries
 from .lock import IndexLock
@@ -102,8 +102,7 @@ class Index:
         self._given = embedder is not None
         self._query_embedder = None
         self._load = load or load_embedder
-        self.model = embedder.name if embedder else (model or self.meta("model") or os.environ.get("PODKB_MODEL")
-                                                     or DEFAULT_MODEL)
+        self.model = embedder.name if embedder else (model or self.meta("model") or default_model())
         self.config = Config.from_json(self.meta("config"), model=self.model)
         if check_model:
             self._check_model()

@@ -11,7 +11,8 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 from . import diarize
 from .diarize import Diarizer
@@ -58,7 +59,25 @@ def _cuda_available() -> bool:
         return False
 
 
-class Transcriber:
+class Transcribing:
+    """What turns audio into a transcript for an import or a feed: this machine's ``Transcriber`` (below)
+    or a Ray cluster's (podkb/cluster.py). The defaults are those of work done here, one file at a time."""
+
+    def transcribe(self, path: str, progress: Progress | None = None) -> Transcript:
+        raise NotImplementedError
+
+    def schedule(self, items: Iterable[tuple[str, str | None]],
+                 known: Callable[[Path], bool]) -> Iterator[tuple[str, str | None]]:
+        """The (path, error) items of an import, in the order to store them: here, as they come."""
+        return iter(items)
+
+    def transcribe_url(self, url: str, suffix: str, options, length: int | None) -> tuple[Transcript, str] | None:
+        """A feed item's audio fetched and transcribed elsewhere: (transcript, sha256 of the audio), or
+        None when it is downloaded and transcribed here."""
+        return None
+
+
+class Transcriber(Transcribing):
     """Loads the Whisper model once; transcribes many files."""
 
     def __init__(self, options: WhisperOptions | None = None, diarizer: Diarizer | None = None):

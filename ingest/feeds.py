@@ -270,9 +270,10 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
     if transcript is None:
         if not item.enclosure:
             raise BadInput("no enclosure and no readable transcript")
-        if hasattr(transcriber, "transcribe_url"):  # a cluster (cluster.py): a worker downloads and transcribes it
-            transcript, content_hash = transcriber.transcribe_url(item.enclosure, enclosure_suffix(item), options,
-                                                                  item.enclosure_length)
+        elsewhere = transcriber.transcribe_url(item.enclosure, enclosure_suffix(item), options,
+                                               item.enclosure_length) if transcriber is not None else None
+        if elsewhere is not None:  # a cluster (podkb/cluster.py): a worker downloaded and transcribed it
+            transcript, content_hash = elsewhere
             name = f"audio{enclosure_suffix(item)}"
         else:
             path = download_enclosure(library, item, options)

@@ -157,7 +157,7 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
     info = info or EpisodeInfo()
     manifests: dict[Path, dict[str, EpisodeInfo]] = {}
     items = expand(paths)
-    if hasattr(transcriber, "schedule"):  # a cluster (cluster.py): every audio file out at once, back as each finishes
+    if transcriber is not None:  # a cluster (podkb/cluster.py) sends every audio file out at once, back as each finishes
         items = transcriber.schedule(items, known=lambda path: _known(library, path))
     for raw, error in items:
         if error:

@@ -28,8 +28,8 @@ from .ingest.errors import StoreError
 from .ingest.migrations import migration as ingest_migration
 from .index.config import Config
 from .index.schema import migration as index_migration
-from .ui.quotes import Collections, Quote, quote_at, quote_from_hit, quote_from_point
-from .ui.quotes import migration as quotes_migration
+from .collections import Collections, Quote, quote_at, quote_from_hit, quote_from_point
+from .collections import migration as quotes_migration
 
 APP_NAME = "podkb"
 MIGRATIONS = (ingest_migration, index_migration, quotes_migration)  # in the order they build on each other
@@ -517,7 +517,7 @@ class KnowledgeBase:
         if not address:
             yield transcriber or self.transcriber, None
             return
-        from .ingest.cluster import Cluster, ClusterTranscriber
+        from .cluster import Cluster, ClusterTranscriber
 
         cluster = Cluster(address, transcriber.options if transcriber else None, self.model)
         try:

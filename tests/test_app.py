@@ -7,7 +7,7 @@ from podkb.ingest import add_paths
 
 from podkb.knowledgebase import open_store
 from podkb.index import Index
-from podkb.ui.quotes import Collections
+from podkb.collections import Collections
 
 from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, silent_wav
 

@@ -23,3 +23,30 @@ def test_every_command_has_help_and_is_in_the_readme():
         for param in command.params:
             if isinstance(param, click.Option) and param.name not in ("kb", "help"):
                 assert param.help, f"podkb {name} {param.opts[0]} has no help"
+
+
+def test_kb_works_before_the_command_after_it_and_from_podkb_home(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from podkb import KnowledgeBase
+
+    from .fake_embedder import HashEmbedder
+
+    first, second, home = tmp_path / "first", tmp_path / "second", tmp_path / "home"
+    for folder, title in ((first, "First"), (second, "Second"), (home, "Home")):
+        transcript = tmp_path / f"{title}.txt"
+        transcript.write_text(f"{title} talk about habits and rest.")
+        with KnowledgeBase(folder, embedder=HashEmbedder()) as kb:
+            kb.add([str(transcript)], index=False)
+    monkeypatch.setenv("PODKB_HOME", str(home))
+    runner = CliRunner()
+
+    def titles(*args):
+        done = runner.invoke(cli, [*args])
+        assert done.exit_code == 0, done.output
+        return [line.split()[0] for line in done.output.splitlines()]  # episode ids
+
+    assert titles("--kb", str(first), "episodes") == ["first"]        # before the command
+    assert titles("episodes", "--kb", str(second)) == ["second"]      # after it
+    assert titles("--kb", str(first), "episodes", "--kb", str(second)) == ["second"]  # the command's own wins
+    assert titles("episodes") == ["home"]                             # neither: $PODKB_HOME

@@ -8,7 +8,7 @@ import pytest
 
 from podkb.knowledgebase import open_store
 from podkb.ui.exports import FORMATS, export, file_name, md
-from podkb.ui.quotes import Collections, Quote, quote_at
+from podkb.collections import Collections, Quote, quote_at
 
 from .conftest import TRANSCRIPTS, silent_wav
 from .fake_embedder import HashEmbedder

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from podkb.knowledgebase import open_store
+from podkb.ingest.audio import Transcribing
 from podkb.ingest.feeds import parse_feed
 
 from .conftest import one_error_each, silent_wav
@@ -203,7 +204,7 @@ def test_hostile_feed_xml_is_refused_without_expanding_entities(tmp_path, podkb)
 
 # Issue 17: items recorded as soon as their content is known; public addresses only.
 
-class CountingTranscriber:
+class CountingTranscriber(Transcribing):
     """Stands in for Whisper where what is tested is whether audio is transcribed at all, not how."""
 
     def __init__(self):
@@ -313,7 +314,7 @@ def test_a_feed_items_javascript_link_never_becomes_a_link(server, podkb, local_
     assert hits and all(h["link"] is None for h in hits)
 
 
-class TwoVoices:
+class TwoVoices(Transcribing):
     """Stands in for Whisper and the diarizer: two voices found in the recording, as ingest/diarize.py names them."""
 
     def transcribe(self, path, progress=None):
@@ -340,3 +341,26 @@ def test_a_feeds_podcast_person_cast_names_the_voices_found_host_first_unless_tw
         assert [s.speaker for s in base.segments(outcomes["One host"].id)] == ["Hal Host", "Gina Guest"]
         assert [s.speaker for s in base.segments(outcomes["Two hosts"].id)] == ["Speaker 1", "Speaker 2"]
         assert [h.speaker for h in base.search("rest before you are tired", speaker="Gina Guest")] == ["Gina Guest"]
+
+
+def test_a_transcriber_that_fetches_elsewhere_is_chosen_by_its_interface_not_by_its_attributes(server, kb):
+    """The Ray cluster's transcriber and this machine's share one interface (ingest/audio.py: Transcribing);
+    one that fetches and transcribes a feed item elsewhere is used as such, and nothing is downloaded here."""
+    from podkb import KnowledgeBase
+    from podkb.ingest import Segment, Transcript
+
+    class Elsewhere(Transcribing):
+        asked = []
+
+        def transcribe_url(self, url, suffix, options, length):
+            self.asked.append(url)
+            return Transcript("whisper-audio", [Segment(0.0, 2.0, None, "Rest before you are tired.")],
+                              media_duration=2.0), "ab" * 32
+
+    server.serve("/far.wav", silent_wav(2.0), content_type="audio/wav")
+    feed = server.serve("/feed.xml", rss("Far", [{"title": "Far", "guid": "f1",
+                                                   "enclosure": (server.url + "/far.wav", "audio/wav", 0)}]))
+    with KnowledgeBase(kb, embedder=HashEmbedder()) as base:
+        [outcome] = base.follow(feed, transcriber=Elsewhere())
+        assert outcome.result.status == "added" and Elsewhere.asked == [server.url + "/far.wav"]
+        assert server.fetched("/far.wav") == 0 and not (kb / "media").exists()

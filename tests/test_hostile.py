@@ -10,7 +10,7 @@ import pytest
 from podkb import KnowledgeBase
 from podkb.ingest.formats import read_text
 from podkb.ui.exports import export
-from podkb.ui.quotes import Quote
+from podkb.collections import Quote
 
 from .conftest import ROOT, one_error_each
 from .feedserver import FeedServer, rss

@@ -11,7 +11,7 @@ import pytest
 
 from podkb import KnowledgeBase
 from podkb.knowledgebase import NotIndexed, Progress
-from podkb.ui.quotes import AlreadySaved
+from podkb.collections import AlreadySaved
 
 from .conftest import ROOT, TRANSCRIPTS
 from .fake_embedder import HashEmbedder

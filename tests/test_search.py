@@ -192,3 +192,19 @@ def test_a_store_counted_by_an_older_stemmer_is_recounted_exactly(tmp_path):
         ours = dict(library.db.execute("SELECT stem, df FROM term_df WHERE df > 0"))
         theirs = dict(library.db.execute("SELECT term, doc FROM passages_vocab"))
     assert ours == theirs
+
+
+def test_an_untimed_moment_is_the_same_paragraph_in_search_show_and_the_mcp_transcript(podkb, tmp_path):
+    """One formatter (index.hits.said_at) writes ¶N everywhere: podkb show used to print a character offset."""
+    import json
+
+    paragraphs = [f"Paragraph {n} is about ordinary things like {'walks' if n == 3 else 'tea'} and weather." * 3
+                  for n in range(1, 6)]
+    lecture = tmp_path / "lecture.txt"
+    lecture.write_text("\n\n".join(paragraphs))
+    podkb("add", lecture)
+    [hit] = json.loads(podkb("search", "walks", "--mode", "keyword", "-k", "1", "--json").stdout)
+    cited = hit["citation"].rsplit(" — ", 1)[-1]
+    assert cited == f"¶{hit['paragraph'] + 1}"
+    shown = [line for line in podkb("show", "lecture").stdout.splitlines() if "walks" in line]
+    assert shown and all(line.startswith(f"[{cited}]") for line in shown), (cited, hit["citation"])

@@ -13,7 +13,6 @@ import re
 import sqlite3
 from pathlib import Path
 
-import click
 import pandas as pd
 import streamlit as st
 
@@ -23,19 +22,20 @@ from podkb.index.chapters import podcasting20
 from podkb.index.keywords import phrases
 from podkb.ingest import BadInput, Episode, EpisodeInfo, format_timestamp
 from podkb.ingest.audio import AUDIO_SUFFIXES, probe
-from podkb.ingest.cluster import ClusterError
+from podkb.cluster import ClusterError
 from podkb.ingest.errors import StoreError, store_problem
 from podkb.ingest.feeds import FeedOptions
 from podkb.ingest.formats import labels
 from podkb.ingest.importer import SUFFIXES
 from podkb.ingest.timecode import check_date
-from podkb.knowledgebase import NotIndexed, Progress
+from podkb.index.hits import said_at
+from podkb.knowledgebase import NotIndexed, Progress, home
 from podkb.ui.exports import FORMATS, export, file_name, md
-from podkb.ui.quotes import AlreadySaved, moment, parse_tags
+from podkb.collections import AlreadySaved, moment, parse_tags
 from podkb.ui.web import (EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
                           natural, playback, point_html, save_upload, segment_at, transcript_html)
 
-KB = os.environ.get("PODKB_HOME") or click.get_app_dir("podkb")
+KB = str(home())  # $PODKB_HOME (podkb serve --kb sets it), else the user's app folder
 PAGES = ("Search", "Episode", "Library", "Collections")
 TRANSCRIPT_LINES = 300  # segments of an episode shown at a time
 FILTER_KEYS = ("show", "in_episode", "speaker", "from", "to")  # "episode" and "t" are the Episode page's
@@ -304,7 +304,7 @@ def episode_page(kb: KnowledgeBase) -> None:
             return
         first = max(0, (here or 0) - 5)
         if first:
-            st.caption(f"From {clock(segments[first].start) or f'¶{first + 1}'}. "
+            st.caption(f"From {said_at(segments[first].start, first)}. "
                        "[From the beginning](" + moment_url(chosen) + ")")
         st.html(transcript_html(chosen, segments, first, first + TRANSCRIPT_LINES - 1, here, follow=follow))
         if first + TRANSCRIPT_LINES < len(segments):

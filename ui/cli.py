@@ -18,28 +18,34 @@ from ..ingest.store import AddResult
 from ..ingest.timecode import check_date
 
 from ..index.chapters import podcasting20
+from ..index.hits import said_at
 from ..index.keywords import phrases
 from ..ingest.formats import FORMATS as TRANSCRIPT_FORMATS
 from .exports import FORMATS as EXPORTS
-from .quotes import AlreadySaved
+from ..collections import AlreadySaved
 from .terminal import safe
 
 MODEL_HELP = ("Embedding model: a sentence-transformers name or folder, or py:module:Class "
               "(default: the one the knowledge base was indexed with, else $PODKB_MODEL, else all-MiniLM-L6-v2).")
 
-APP_NAME = "podkb"
+
+
+KB_HELP = "Knowledge base folder (default: $PODKB_HOME, else the user's app folder)."
 
 
 def kb_option(fn):
-    return click.option(
-        "--kb",
-        "kb",
-        envvar="PODKB_HOME",
-        type=click.Path(file_okay=False),
-        default=lambda: click.get_app_dir(APP_NAME),
-        show_default="$PODKB_HOME, else the user's app folder",
-        help="Knowledge base folder (also $PODKB_HOME).",
-    )(fn)
+    """--kb after the command; one given before it (`podkb --kb DIR search ...`) is the default."""
+    return click.option("--kb", "kb", type=click.Path(file_okay=False), default=default_kb,
+                        show_default="podkb --kb, else $PODKB_HOME, else the user's app folder", help=KB_HELP)(fn)
+
+
+def default_kb() -> str:
+    """The knowledge base named before the command, else knowledgebase.home() ($PODKB_HOME, the app folder)."""
+    from ..knowledgebase import home
+
+    context = click.get_current_context(silent=True)
+    given = context.find_root().params.get("kb") if context else None
+    return str(given or home())
 
 
 def a_date(ctx, param, value: str | None) -> str | None:
@@ -163,7 +169,8 @@ class Podkb(click.Group):
 @click.group(cls=Podkb)
 @click.version_option(package_name="podkb")
 @click.option("-v", "--verbose", is_flag=True, help="Also show what the libraries podkb uses have to say.")
-def cli(verbose):
+@click.option("--kb", "kb", type=click.Path(file_okay=False), help=KB_HELP + " Every command takes it too.")
+def cli(verbose, kb):
     """podkb: a knowledge base of podcast and lecture transcripts.
 
     Add transcripts, audio or feeds with 'podkb add' and 'podkb feed', then
@@ -213,7 +220,7 @@ def make_transcriber(whisper_model, device, compute_type, batched, diarize=True)
 
 def adding(kb: KnowledgeBase, run) -> None:
     """Run an add or follow with its lines on the terminal; the summary, and exit 1 on any failure."""
-    from ..ingest.cluster import ClusterError
+    from ..cluster import ClusterError
 
     terminal = Terminal(kb)
     try:
@@ -377,8 +384,8 @@ def show(episode, as_json, kb):
     click.echo(f"{safe(found.title)}" + (f" — {safe(found.show)}" if found.show else ""))
     if found.duplicate_of:
         click.echo(f"near-duplicate of {found.duplicate_of} ({found.similarity:.0%} shared)")
-    for segment in segments:
-        when = f"[{format_timestamp(segment.start, millis=True)}]" if segment.start is not None else f"[¶{segment.offset}]"
+    for n, segment in enumerate(segments):
+        when = f"[{said_at(segment.start, n, millis=True)}]"  # ¶N as search cites it
         speaker = f" {safe(segment.speaker)}:" if segment.speaker else ""
         click.echo(f"{when}{speaker} {safe(segment.text)}")
 
@@ -406,7 +413,7 @@ def chapters(episode, as_json, kb):
     click.echo(f"{safe(found.title)}: {plural(len(marks), 'chapter')}, "
                + ("as published" if marks[0].source == "published" else "found from the talk"))
     for mark in marks:
-        when = format_timestamp(mark.start) if mark.start is not None else f"¶{(mark.paragraph or 0) + 1}"
+        when = said_at(mark.start, mark.paragraph or 0)
         click.echo(f"{when:>9}  {safe(mark.title)}")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-from .quotes import Quote
+from ..collections import Quote
 from .web import clock
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")

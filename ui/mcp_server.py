@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ..index.hits import citation, web_url
+from ..index.hits import citation, said_at, web_url
 from ..ingest.timecode import format_timestamp
 from ..knowledgebase import KnowledgeBase
 from .exports import export
@@ -152,7 +152,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
             raise ValueError(str(error)) from None
         lines = [citation(found.show, found.title, None, None, None)]
         for n, s in enumerate(kb.segments(found.id)):
-            when = f"[{format_timestamp(s.start)}]" if s.start is not None else f"[¶{n + 1}]"
+            when = f"[{said_at(s.start, n)}]"
             lines.append(f"{when} {s.speaker + ': ' if s.speaker else ''}{s.text}")
         return "\n".join(lines) + "\n"
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from ..index import Hit
+from ..index.hits import said_at
 from ..ingest import Segment, format_timestamp
 
-from .quotes import web_link
+from ..collections import web_link
 
 UPLOAD_DIR = "uploads"
 MAX_UPLOAD_MB = 500
@@ -106,7 +107,7 @@ def moment_url(episode_id: str, start: float | None = None, base: str = "") -> s
 
 
 def _where(start: float | None, paragraph: int | None) -> str:
-    return clock(start) if start is not None else (f"¶{paragraph + 1}" if paragraph is not None else "")
+    return said_at(start, paragraph)
 
 
 def hit_html(n: int, hit: Hit) -> str:
@@ -176,7 +177,7 @@ def transcript_html(episode_id: str, segments: list[Segment], first: int = 0, la
             if s.speaker:
                 out.append(f'<div class="turn"><span class="who">{e(s.speaker)}</span></div>')
         when = (f'<a class="ts" href="{e(moment_url(episode_id, s.start))}" target="_self" data-t="{s.start:g}">'
-                f'{e(clock(s.start))}</a> ' if s.start is not None else f'<span class="ts">¶{i + 1}</span> ')
+                f'{e(clock(s.start))}</a> ' if s.start is not None else f'<span class="ts">{e(said_at(None, i))}</span> ')
         text = e(s.text)
         if pattern:
             text = pattern.sub(lambda m: f"<mark>{m.group()}</mark>", text)
@@ -194,7 +195,7 @@ def chapters_html(episode_id: str, chapters) -> str:
             when = (f'<a class="ts" href="{e(moment_url(episode_id, chapter.start))}" target="_self" '
                     f'data-t="{chapter.start:g}">{e(clock(chapter.start))}</a>')
         else:
-            when = f'<span class="ts">¶{(chapter.paragraph or 0) + 1}</span>'
+            when = f'<span class="ts">{e(said_at(None, chapter.paragraph or 0))}</span>'
         items.append(f"<li>{when} {e(chapter.title)}</li>")
     return f'<ol class="podkb-chapters">{"".join(items)}</ol>'
 

@@ -26,8 +26,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .audio import AUDIO_SUFFIXES, Progress, Transcriber, WhisperOptions
-from .errors import BadInput
+from .ingest.audio import AUDIO_SUFFIXES, Progress, Transcriber, Transcribing, WhisperOptions
+from .ingest.errors import BadInput
 
 CHUNK = 16 << 20          # bytes of audio per object in the object store
 EMBED_BATCH = 128         # passages or sentences per embedding task
@@ -51,8 +51,8 @@ class _Worker:
 
     def ready(self) -> str:
         """Check, before any work, that this worker can run both models: their files resolve here."""
-        from ..index.embed import resolve
-        from .audio import resolve_model
+        from .index.embed import resolve
+        from .ingest.audio import resolve_model
 
         whisper = resolve_model(self.transcriber.options.model)
         if os.path.sep in whisper and not Path(whisper).is_dir():
@@ -80,8 +80,8 @@ class _Worker:
     def transcribe_url(self, url: str, suffix: str, options, length: int | None):
         """A feed item's audio, downloaded here with the command's limits: (transcript, sha256 of the file,
         None), or (None, None, why not)."""
-        from . import fetch
-        from .importer import file_hash
+        from .ingest import fetch
+        from .ingest.importer import file_hash
 
         with tempfile.TemporaryDirectory(prefix="podkb-ray-") as tmp:
             path = Path(tmp) / f"audio{suffix}"
@@ -93,7 +93,7 @@ class _Worker:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if self.embedder is None:
-            from ..index.embed import load
+            from .index.embed import load
 
             self.embedder = load(self.model_name)
         return self.embedder.encode(texts)
@@ -147,10 +147,10 @@ class Cluster:
         import ray
         from ray.util import ActorPool
 
-        from ..index.embed import DEFAULT_MODEL
+        from .index.embed import default_model
 
         self.address = address
-        self.model = model or os.environ.get("PODKB_MODEL") or DEFAULT_MODEL
+        self.model = model or default_model()
         whisper = whisper or WhisperOptions()
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 0))
@@ -213,7 +213,7 @@ def duration(path: Path) -> float:
         return 0.0
 
 
-class ClusterTranscriber:
+class ClusterTranscriber(Transcribing):
     """Transcribes on the cluster, many files at once; ``importer.add_paths`` stores each as it finishes.
 
     ``schedule`` sends the new audio files out, two per worker at a time, and hands the paths back:

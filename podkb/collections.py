@@ -12,12 +12,12 @@ import re
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 
-from ..ingest import Episode, Library, Segment, Word
-from ..ingest.migrations import Migrations
-from ..ingest.timecode import format_timestamp
-from ..ingest.timecode import utc_now as _now
-from ..index.hits import citation as cite
-from ..index.hits import link as timed_link
+from .ingest import Episode, Library, Segment, Word
+from .ingest.migrations import Migrations
+from .ingest.timecode import format_timestamp
+from .ingest.timecode import utc_now as _now
+from .index.hits import citation as cite
+from .index.hits import link as timed_link
 
 migration = Migrations("quotes")
 MAX_NAME = 80
