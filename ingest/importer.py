@@ -110,7 +110,7 @@ def build_episode(path: Path, transcript: Transcript, content_hash: str, info: E
         date=info.date,
         source=well_formed(info.source),
         duration=transcript.duration,
-        speakers=list(dict.fromkeys([*given, *named])),
+        speakers=list(dict.fromkeys(named if transcript.diarized else [*given, *named])),  # names of voices heard
         format=transcript.format,
         language=transcript.language,
         content_hash=content_hash,
