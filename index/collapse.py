@@ -28,32 +28,26 @@ def shingles_of(text: str, size: int) -> frozenset[str]:
 
 def collapse(hits: list[Hit], k: int, linked: set[tuple[str, str]] = frozenset()) -> list[Hit]:
     """Keep the best of each group of near-identical passages; join neighbours; note where the others are."""
-    kept: list[list] = []  # [hit, its shingles once a hit of another episode is compared with it]
+    kept: list[Hit] = []
     for hit in hits:
-        twin, mine = None, None
-        for entry in kept:
-            other = entry[0]
-            if hit.episode_id == other.episode_id:
-                # Passages cut from the same segment, or next to each other, are one stretch of talk.
-                if (hit.first_segment <= other.last_segment and hit.last_segment >= other.first_segment) or \
-                        _touching(hit, other):
-                    twin = other
-                    break
-                continue
-            mine = shingles_of(hit.text, 3) if mine is None else mine
-            entry[1] = shingles_of(other.text, 3) if entry[1] is None else entry[1]
-            share = containment(mine, entry[1])
-            if share >= SAME_PASSAGE or ((hit.episode_id, other.episode_id) in linked and share >= SAME_PASSAGE_LINKED):
-                twin = other
-                break
+        twin = next((other for other in kept if _same(hit, other, linked)), None)
         if twin is None:
             if len(kept) < k:
-                kept.append([hit, None])
+                kept.append(hit)
         elif twin.episode_id != hit.episode_id:
             twin.also_in.append(Elsewhere(hit.episode_id, hit.episode_title, hit.start, hit.passage_id))
         else:
             join(twin, hit)
-    return [hit for hit, _ in kept]
+    return kept
+
+
+def _same(hit: Hit, other: Hit, linked) -> bool:
+    if hit.episode_id == other.episode_id:
+        # Passages cut from the same segment, or next to each other, are one stretch of talk.
+        return (hit.first_segment <= other.last_segment and hit.last_segment >= other.first_segment) or \
+            _touching(hit, other)
+    share = containment(shingles_of(hit.text, 3), shingles_of(other.text, 3))  # only across episodes: cached
+    return share >= SAME_PASSAGE or ((hit.episode_id, other.episode_id) in linked and share >= SAME_PASSAGE_LINKED)
 
 
 def _touching(hit: Hit, other: Hit) -> bool:
