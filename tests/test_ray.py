@@ -8,6 +8,7 @@ every Ray process of the machine otherwise), and the kernel ends whatever is lef
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,6 +85,10 @@ def inputs(tmp_path_factory):
     return folder, spoken_at
 
 
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
 def episodes(kb: Path) -> dict:
     from click.testing import CliRunner
 
@@ -114,7 +119,9 @@ def test_a_two_node_cluster_transcribes_and_indexes_as_this_process_does(inputs,
     remote, here = episodes(kb), episodes(local)
     assert sorted(remote) == sorted(here) and len(remote) == 6
     for episode_id, segments in here.items():
-        assert [s["text"] for s in remote[episode_id]] == [s["text"] for s in segments]
+        # The same words; a comma may differ (one int8 thread per actor, every core here: on an AVX2 CPU
+        # the two decode "a friend and" and "a friend, and").
+        assert [words(s["text"]) for s in remote[episode_id]] == [words(s["text"]) for s in segments]
         for theirs, ours in zip(remote[episode_id], segments):
             for key in ("start", "end"):
                 if ours[key] is not None:
