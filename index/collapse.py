@@ -12,7 +12,7 @@ from functools import lru_cache
 from ..ingest.dedup import containment
 from ..ingest.dedup import shingles
 
-from .hits import Elsewhere, Hit
+from .hits import Candidate, Elsewhere
 
 SAME_PASSAGE = 0.5  # share of 3-word shingles that makes two passages one quote
 # Between episodes linked as near-duplicates, passages are cut at different places, so
@@ -26,9 +26,9 @@ def shingles_of(text: str, size: int) -> frozenset[str]:
     return frozenset(shingles(text, size))
 
 
-def collapse(hits: list[Hit], k: int, linked: set[tuple[str, str]] = frozenset()) -> list[Hit]:
+def collapse(hits: list[Candidate], k: int, linked: set[tuple[str, str]] = frozenset()) -> list[Candidate]:
     """Keep the best of each group of near-identical passages; join neighbours; note where the others are."""
-    kept: list[Hit] = []
+    kept: list[Candidate] = []
     for hit in hits:
         twin = next((other for other in kept if _same(hit, other, linked)), None)
         if twin is None:
@@ -41,7 +41,7 @@ def collapse(hits: list[Hit], k: int, linked: set[tuple[str, str]] = frozenset()
     return kept
 
 
-def _same(hit: Hit, other: Hit, linked) -> bool:
+def _same(hit: Candidate, other: Candidate, linked) -> bool:
     if hit.episode_id == other.episode_id:
         # Passages cut from the same segment, or next to each other, are one stretch of talk.
         return (hit.first_segment <= other.last_segment and hit.last_segment >= other.first_segment) or \
@@ -50,14 +50,14 @@ def _same(hit: Hit, other: Hit, linked) -> bool:
     return share >= SAME_PASSAGE or ((hit.episode_id, other.episode_id) in linked and share >= SAME_PASSAGE_LINKED)
 
 
-def _touching(hit: Hit, other: Hit) -> bool:
+def _touching(hit: Candidate, other: Candidate) -> bool:
     """Whether ``hit`` is the passage just before or after ``other``'s stretch, by the same speaker."""
     if not hit.parts or not other.parts or hit.speaker != other.speaker:
         return False
     return hit.parts[0].idx == other.parts[-1].idx + 1 or hit.parts[-1].idx == other.parts[0].idx - 1
 
 
-def join(kept: Hit, other: Hit) -> None:
+def join(kept: Candidate, other: Candidate) -> None:
     """Add ``other``'s passages to ``kept`` when they are its neighbours and the stretch stays readable."""
     if not kept.parts or not other.parts or len((kept.text + " " + other.text).split()) > MERGE_WORDS:
         return

@@ -11,7 +11,6 @@ question stays on the hit, shown above the answer as its context.
 """
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -19,15 +18,16 @@ import numpy as np
 from . import keywords
 from .conversation import question_like
 from .embed import sentence_text
-from .hits import Hit, Part
+from .hits import Candidate
+from .passages import COLUMNS, Passage, from_row
 from .questions import echoes, is_question
 from .store import Index
 
 
-def cite(index: Index, hits: list[Hit], query: str, query_vector: np.ndarray | None,
-         allowed: set[int] | None = None, quoted: list[str] = ()) -> list[Hit]:
-    """Choose each hit's sentence (answer-first), then its citation and link; drop hits that became
-    the same answer as a better one. An answer outside ``allowed`` (the filters) is not followed."""
+def choose(index: Index, hits: list[Candidate], query: str, query_vector: np.ndarray | None,
+         allowed: set[int] | None = None, quoted: list[str] = ()) -> list[Candidate]:
+    """Choose each hit's sentence (answer-first); drop hits that became the same answer as a better
+    one. An answer outside ``allowed`` (the filters) is not followed."""
     scorer = Scorer(index, query, query_vector, quoted)
     hosts = index.hosts() if question_like(query) and not quoted else {}
     for hit in hits:
@@ -38,8 +38,6 @@ def cite(index: Index, hits: list[Hit], query: str, query_vector: np.ndarray | N
         if seen.isdisjoint(hit.passage_ids):
             kept.append(hit)
         seen.update(hit.passage_ids)
-    for hit in kept:
-        hit.cite_moment()
     return kept
 
 
@@ -62,14 +60,14 @@ class Scorer:
         # A quoted phrase's sentence is the one to cite, matched as the index matched it (stemmed).
         self.phrases = [tuple(terms) for terms in keywords.fts_terms(list(quoted)) if terms]
 
-    def vectors(self, parts: list[Part]) -> np.ndarray | None:
+    def vectors(self, parts: list[Passage]) -> np.ndarray | None:
         if self.query_vector is None:
             return None
-        stored = self.index.sentence_vectors([p.passage_id for p in parts])
+        stored = self.index.sentence_vectors([p.id for p in parts])
         rows = []
         for part in parts:
-            texts = [text for text, _, _ in part.sentences()]
-            vectors = stored.get(part.passage_id)
+            texts = [text for text, _, _ in part.said()]
+            vectors = stored.get(part.id)
             if vectors is None or len(vectors) != len(texts):
                 vectors = self.index.query_embedder.encode([sentence_text(t) for t in texts])
             rows.append(vectors)
@@ -89,8 +87,8 @@ def _contains(terms: list[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(terms[i:i + len(phrase)]) == phrase for i in range(len(terms) - len(phrase) + 1))
 
 
-def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None, hosts: frozenset[str]) -> None:
-    sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
+def _choose(index: Index, hit: Candidate, scorer: Scorer, allowed: set[int] | None, hosts: frozenset[str]) -> None:
+    sentences = hit.sentences()
     vectors = scorer.vectors(hit.parts)
     scores = scorer.scores([s[1] for s in sentences], vectors)
     best = max(range(len(sentences)), key=scores.__getitem__)
@@ -107,7 +105,7 @@ def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None, ho
         asked = (question, vectors[best] if vectors is not None else None)
         after = [] if hosting else _answers(sentences, range(best + 1, len(sentences)), vectors, asked)
         if not after and _answer_follows(index, hit, allowed, hosts if hosting else frozenset()):
-            sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
+            sentences = hit.sentences()
             vectors = scorer.vectors(hit.parts)
             scores = scorer.scores([s[1] for s in sentences], vectors)
             after = _answers(sentences, range(len(sentences)), vectors, asked)
@@ -117,7 +115,7 @@ def _choose(index: Index, hit: Hit, scorer: Scorer, allowed: set[int] | None, ho
             # A guest's reply is cited where the answer starts; within one speaker's stretch, at its best.
             best = after[0] if hosting else max(after, key=scores.__getitem__)
     part, text, start, offset = sentences[best]
-    hit.highlight, hit.speaker = text, part.speaker
+    hit.highlight, hit.sentence, hit.speaker = text, best, part.speaker
     if start is not None:
         hit.start = start
     if offset is not None:
@@ -158,24 +156,17 @@ ASKING_TAIL = 3   # a host's passage asks when one of its last sentences is a qu
 QUESTION_RUN = 3  # a host's question shown above the answer: up to this many questions in a row
 
 
-def _answer_follows(index: Index, hit: Hit, allowed: set[int] | None, hosts: frozenset[str] = frozenset()) -> bool:
+def _answer_follows(index: Index, hit: Candidate, allowed: set[int] | None, hosts: frozenset[str] = frozenset()) -> bool:
     """Make the hit the passage after its stretch (where a question at its end is answered), if any;
     for a host's turn, the first passage after it by someone else: the reply."""
     rows = index.db.execute(
-        "SELECT id, idx, text, start_ms, end_ms, speaker, first_segment, last_segment, sentences FROM passages "
-        "WHERE episode_id = ? AND idx > ? ORDER BY idx LIMIT ?",
+        f"SELECT {COLUMNS} FROM passages p WHERE p.episode_id = ? AND p.idx > ? ORDER BY p.idx LIMIT ?",
         (hit.episode_id, hit.parts[-1].idx, REPLY_WITHIN if hosts else 1)).fetchall()
-    row = next((r for r in rows if r[5] not in hosts), None)
-    if row is None or (allowed is not None and row[0] not in allowed):
+    following = next((p for p in map(from_row, rows) if p.speaker not in hosts), None)
+    if following is None or (allowed is not None and following.id not in allowed):
         return False
-    hit.set_parts([part_from_row(row)])
+    hit.set_parts([following])
     return True
-
-
-def part_from_row(row) -> Part:
-    passage_id, idx, text, start_ms, end_ms, speaker, first, last, sentences = row
-    return Part(passage_id, idx, text, None if start_ms is None else start_ms / 1000,
-                None if end_ms is None else end_ms / 1000, speaker, first, last, json.loads(sentences))
 
 
 def _overlap(sentence: str, wanted: list[str]) -> int:

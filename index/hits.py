@@ -7,6 +7,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..ingest import format_timestamp
 
+from .passages import Passage
+
 
 @dataclass
 class Elsewhere:
@@ -18,29 +20,44 @@ class Elsewhere:
     passage_id: int
 
 
-@dataclass
-class Part:
-    """One passage a hit is made of: a hit is one passage, or a stretch of neighbouring ones."""
+@dataclass(frozen=True)
+class Citation:
+    """Who said it, where and when: the one way podkb writes a moment, in the CLI, the web app, the
+    exports, the MCP server and ``podkb show``."""
 
-    passage_id: int
-    idx: int                   # its place in the episode
-    text: str
-    start: float | None
-    end: float | None
-    speaker: str | None
-    first_segment: int
-    last_segment: int
-    marks: list = field(default_factory=list)  # per sentence: [char in text, start ms, source offset]
+    show: str | None
+    episode_title: str
+    speaker: str | None = None
+    start: float | None = None
+    paragraph: int | None = None   # untimed transcripts: the segment's index
+    url: str | None = None         # the episode's source or recording, not yet set to the moment
 
-    def sentences(self) -> list[tuple[str, float | None, int | None]]:
-        """(text, start seconds, source offset) of each sentence."""
-        bounds = [m[0] for m in self.marks] + [len(self.text)]
-        return [(self.text[bounds[i]:bounds[i + 1]].strip(), None if m[1] is None else m[1] / 1000, m[2])
-                for i, m in enumerate(self.marks)] or [(self.text, self.start, None)]
+    @property
+    def moment(self) -> str:
+        return said_at(self.start, self.paragraph)
+
+    @property
+    def link(self) -> str | None:
+        """The episode's http(s) URL set to play from the moment; None for anything else."""
+        return link(self.url, self.start)
+
+    def format(self, escape=str, moment=None, sep: str = " — ") -> str:
+        """'Show — Episode — Speaker — 1:02:03'. ``escape`` makes each part safe for where it is shown
+        (HTML, Markdown); ``moment`` writes the moment ('1:02:03' or '¶12'), say as a link, escaped as it needs."""
+        parts = [escape(part) for part in (self.show, self.episode_title, self.speaker) if part]
+        if self.moment:
+            parts.append((moment or escape)(self.moment))
+        return sep.join(parts)
+
+    def __str__(self) -> str:
+        return self.format()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Hit:
+    """One answer to a search: a passage, or a stretch of neighbouring ones, cited at the moment of its
+    best sentence. Search builds it once (``Candidate.hit``); it does not change after."""
+
     passage_id: int
     episode_id: str
     episode_title: str
@@ -58,31 +75,24 @@ class Hit:
     offset: int | None = None
     first_segment: int = 0
     last_segment: int = 0
-    also_in: list[Elsewhere] = field(default_factory=list)
+    also_in: tuple[Elsewhere, ...] = ()
     question: str | None = None         # when the hit answers a question asked just before: that question
     question_start: float | None = None
-    passage_ids: list[int] = field(default_factory=list)
+    passage_ids: tuple[int, ...] = ()
     media: str | None = None      # the episode's recording on this machine (a path, never a link), if any
     recurring: bool = False       # what the show says in many episodes (a sponsor read, an intro): ranked lower
-    parts: list[Part] = field(default_factory=list, repr=False)
+    parts: tuple[Passage, ...] = field(default=(), repr=False)   # the passages it is made of, in order
+    sentence: int | None = field(default=None, repr=False)       # the cited one, in ``sentences()``
+    url: str | None = field(default=None, repr=False)            # the episode's http(s) URL, untimed
 
-    def set_parts(self, parts: list[Part]) -> None:
-        """Make the hit stand for these passages, in order: its text, span and segments follow."""
-        self.parts = parts
-        self.passage_ids = [p.passage_id for p in parts]
-        self.passage_id = parts[0].passage_id if self.passage_id not in self.passage_ids else self.passage_id
-        self.text = " ".join(p.text for p in parts)
-        self.passage_start = self.start = parts[0].start
-        self.end = parts[-1].end
-        self.speaker = parts[0].speaker
-        self.first_segment, self.last_segment = parts[0].first_segment, parts[-1].last_segment
-        self.paragraph = parts[0].first_segment if self.start is None else None
-        self.offset = parts[0].marks[0][2] if parts[0].marks else None
+    def sentences(self) -> list[tuple[Passage, str, float | None, int | None]]:
+        """(passage, text, start seconds, source offset) of each sentence of its passages."""
+        return [(part, *said) for part in self.parts for said in part.said()]
 
-    def cite_moment(self) -> None:
-        """Set the citation and the link to play from ``start``, once the moment is chosen."""
-        self.citation = citation(self.show, self.episode_title, self.speaker, self.start, self.paragraph)
-        self.link = link(self.link, self.start)
+    def cited(self, start: float | None = None) -> Citation:
+        """Its citation, or (``start``) the citation of another moment of the same passages."""
+        return Citation(self.show, self.episode_title, self.speaker, self.start if start is None else start,
+                        self.paragraph, self.url)
 
     def shown_text(self) -> str:
         """The text to show under the question it answers: from where that question ends, when the
@@ -98,8 +108,79 @@ class Hit:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data.pop("parts")
+        for internal in ("parts", "sentence", "url"):
+            data.pop(internal)
+        data["also_in"], data["passage_ids"] = list(data["also_in"]), list(data["passage_ids"])
         return data
+
+
+@dataclass
+class Candidate:
+    """A hit while search builds it: ranked, joined with its neighbours, noted where its twins are, its
+    sentence chosen (ranking.py, collapse.py, highlight.py). ``hit()`` then makes the Hit, once."""
+
+    passage_id: int
+    episode_id: str
+    episode_title: str
+    show: str | None
+    score: float
+    parts: list[Passage]
+    url: str | None = None        # the episode's http(s) URL
+    media: str | None = None      # its recording on this machine
+    recurring: bool = False
+    also_in: list[Elsewhere] = field(default_factory=list)
+    # The moment, as chosen (highlight.py); until then, the start of its first passage.
+    highlight: str = ""
+    sentence: int | None = None
+    question: str | None = None
+    question_start: float | None = None
+    start: float | None = None
+    speaker: str | None = None
+    paragraph: int | None = None
+    offset: int | None = None
+
+    def __post_init__(self) -> None:
+        self.set_parts(self.parts)
+
+    def set_parts(self, parts: list[Passage]) -> None:
+        """Make it stand for these passages, in order: its span, speaker and moment follow."""
+        self.parts = parts
+        if self.passage_id not in self.passage_ids:
+            self.passage_id = parts[0].id
+        self.start, self.speaker = parts[0].start, parts[0].speaker
+        self.paragraph = parts[0].first_segment if self.start is None else None
+        self.offset = parts[0].offset
+
+    @property
+    def passage_ids(self) -> list[int]:
+        return [p.id for p in self.parts]
+
+    @property
+    def text(self) -> str:
+        return " ".join(p.text for p in self.parts)
+
+    @property
+    def first_segment(self) -> int:
+        return self.parts[0].first_segment
+
+    @property
+    def last_segment(self) -> int:
+        return self.parts[-1].last_segment
+
+    def sentences(self) -> list[tuple[Passage, str, float | None, int | None]]:
+        return [(part, *said) for part in self.parts for said in part.said()]
+
+    def hit(self) -> Hit:
+        """The finished hit, with its citation and the link that plays from its moment."""
+        cited = Citation(self.show, self.episode_title, self.speaker, self.start, self.paragraph, self.url)
+        return Hit(passage_id=self.passage_id, episode_id=self.episode_id, episode_title=self.episode_title,
+                   show=self.show, speaker=self.speaker, start=self.start, end=self.parts[-1].end,
+                   passage_start=self.parts[0].start, text=self.text, highlight=self.highlight, score=self.score,
+                   citation=cited.format(), link=cited.link, paragraph=self.paragraph, offset=self.offset,
+                   first_segment=self.first_segment, last_segment=self.last_segment, also_in=tuple(self.also_in),
+                   question=self.question, question_start=self.question_start, passage_ids=tuple(self.passage_ids),
+                   media=self.media, recurring=self.recurring, parts=tuple(self.parts), sentence=self.sentence,
+                   url=self.url)
 
 
 def said_at(start: float | None, paragraph: int | None, millis: bool = False) -> str:
@@ -108,10 +189,6 @@ def said_at(start: float | None, paragraph: int | None, millis: bool = False) ->
     if start is not None:
         return format_timestamp(start, millis=millis)
     return f"¶{paragraph + 1}" if paragraph is not None else ""
-
-
-def citation(show: str | None, title: str, speaker: str | None, start: float | None, paragraph: int | None) -> str:
-    return " — ".join(part for part in (show, title, speaker, said_at(start, paragraph)) if part)
 
 
 def web_url(url: str | None) -> str | None:

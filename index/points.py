@@ -7,12 +7,12 @@ episode, and none that repeats another's words (the same talk transcribed twice)
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 from ..ingest.dedup import containment
 from ..ingest.dedup import shingles as shingles_of
 
-from .hits import Hit, citation, link
+from .hits import Citation, Hit
 from .questions import echoes, is_question
 from .ranking import Filters, search
 from .store import Index
@@ -24,22 +24,39 @@ SAME_WORDS = 0.5    # share of 3-word shingles that makes two points one
 MIN_WORDS = 8       # "Yes, you do have good advice." says nothing on its own
 
 
-@dataclass
+@dataclass(frozen=True)
 class Point:
+    """A few sentences of a hit, cited at their own moment; who said them and where is the hit's."""
+
     text: str
-    episode_id: str
-    episode_title: str
-    show: str | None
-    speaker: str | None
     start: float | None
     end: float | None
-    citation: str
-    link: str | None
-    passage_id: int
-    paragraph: int | None = None
+    hit: Hit = field(repr=False)
+
+    episode_id = property(lambda self: self.hit.episode_id)
+    episode_title = property(lambda self: self.hit.episode_title)
+    show = property(lambda self: self.hit.show)
+    speaker = property(lambda self: self.hit.speaker)
+    passage_id = property(lambda self: self.hit.passage_id)
+    paragraph = property(lambda self: self.hit.paragraph)
+
+    @property
+    def cited(self) -> Citation:
+        return self.hit.cited(self.start)
+
+    @property
+    def citation(self) -> str:
+        return self.cited.format()
+
+    @property
+    def link(self) -> str | None:
+        return self.cited.link
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"text": self.text, "episode_id": self.episode_id, "episode_title": self.episode_title,
+                "show": self.show, "speaker": self.speaker, "start": self.start, "end": self.end,
+                "citation": self.citation, "link": self.link, "passage_id": self.passage_id,
+                "paragraph": self.paragraph}
 
 
 @dataclass
@@ -88,12 +105,9 @@ def key_points(hits: list[Hit], limit: int = POINTS, question: str = "",
 def _point(hit: Hit, question: str) -> Point | None:
     """The hit's cited sentence as a point (with the next one when it is short, and the one before when
     it only echoes the question: "and that helps me avoid burnout"); None for a question."""
-    if not hit.highlight or is_question(hit.highlight):
+    if hit.sentence is None or is_question(hit.highlight):
         return None
-    sentences = [(part, *s) for part in hit.parts for s in part.sentences()]
-    at = next((i for i, s in enumerate(sentences) if s[1] == hit.highlight), None)
-    if at is None:
-        return None
+    sentences, at = hit.sentences(), hit.sentence
     text, end, start = hit.highlight, None, hit.start
     if echoes(text, question) and at > 0 and not is_question(sentences[at - 1][1]):
         text = f"{sentences[at - 1][1]} {text}"
@@ -105,16 +119,7 @@ def _point(hit: Hit, question: str) -> Point | None:
         end = sentences[at + 1][2]
     part = sentences[at][0]
     end = end if end is not None else part.end
-    return Point(text=text, episode_id=hit.episode_id, episode_title=hit.episode_title, show=hit.show,
-                 speaker=hit.speaker, start=start, end=end,
-                 citation=citation(hit.show, hit.episode_title, hit.speaker, start, hit.paragraph),
-                 link=hit.link if start == hit.start else link(_url(hit.link), start),
-                 passage_id=hit.passage_id, paragraph=hit.paragraph)
-
-
-def _url(timed: str | None) -> str | None:
-    """A hit's link without the moment it was set to play from."""
-    return timed.split("#t=")[0] if timed else None
+    return Point(text, start, end, hit)
 
 
 def _same_moment(point: Point, other: Point) -> bool:

@@ -20,8 +20,9 @@ from ..ingest.decode import well_formed
 
 from . import keywords, recurring
 from .collapse import collapse
-from .highlight import cite, part_from_row
-from .hits import Hit, web_url
+from .highlight import choose
+from .hits import Candidate, Hit, web_url
+from .passages import COLUMNS, from_row
 from .store import Index
 
 MODES = ("hybrid", "dense", "keyword")
@@ -99,7 +100,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     fused = _less_hosts(index, fused, index.config.host_penalty) if mode == "hybrid" else fused
     linked, head = _linked(index), HEAD * (k + 2)
     while True:  # hits are built for the head of the ranking, and more only if collapsing leaves too few
-        hits = _hits(index, fused[:head])
+        hits = _candidates(index, fused[:head])
         _demote_recurring(index, hits, 4 * k + 10)
         if reranker is not None:
             hits = reranker.rerank(query, hits)
@@ -108,11 +109,9 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
             break
         head *= 4
     if highlight and hits:
-        hits = cite(index, hits, query, query_vector if mode != "keyword" else None,
-                    set(allowed.tolist()) if allowed is not None else None, quoted)
-    for hit in hits if not highlight else ():
-        hit.cite_moment()
-    return hits[:k]
+        hits = choose(index, hits, query, query_vector if mode != "keyword" else None,
+                       set(allowed.tolist()) if allowed is not None else None, quoted)
+    return [hit.hit() for hit in hits[:k]]
 
 
 def _with_sentences(index: Index, ids: np.ndarray, scores: np.ndarray, query_vector: np.ndarray,
@@ -142,7 +141,7 @@ def _less_hosts(index: Index, fused: list[tuple[int, float]], penalty: float) ->
     return sorted(rescored, key=lambda item: -item[1])
 
 
-def _demote_recurring(index: Index, hits: list[Hit], window: int) -> None:
+def _demote_recurring(index: Index, hits: list[Candidate], window: int) -> None:
     """Sponsor reads and intros a show repeats (recurring.py) rank below what was said once, marked."""
     head = hits[:window]
     found = recurring.recurring(index.db, [(h.passage_id, h.episode_id, h.text) for h in head])
@@ -210,29 +209,26 @@ def _rrf(ranked: dict[str, list[tuple[int, float]]]) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
-def _hits(index: Index, ranked: list[tuple[int, float]]) -> list[Hit]:
+def _candidates(index: Index, ranked: list[tuple[int, float]]) -> list[Candidate]:
     if not ranked:
         return []
     ids = [passage_id for passage_id, _ in ranked]
     rows = index.db.execute(
-        "SELECT p.id, p.idx, p.text, p.start_ms, p.end_ms, p.speaker, p.first_segment, p.last_segment, p.sentences, "
-        "p.episode_id, e.title, e.show, e.media, e.source FROM passages p "
+        f"SELECT {COLUMNS}, e.title, e.show, e.media, e.source FROM passages p "
         f"JOIN episodes e ON e.id = p.episode_id WHERE p.id IN ({','.join('?' * len(ids))})",
         ids,
     )
     by_id = {row[0]: row for row in rows}
-    hits = []
+    found = []
     for passage_id, score in ranked:
         row = by_id.get(passage_id)
         if row is None:
             continue
-        episode_id, title, show, media, source = row[9:]
-        hit = Hit(passage_id=passage_id, episode_id=episode_id, episode_title=title, show=show, speaker=None,
-                  start=None, end=None, passage_start=None, text="", highlight="", score=round(float(score), 6),
-                  citation="", link=web_url(media) or web_url(source), media=None if web_url(media) else media)
-        hit.set_parts([part_from_row(row[:9])])
-        hits.append(hit)
-    return hits
+        title, show, media, source = row[-4:]
+        found.append(Candidate(passage_id=passage_id, episode_id=row[1], episode_title=title, show=show,
+                               score=round(float(score), 6), parts=[from_row(row[:-4])],
+                               url=web_url(media) or web_url(source), media=None if web_url(media) else media))
+    return found
 
 
 def _linked(index: Index) -> set[tuple[str, str]]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .embed import resolve
-from .hits import Hit
+from .hits import Candidate
 
 RERANK_POOL = 30
 
@@ -14,7 +14,7 @@ class CrossEncoderReranker:
         self.name = name
         self.model = CrossEncoder(resolve(name))
 
-    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+    def rerank(self, query: str, hits: list[Candidate]) -> list[Candidate]:
         head, tail = hits[:RERANK_POOL], hits[RERANK_POOL:]
         if not head:
             return hits

@@ -16,8 +16,7 @@ from .ingest import Episode, Library, Segment, Word
 from .ingest.migrations import Migrations
 from .ingest.timecode import format_timestamp
 from .ingest.timecode import utc_now as _now
-from .index.hits import citation as cite
-from .index.hits import link as timed_link
+from .index.hits import Citation, link
 
 migration = Migrations("quotes")
 MAX_NAME = 80
@@ -88,8 +87,12 @@ class Quote:
     context: str = ""            # the passage around it, as it was when saved
 
     @property
+    def cited(self) -> Citation:
+        return Citation(self.show, self.episode_title, self.speaker, self.start)
+
+    @property
     def citation(self) -> str:
-        return cite(self.show, self.episode_title, self.speaker, self.start, None)
+        return self.cited.format()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -306,8 +309,8 @@ def speaker_at(episode: Episode, timed: list[Segment], at: float) -> str | None:
 def moment(hit, before: int = 0, after: int = 0) -> tuple[str, float | None, float | None]:
     """A hit's highlighted sentence, widened by ``before`` and ``after`` sentences of its passages (or
     narrowed to its first words, with a negative ``after``): (text, start, end), timed to those sentences."""
-    sentences = [(text, start, part) for part in hit.parts for text, start, _ in part.sentences()]
-    at = next((i for i, s in enumerate(sentences) if s[0] == hit.highlight), None)
+    sentences = [(text, start, part) for part, text, start, _ in hit.sentences()]
+    at = hit.sentence
     if at is None:
         return " ".join(hit.text.split()), hit.passage_start, hit.end
     first, last = max(0, at - max(0, before)), min(len(sentences) - 1, at + max(0, after))
@@ -372,12 +375,7 @@ def _norm(text: str) -> str:
 
 def episode_link(episode: Episode, start: float | None) -> str | None:
     """Where a quote from ``episode`` plays: its source page, else its audio, when either is on the web."""
-    return web_link(episode.source, start) or web_link(episode.media, start)
-
-
-def web_link(url: str | None, start: float | None) -> str | None:
-    """``url`` set to play from ``start``, when it is an http(s) URL (never a local path or a script)."""
-    return timed_link(url, start)
+    return link(episode.source, start) or link(episode.media, start)
 
 
 def _until_next(timed: list[Segment], duration: float | None) -> list[Segment]:

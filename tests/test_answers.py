@@ -1,5 +1,6 @@
 """Answer-first hits and the key points, with the fake embedder: questions are told from answers,
 a question cites what follows it, neighbouring passages join, and points are distinct."""
+import dataclasses
 import pytest
 
 from podkb.ingest import add_paths
@@ -104,20 +105,26 @@ def test_neighbouring_passages_of_one_speaker_join_into_one_hit(tmp_path):
     hits = search_index(index, "steady practice and rest", k=5)
     passages = library.db.execute("SELECT count(*) FROM passages").fetchone()[0]
     assert passages >= 3 and len(hits[0].passage_ids) == 2  # the best passage and a neighbour, within 220 words
-    assert sorted(hits[0].passage_ids) == hits[0].passage_ids
+    assert list(hits[0].passage_ids) == sorted(hits[0].passage_ids)
     assert len({p for h in hits for p in h.passage_ids}) == sum(len(h.passage_ids) for h in hits)
     library.close()
 
 
 def test_a_point_from_an_untimed_transcript_shows_its_paragraph():
+    from podkb.index import Hit
     from podkb.index.points import Point
     from podkb.ui.web import point_html
 
-    untimed = Point(text="Spend 10,000 hours.", episode_id="k", episode_title="Advice", show=None, speaker=None,
-                    start=None, end=None, citation="Advice — ¶3", link=None, passage_id=1, paragraph=2)
-    assert 'episode=k" target="_self">¶3</a>' in point_html(1, untimed)  # opens the episode page there
-    timed = Point(text="<b>x</b>", episode_id="k", episode_title="Advice", show=None, speaker=None, start=75.0,
-                  end=None, citation="", link="https://example.org/ep", passage_id=1)
+    def hit(start, paragraph=None, url=None):
+        return Hit(passage_id=1, episode_id="k", episode_title="Advice", show=None, speaker=None, start=start,
+                   end=None, passage_start=start, text="Spend 10,000 hours.", highlight="Spend 10,000 hours.",
+                   score=1.0, citation="", link=None, paragraph=paragraph, url=url)
+
+    untimed = Point("Spend 10,000 hours.", None, None, hit(None, paragraph=2))
+    assert untimed.citation == "Advice — ¶3"
+    assert 'episode=k" target="_self" title="Open the episode here">¶3</a>' in point_html(1, untimed)
+    timed = Point("<b>x</b>", 75.0, None, hit(70.0, url="https://example.org/ep"))  # a sentence after the hit's
+    assert timed.link == "https://example.org/ep#t=75" and timed.citation == "Advice — 01:15"
     html = point_html(2, timed)
     assert "01:15" in html and "https://example.org/ep#t=75" in html and "<b>x</b>" not in html
 
@@ -135,5 +142,7 @@ def test_the_question_a_hit_answers_is_shown_once_above_the_answer_not_again_in_
     for shown in (hit_text(1, hit, color=False), hit_html(1, hit)):
         assert shown.count("avoid burnout") == 1 and "Then I stop." in shown
     assert hit.to_dict()["text"] == said  # JSON keeps the whole passage
-    hit.question = "What do you do about tiredness?"  # asked in another passage: the text stays whole
-    assert hit.shown_text() == said
+    with pytest.raises(dataclasses.FrozenInstanceError):  # a hit is built once
+        hit.question = "What do you do about tiredness?"
+    other = dataclasses.replace(hit, question="What do you do about tiredness?")  # asked in another passage
+    assert other.shown_text() == said  # the text stays whole

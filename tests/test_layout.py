@@ -45,6 +45,28 @@ def arrows_against(root: Path) -> list[str]:
     return found
 
 
+# What opens or writes a knowledge base's files: ui/ goes through KnowledgeBase instead.
+STORES = {"podkb.ingest.store", "podkb.ingest.migrations", "podkb.index.store", "podkb.index.vectors",
+          "podkb.index.schema", "podkb.index.lock"}
+STORE_NAMES = {"Library", "Index", "Collections", "open_store", "add_paths", "connect", "Cluster"}
+
+
+def stores_reached(root: Path) -> list[str]:
+    """Every import in ``root``/ui of a store module, or of a name that opens a store."""
+    found = []
+    for path in sorted((root / "ui").rglob("*.py")):
+        lines = dict(imports(path, root))  # line → the module imported there
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            where = f"{path.relative_to(root)}:{node.lineno} imports"
+            if lines.get(node.lineno) in STORES:
+                found.append(f"{where} {lines[node.lineno]}")
+            if isinstance(node, ast.ImportFrom):
+                found += [f"{where} {a.name}" for a in node.names if a.name in STORE_NAMES]
+    return found
+
+
 def test_no_module_imports_a_layer_after_its_own():
     assert arrows_against(ROOT) == []
 
@@ -64,3 +86,12 @@ def test_the_check_finds_a_planted_arrow_against_the_direction(tmp_path):
         "index/store.py:2 imports podkb.ui.web (index → ui)",
         "podkb/knowledgebase.py:1 imports podkb.ui.quotes (podkb → ui)",
     ]
+
+
+def test_ui_reaches_the_data_only_through_the_knowledge_base(tmp_path):
+    assert stores_reached(ROOT) == []
+    (tmp_path / "ui").mkdir()
+    (tmp_path / "ui" / "app.py").write_text("from ..index.store import Index\nfrom podkb.ingest import Library\n"
+                                           "from sqlite3 import connect\nfrom ..knowledgebase import KnowledgeBase\n")
+    assert stores_reached(tmp_path) == ["ui/app.py:1 imports podkb.index.store", "ui/app.py:1 imports Index",
+                                        "ui/app.py:2 imports Library", "ui/app.py:3 imports connect"]

@@ -28,7 +28,7 @@ def test_reranking_orders_hits_by_the_cross_encoder(shared_samples, tiny_cross_e
     hits = search_index(shared_samples, "how to avoid burnout", k=8, reranker=reranker, highlight=False)
     assert len(hits) == 8
     # The cross-encoder scored each hit's own passage (a hit may then have joined its neighbours).
-    own = [next(part.text for part in h.parts if part.passage_id == h.passage_id) for h in hits]
+    own = [next(part.text for part in h.parts if part.id == h.passage_id) for h in hits]
     expected = reranker.model.predict([("how to avoid burnout", text) for text in own])
     assert [h.score for h in hits] == pytest.approx(sorted(expected.tolist(), reverse=True), abs=1e-5)
 

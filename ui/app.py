@@ -616,13 +616,12 @@ def collections_page(kb: KnowledgeBase) -> None:
 
 
 def quote_html(quote) -> str:
-    when = f' <span class="ts">{e(clock(quote.start))}</span>' if quote.start is not None else ""
     link = f' · <a href="{e(quote.link)}" target="_blank" rel="noopener noreferrer">source</a>' if quote.link else ""
     note = f'<div class="also">Note: {e(quote.note)}</div>' if quote.note else ""
     tags = f'<div class="also">Tags: {e(", ".join(quote.tags))}</div>' if quote.tags else ""
-    cite = " · ".join(e(part) for part in (quote.show, quote.episode_title, quote.speaker) if part)
+    cite = quote.cited.format(e, lambda when: f'<span class="ts">{e(when)}</span>', sep=" · ")
     return (f'<div class="podkb-hit"><div>“{e(quote.text)}”</div>'
-            f'<div class="cite">{cite}{when}{link}</div>{note}{tags}</div>')
+            f'<div class="cite">{cite}{link}</div>{note}{tags}</div>')
 
 
 # The page

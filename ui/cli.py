@@ -14,7 +14,7 @@ import click
 from ..ingest import EpisodeInfo, format_timestamp
 from ..knowledgebase import KnowledgeBase, NotIndexed, Progress
 from ..ingest.errors import StoreError, store_problem
-from ..ingest.store import AddResult
+from ..ingest import AddResult
 from ..ingest.timecode import check_date
 
 from ..index.chapters import podcasting20

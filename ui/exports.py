@@ -28,11 +28,7 @@ def md(text: str | None) -> str:
 
 
 def _cite_md(quote: Quote) -> str:
-    parts = [md(part) for part in (quote.show, quote.episode_title, quote.speaker) if part]
-    when = clock(quote.start)
-    if when:
-        parts.append(f"[{when}](<{_url(quote.link)}>)" if quote.link else when)
-    return " — ".join(parts)
+    return quote.cited.format(md, (lambda when: f"[{when}](<{_url(quote.link)}>)") if quote.link else str)
 
 
 def _url(link: str) -> str:

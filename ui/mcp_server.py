@@ -19,7 +19,7 @@ from urllib.parse import unquote
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ..index.hits import citation, said_at, web_url
+from ..index.hits import Citation, said_at, web_url
 from ..ingest.timecode import format_timestamp
 from ..knowledgebase import KnowledgeBase
 from .exports import export
@@ -150,7 +150,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
             found = kb.episode(unquote(episode_id))
         except LookupError as error:
             raise ValueError(str(error)) from None
-        lines = [citation(found.show, found.title, None, None, None)]
+        lines = [Citation(found.show, found.title).format()]
         for n, s in enumerate(kb.segments(found.id)):
             when = f"[{said_at(s.start, n)}]"
             lines.append(f"{when} {s.speaker + ': ' if s.speaker else ''}{s.text}")

@@ -16,10 +16,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from ..index import Hit
-from ..index.hits import said_at
+from ..index.hits import Citation, link, said_at
 from ..ingest import Segment, format_timestamp
-
-from ..collections import web_link
 
 UPLOAD_DIR = "uploads"
 MAX_UPLOAD_MB = 500
@@ -106,19 +104,18 @@ def moment_url(episode_id: str, start: float | None = None, base: str = "") -> s
     return f"{base}?{urlencode(query)}"
 
 
-def _where(start: float | None, paragraph: int | None) -> str:
-    return said_at(start, paragraph)
+def cite_html(cited: Citation, episode_id: str) -> str:
+    """A citation as HTML: every part escaped, the moment a link into the episode page."""
+    def moment(when: str) -> str:
+        return (f'<a class="ts" href="{e(moment_url(episode_id, cited.start))}" target="_self" '
+                f'title="Open the episode here">{e(when)}</a>')
+    return cited.format(e, moment, sep=" · ")
 
 
 def hit_html(n: int, hit: Hit) -> str:
     """A hit as HTML: its citation (the moment links into the episode page), the passage with the cited
     sentence marked, the question it answers, and where else it is."""
-    where = _where(hit.start, hit.paragraph)
-    parts = [f"<b>{n}. {e(hit.episode_title)}</b>"]
-    parts += [e(part) for part in (hit.show, hit.speaker) if part]
-    if where:
-        parts.append(f'<a class="ts" href="{e(moment_url(hit.episode_id, hit.start))}" target="_self" '
-                     f'title="Open the episode here">{e(where)}</a>')
+    parts = [f"<b>{n}.</b> {cite_html(hit.cited(), hit.episode_id)}"]
     if hit.recurring:
         parts.append('<span class="recurring" title="Said in many episodes of this show">sponsor read or intro</span>')
     text = hit.shown_text()
@@ -139,14 +136,9 @@ def hit_html(n: int, hit: Hit) -> str:
 
 def point_html(n: int, point) -> str:
     """A key point: what was said, then who said it, where and when (the moment opens the episode page)."""
-    parts = [e(part) for part in (point.show, point.episode_title, point.speaker) if part]
-    where = _where(point.start, point.paragraph)
-    if where:
-        parts.append(f'<a class="ts" href="{e(moment_url(point.episode_id, point.start))}" target="_self">'
-                     f'{e(where)}</a>')
-    url = web_link(point.link, point.start) if point.link else None
-    if url:  # the source at that moment
-        parts.append(f'<a href="{e(url)}" target="_blank" rel="noopener noreferrer" title="Play at the source">▶</a>')
+    parts = [cite_html(point.cited, point.episode_id)]
+    if point.link:  # the source at that moment
+        parts.append(f'<a href="{e(point.link)}" target="_blank" rel="noopener noreferrer" title="Play at the source">▶</a>')
     return (f'<div class="podkb-hit podkb-point"><div>{n}. “{e(" ".join(point.text.split()))}”</div>'
             f'<div class="cite">{" · ".join(parts)}</div></div>')
 
@@ -214,7 +206,7 @@ def playback(episode_media: str | None, episode_source: str | None, start: float
     if episode_media:
         if re.match(r"(?i)https?://", episode_media) or Path(episode_media).is_file():
             return Playback(audio=episode_media, start=seconds)
-    return Playback(link=web_link(episode_source, start), start=seconds)
+    return Playback(link=link(episode_source, start), start=seconds)
 
 
 def segment_at(segments: list[Segment], seconds: float | None) -> int | None:
