@@ -138,6 +138,7 @@ class Candidate:
     speaker: str | None = None
     paragraph: int | None = None
     offset: int | None = None
+    text: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         self.set_parts(self.parts)
@@ -145,6 +146,7 @@ class Candidate:
     def set_parts(self, parts: list[Passage]) -> None:
         """Make it stand for these passages, in order: its span, speaker and moment follow."""
         self.parts = parts
+        self.text = " ".join(p.text for p in parts)  # kept, not joined again: collapse hashes it often
         if self.passage_id not in self.passage_ids:
             self.passage_id = parts[0].id
         self.start, self.speaker = parts[0].start, parts[0].speaker
@@ -154,10 +156,6 @@ class Candidate:
     @property
     def passage_ids(self) -> list[int]:
         return [p.id for p in self.parts]
-
-    @property
-    def text(self) -> str:
-        return " ".join(p.text for p in self.parts)
 
     @property
     def first_segment(self) -> int:
