@@ -25,7 +25,7 @@ from .store import Index
 
 
 def choose(index: Index, hits: list[Candidate], query: str, query_vector: np.ndarray | None,
-         allowed: set[int] | None = None, quoted: list[str] = ()) -> list[Candidate]:
+           allowed: set[int] | None = None, quoted: list[str] = ()) -> list[Candidate]:
     """Choose each hit's sentence (answer-first); drop hits that became the same answer as a better
     one. An answer outside ``allowed`` (the filters) is not followed."""
     scorer = Scorer(index, query, query_vector, quoted)

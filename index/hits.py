@@ -86,8 +86,7 @@ class Hit:
     url: str | None = field(default=None, repr=False)            # the episode's http(s) URL, untimed
 
     def sentences(self) -> list[tuple[Passage, str, float | None, int | None]]:
-        """(passage, text, start seconds, source offset) of each sentence of its passages."""
-        return [(part, *said) for part in self.parts for said in part.said()]
+        return sentences(self.parts)
 
     def cited(self, start: float | None = None) -> Citation:
         """Its citation, or (``start``) the citation of another moment of the same passages."""
@@ -166,7 +165,7 @@ class Candidate:
         return self.parts[-1].last_segment
 
     def sentences(self) -> list[tuple[Passage, str, float | None, int | None]]:
-        return [(part, *said) for part in self.parts for said in part.said()]
+        return sentences(self.parts)
 
     def hit(self) -> Hit:
         """The finished hit, with its citation and the link that plays from its moment."""
@@ -179,6 +178,12 @@ class Candidate:
                    question=self.question, question_start=self.question_start, passage_ids=tuple(self.passage_ids),
                    media=self.media, recurring=self.recurring, parts=tuple(self.parts), sentence=self.sentence,
                    url=self.url)
+
+
+def sentences(parts) -> list[tuple[Passage, str, float | None, int | None]]:
+    """(passage, text, start seconds, source offset) of each sentence of ``parts``, in order: what a hit's
+    ``sentence`` counts in."""
+    return [(part, *said) for part in parts for said in part.said()]
 
 
 def said_at(start: float | None, paragraph: int | None, millis: bool = False) -> str:

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import click
 
-from ..ingest import EpisodeInfo, format_timestamp
+from ..ingest import AddResult, EpisodeInfo, format_timestamp
 from ..knowledgebase import KnowledgeBase, NotIndexed, Progress
 from ..ingest.errors import StoreError, store_problem
-from ..ingest import AddResult
 from ..ingest.timecode import check_date
 
 from ..index.chapters import podcasting20
