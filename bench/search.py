@@ -26,6 +26,7 @@ import os
 import platform
 import re
 import shutil
+import sqlite3
 import tempfile
 import time
 from datetime import date
@@ -52,12 +53,12 @@ class Base:
     def __init__(self, folder: Path):
         self.kb = KnowledgeBase(folder)
         self.kb.add([ROOT / "transcripts"])
-        db = self.kb._library.db
-        rows = db.execute(
+        with sqlite3.connect(folder / "podkb.db") as db:  # the store's own tables, read as they are
+            rows = db.execute(
             "SELECT p.text, p.sentences, p.start_ms, p.end_ms, p.speaker, v.vector, s.scales, s.vectors "
             "FROM passages p JOIN vectors v ON v.passage_id = p.id JOIN sentence_vectors s ON s.passage_id = p.id "
             "ORDER BY p.id").fetchall()
-        self.dim = int(self.kb._index.meta("dim"))
+        self.dim = self.kb.info().dim
         self.rows = []
         for text, marks, start, end, speaker, vector, scales, svectors in rows:
             marks = json.loads(marks)
@@ -95,35 +96,39 @@ def synthesize(base: Base, n: int, seed: int = 0):
 def build(base: Base, n: int, folder: Path) -> tuple[KnowledgeBase, np.ndarray, float]:
     """A knowledge base of n synthetic passages in ``folder``: (it, its float32 vectors, seconds to build)."""
     started = time.perf_counter()
-    kb = KnowledgeBase(folder, model=base.kb.model)
-    db = kb._library.db
+    kb = KnowledgeBase(folder, model=base.kb.model)  # creates the store and its tables
+    config = kb.config.to_json()
+    kb.close()
+    # The rows are written straight into the store's tables (no public call imports passages with their
+    # vectors ready-made): one connection and one transaction of its own, as a bulk loader would.
+    db = sqlite3.connect(folder / "podkb.db", isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
     matrix = np.empty((n, base.dim), dtype=np.float32)
-    with kb._library.transaction():
-        for e in range((n + PER_EPISODE - 1) // PER_EPISODE):
-            digest = hashlib.sha256(f"synthetic {e}".encode()).hexdigest()
-            db.execute("INSERT INTO episodes (id, title, show, date, speakers, content_hash, added_at) "
-                       "VALUES (?, ?, ?, ?, '[]', ?, '2026-11-23T00:00:00Z')",
-                       (f"ep-{e}", f"Episode {e}", f"Show {e % 50}", f"20{10 + e % 15}-0{1 + e % 9}-1{e % 10}", digest))
-            db.execute("INSERT INTO indexed_episodes (episode_id, content_hash) VALUES (?, ?)", (f"ep-{e}", digest))
-        for i, (row, vector) in enumerate(synthesize(base, n)):
-            text, marks, start, end, speaker, scales, quantised = row
-            cursor = db.execute(
-                "INSERT INTO passages (episode_id, idx, text, start_ms, end_ms, speaker, turn, first_segment, "
-                "last_segment, sentences) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                (f"ep-{i // PER_EPISODE}", i % PER_EPISODE, text, start, end, speaker, i % PER_EPISODE,
-                 i % PER_EPISODE, json.dumps(marks)))
-            db.execute("INSERT INTO vectors (passage_id, vector) VALUES (?, ?)",
-                       (cursor.lastrowid, vector.astype(np.float16).tobytes()))
-            db.execute("INSERT INTO sentence_vectors (passage_id, scales, vectors) VALUES (?, ?, ?)",
-                       (cursor.lastrowid, scales.tobytes(), quantised.tobytes()))
-            matrix[i] = vector.astype(np.float16).astype(np.float32)
-        db.execute("DELETE FROM term_df")
-        db.execute("INSERT INTO term_df (stem, df) SELECT term, doc FROM passages_vocab")  # as migration m005
-        for key, value in (("model", base.kb.model), ("dim", base.dim), ("generation", 1),
-                           ("config", kb.config.to_json())):
-            db.execute("INSERT OR REPLACE INTO index_meta (key, value) VALUES (?, ?)", (key, str(value)))
-    kb.close()
+    db.execute("BEGIN")
+    for e in range((n + PER_EPISODE - 1) // PER_EPISODE):
+        digest = hashlib.sha256(f"synthetic {e}".encode()).hexdigest()
+        db.execute("INSERT INTO episodes (id, title, show, date, speakers, content_hash, added_at) "
+                   "VALUES (?, ?, ?, ?, '[]', ?, '2026-11-23T00:00:00Z')",
+                   (f"ep-{e}", f"Episode {e}", f"Show {e % 50}", f"20{10 + e % 15}-0{1 + e % 9}-1{e % 10}", digest))
+        db.execute("INSERT INTO indexed_episodes (episode_id, content_hash) VALUES (?, ?)", (f"ep-{e}", digest))
+    for i, (row, vector) in enumerate(synthesize(base, n)):
+        text, marks, start, end, speaker, scales, quantised = row
+        cursor = db.execute(
+            "INSERT INTO passages (episode_id, idx, text, start_ms, end_ms, speaker, turn, first_segment, "
+            "last_segment, sentences) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+            (f"ep-{i // PER_EPISODE}", i % PER_EPISODE, text, start, end, speaker, i % PER_EPISODE,
+             i % PER_EPISODE, json.dumps(marks)))
+        db.execute("INSERT INTO vectors (passage_id, vector) VALUES (?, ?)",
+                   (cursor.lastrowid, vector.astype(np.float16).tobytes()))
+        db.execute("INSERT INTO sentence_vectors (passage_id, scales, vectors) VALUES (?, ?, ?)",
+                   (cursor.lastrowid, scales.tobytes(), quantised.tobytes()))
+        matrix[i] = vector.astype(np.float16).astype(np.float32)
+    db.execute("DELETE FROM term_df")
+    db.execute("INSERT INTO term_df (stem, df) SELECT term, doc FROM passages_vocab")  # as migration m005
+    for key, value in (("model", base.kb.model), ("dim", base.dim), ("generation", 1), ("config", config)):
+        db.execute("INSERT OR REPLACE INTO index_meta (key, value) VALUES (?, ?)", (key, str(value)))
+    db.execute("COMMIT")
+    db.close()
     kb = KnowledgeBase(folder)
     kb._index.vectors()  # podkb builds and saves the FAISS file from SQLite, as after a crash or an upgrade
     return kb, matrix, time.perf_counter() - started
@@ -183,7 +188,6 @@ def run_size(base: Base, n: int, queries: list[str], bm25_max: int, folder: Path
     if n <= bm25_max:
         from rank_bm25 import BM25Okapi
 
-        import sqlite3
         with sqlite3.connect(folder / "podkb.db") as db:
             corpus = [terms(row[0]) for row in db.execute("SELECT text FROM passages ORDER BY id")]
         bm25 = BM25Okapi(corpus)

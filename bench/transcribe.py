@@ -28,11 +28,8 @@ from datetime import date
 from pathlib import Path
 
 from podkb import KnowledgeBase
-from podkb.ingest import add_paths
-from podkb.knowledgebase import open_store
-from podkb.ingest.audio import Transcriber, WhisperOptions, resolve_model
+from podkb.ingest.audio import WhisperOptions, WhisperTranscriber, resolve_model
 from podkb.ingest.audio import word_error_rate as wer
-from podkb.index import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +96,7 @@ def main() -> None:
     print(f"| baseline: beam 5, no VAD | {elapsed:.1f} | {seconds / elapsed:.1f}x | {wer(spoken, text):.3f} |", flush=True)
 
     for label, batched in (("podkb sequential: beam 5, VAD, words", False), ("podkb batched: batch 8, VAD, words", True)):
-        transcriber = Transcriber(WhisperOptions(device="cpu", batched=batched))
+        transcriber = WhisperTranscriber(WhisperOptions(device="cpu", batched=batched))
         transcriber.model()
         started = time.perf_counter()
         transcript = transcriber.transcribe(str(wav))
@@ -111,10 +108,10 @@ def main() -> None:
                            ("end to end, batched: podkb add (+ passages, vectors)", True)):
         kb = folder / f"kb-{batched}"
         started = time.perf_counter()
-        with open_store(kb) as library:
-            transcriber = Transcriber(WhisperOptions(device="cpu", batched=batched))
-            [outcome] = list(add_paths(library, [str(wav)], transcriber=transcriber))
-            report = Index(library).sync()
+        with KnowledgeBase(kb) as base:
+            transcriber = WhisperTranscriber(WhisperOptions(device="cpu", batched=batched))
+            *_, done = base.add_events([str(wav)], transcriber=transcriber)
+            report = done.report
         elapsed = time.perf_counter() - started
         print(f"| {label}, {report.passages} passages, model loads included | {elapsed:.1f} | "
               f"{seconds / elapsed:.1f}x | |", flush=True)

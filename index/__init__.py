@@ -12,9 +12,9 @@ from .points import Answer, Point
 from .points import ask as ask_index
 from .ranking import MODES, Filters
 from .ranking import search as search_index
-from .store import Index, ModelMismatch, SyncReport
+from .store import Index, Indexing, ModelMismatch, SyncReport, Waiting
 
 __all__ = [
-    "DEFAULT_MODEL", "Answer", "Elsewhere", "Embedder", "Filters", "Hit", "Index", "MODES", "ModelMismatch", "Passage",
-    "Point", "Sentence", "SyncReport", "ask_index", "load", "search_index",
+    "DEFAULT_MODEL", "Answer", "Elsewhere", "Embedder", "Filters", "Hit", "Index", "Indexing", "MODES", "ModelMismatch", "Passage",
+    "Point", "Sentence", "SyncReport", "Waiting", "ask_index", "load", "search_index",
 ]

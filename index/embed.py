@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from ..ingest.settings import setting
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 64
@@ -82,7 +83,7 @@ class SentenceEmbedder:
         transformers.logging.disable_progress_bar()
 
         self.name = name
-        device = device or os.environ.get("PODKB_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = setting("device", device) or ("cuda" if torch.cuda.is_available() else "cpu")
         folder = resolve(name)
         self.model = SentenceTransformer(folder, device="cpu")
         self._onnx = None
@@ -139,9 +140,10 @@ def load_for_queries(name: str) -> Embedder | None:
     return onnx_encoder.load(name)
 
 
-def default_model() -> str:
-    """The embedding model when none is named: $PODKB_MODEL, else DEFAULT_MODEL (read here only)."""
-    return os.environ.get("PODKB_MODEL") or DEFAULT_MODEL
+def default_model(option: str | None = None, saved: str | None = None) -> str:
+    """The embedding model: the one named (``option``), else the knowledge base's own (``saved``), else
+    $PODKB_MODEL, else DEFAULT_MODEL (ingest/settings.py's rule)."""
+    return setting("model", option, saved, DEFAULT_MODEL)
 
 
 def load(name: str | None = None) -> Embedder:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ingest.settings import setting
 from .bundled import cache_dir
 
 AGREEMENT = 0.999  # least cosine between a candidate's vectors and fp32's, on the sample
@@ -100,7 +101,7 @@ def _remember(key: str, name: str, choice: Choice) -> None:
 
 def choose(embedder, name: str, folder: str, device: str) -> Choice:
     """The engine for this model on this machine: remembered, else measured now (see the module)."""
-    wanted = os.environ.get("PODKB_ENGINE", "auto")
+    wanted = setting("engine")
     key = _key(name, folder, device)
     if wanted == "auto":
         try:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
-from typing import Callable
-
 from ..ingest.errors import StoreError, store_problem
 
 LOCK_NAME = "index.lock"
@@ -20,13 +18,16 @@ class IndexLock:
     def __init__(self, kb_dir: Path):
         self.kb_dir = kb_dir
         self._fd: int | None = None
+        self.contended = False  # the last acquire found another process holding the lock
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self, blocking: bool = True, on_wait: Callable[[], None] | None = None) -> bool:
-        """Take the lock; without ``blocking``, give up (False) if another holds it. Re-entrant."""
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock; without ``blocking``, give up (False) if another holds it (then ``contended``)
+        or the lock file can't be opened (a read-only knowledge base). Re-entrant."""
+        self.contended = False
         if self._fd is not None:
             return True
         try:
@@ -38,11 +39,10 @@ class IndexLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self.contended = True
             if not blocking:
                 os.close(fd)
                 return False
-            if on_wait:
-                on_wait()
             fcntl.flock(fd, fcntl.LOCK_EX)
         self._fd = fd
         return True

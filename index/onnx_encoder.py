@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ingest.settings import flag
 from .bundled import cache_dir
 
 AGREEMENT = 0.9999  # least cosine between the export's vectors and sentence-transformers'
@@ -92,7 +93,7 @@ class OnnxEmbedder:
 
 def load(name: str) -> OnnxEmbedder | None:
     """The export of model ``name``, if one was made and checked on this machine; else None."""
-    if name.startswith("py:") or os.environ.get("PODKB_ONNX") == "0":
+    if name.startswith("py:") or not flag("onnx"):
         return None
     from .embed import resolve
 

@@ -19,14 +19,14 @@ index, whole, and a killed reindex resumes from what it had built.
 from __future__ import annotations
 
 import json
-import os
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Generator, Iterator
 
 import numpy as np
 
 from ..ingest import Library
+from ..ingest.events import finish
+from ..ingest.settings import number
 from ..ingest.timecode import milliseconds as _ms
 
 from . import chapters, conversation, keywords, recurring
@@ -45,7 +45,21 @@ FAISS_NAME = "passages.faiss"
 BATCH_PASSAGES = 256
 
 
-Progress = Callable[[int, int, int], None]  # (episodes done, episodes in all, passages done)
+@dataclass(frozen=True)
+class Indexing:
+    """An event of ``Index.syncing`` and ``reindexing``: ``done`` of ``total`` episodes are indexed,
+    ``passages`` passages so far (yielded as the work starts, with 0, and after each batch)."""
+
+    done: int
+    total: int
+    passages: int
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An event: another process is indexing the knowledge base in ``path``, and this one waits for it."""
+
+    path: str
 
 
 class ModelMismatch(Exception):
@@ -102,7 +116,7 @@ class Index:
         self._given = embedder is not None
         self._query_embedder = None
         self._load = load or load_embedder
-        self.model = embedder.name if embedder else (model or self.meta("model") or default_model())
+        self.model = embedder.name if embedder else default_model(model, self.meta("model"))
         self.config = Config.from_json(self.meta("config"), model=self.model)
         if check_model:
             self._check_model()
@@ -111,17 +125,16 @@ class Index:
         self._lock = IndexLock(library.dir)
         self.notices: list[str] = []  # what was repaired on the way (a damaged file rebuilt, ...), for the user
 
-    @contextmanager
-    def locked(self, on_wait: Callable[[], None] | None = None):
-        """Hold the knowledge base's index lock (re-entrant): the one indexer."""
+    def _taking_lock(self) -> Generator[Waiting, None, bool]:
+        """Take the knowledge base's index lock (the one indexer), yielding ``Waiting`` first if another
+        process holds it: True when taken here (the caller releases it), False when already held."""
         if self._lock.held:
-            yield
-            return
-        self._lock.acquire(on_wait=on_wait)
-        try:
-            yield
-        finally:
-            self._lock.release()
+            return False
+        if not self._lock.acquire(blocking=False):
+            if self._lock.contended:
+                yield Waiting(str(self.library.dir))
+            self._lock.acquire()  # waits; raises StoreError where the lock can't be opened
+        return True
 
     @property
     def embedder(self) -> Embedder:
@@ -204,33 +217,29 @@ class Index:
         )
         return [row[0] for row in rows]
 
-    def sync(self, on_progress: Progress | None = None, on_wait: Callable[[], None] | None = None,
-             wait: bool = True) -> SyncReport:
-        """Index episodes that are new or changed. Cheap when nothing changed: no model, no FAISS.
-
-        ``on_progress(episodes done, episodes in all, passages done)`` is called as the work starts and
-        after each batch, and ``on_wait()`` once if another process is indexing this knowledge base and
-        we wait for it. With ``wait=False`` nothing waits: if another process is indexing, the report
-        says ``busy`` and nothing is done.
-        """
+    def syncing(self, wait: bool = True) -> Generator[Indexing | Waiting, None, SyncReport]:
+        """Index episodes that are new or changed, lazily: ``Indexing`` events as it goes (``Waiting``
+        first if another process is indexing this knowledge base and we wait for it), then the report.
+        Cheap when nothing changed: no model, no FAISS. With ``wait=False`` nothing waits: if another
+        process is indexing, the report says ``busy`` and nothing is done."""
         report = SyncReport()
         if not self.stale_episodes():
             return report
-        if not self._lock.held and not wait:
-            if not self._lock.acquire(blocking=False):
-                report.busy = True
-                return report
-            try:
-                return self.sync(on_progress)
-            finally:
-                self._lock.release()
-        with self.locked(on_wait):
+        if wait:
+            owned = yield from self._taking_lock()
+        elif self._lock.held:
+            owned = False
+        elif self._lock.acquire(blocking=False):
+            owned = True
+        else:
+            report.busy = True
+            return report
+        try:
             self._follow_stored_model()
             vectors = self.vectors()
             stale = self.stale_episodes()  # again: whoever held the lock may have done them
             done = 0
-            if on_progress:
-                on_progress(0, len(stale), 0)
+            yield Indexing(0, len(stale), 0)
             for batch in self._batches(stale):
                 self._embed(batch)
                 written, removed, ids, embedded = self._write(batch, LIVE)
@@ -240,13 +249,19 @@ class Index:
                 report.passages += len(ids)
                 report.removed += len(removed)
                 done += len(batch)
-                if on_progress:
-                    on_progress(done, len(stale), report.passages)
+                yield Indexing(done, len(stale), report.passages)
             if report.episodes:
                 generation = self.generation
                 self._reconcile(vectors)  # a removal that did not wait for the lock
                 self._save(vectors, generation)
+        finally:
+            if owned:
+                self._lock.release()
         return report
+
+    def sync(self, wait: bool = True) -> SyncReport:
+        """``syncing`` driven to its end: the report."""
+        return finish(self.syncing(wait))
 
     def _follow_stored_model(self) -> None:
         """Under the lock: index with the model the store now holds, should another process have
@@ -262,7 +277,7 @@ class Index:
 
     def _batches(self, episode_ids: list[str]) -> Iterator[list[_Built]]:
         """The episodes' passages, built and gathered into batches of about BATCH_PASSAGES."""
-        batch, size = [], 0
+        batch, size, limit = [], 0, number("batch_passages", BATCH_PASSAGES)
         for episode_id in episode_ids:
             row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone()
             if row is None:
@@ -272,7 +287,7 @@ class Index:
                      if p.words >= passage_builder.INDEX_MIN_WORDS]
             batch.append(_Built(episode_id, row[0], built))
             size += len(built)
-            if size >= int(os.environ.get("PODKB_BATCH_PASSAGES") or BATCH_PASSAGES):
+            if size >= limit:
                 yield batch
                 batch, size = [], 0
         if batch:
@@ -446,8 +461,9 @@ class Index:
             return None
         return model, self.db.execute("SELECT count(*) FROM next_indexed").fetchone()[0]
 
-    def reindex(self, on_progress: Progress | None = None, on_wait: Callable[[], None] | None = None) -> SyncReport:
-        """Rebuild every passage and vector (after changing the model or the passage rules).
+    def reindexing(self) -> Generator[Indexing | Waiting, None, SyncReport]:
+        """Rebuild every passage and vector (after changing the model or the passage rules), lazily:
+        events as ``syncing``'s, then the report.
 
         The new index is built beside the live one and swapped in with one transaction, so searches
         meanwhile read the old one, whole. A reindex killed midway resumes here, with the same model,
@@ -455,24 +471,30 @@ class Index:
         """
         self.embedder  # noqa: B018 - loads it, or raises RuntimeError, before anything is written
         report = SyncReport(rebuilt=True)
-        with self.locked(on_wait):
+        owned = yield from self._taking_lock()
+        try:
             building = self._begin_next()
             todo, done, passages = self.stale_episodes(NEXT), 0, 0
-            if on_progress:
-                on_progress(0, len(todo), 0)
+            yield Indexing(0, len(todo), 0)
             for batch in self._batches(todo):
                 self._embed(batch)
                 _, _, ids, embedded = self._write(batch, NEXT)
                 building.add(ids, embedded)
                 done, passages = done + len(batch), passages + len(ids)
-                if on_progress:
-                    on_progress(done, len(todo), passages)
+                yield Indexing(done, len(todo), passages)
             report.passages = self._swap(building)
             report.episodes = self.db.execute("SELECT count(*) FROM indexed_episodes").fetchone()[0]
             more = self.sync()  # episodes added while the swap was being prepared
             report.episodes += more.episodes
             report.passages += more.passages
+        finally:
+            if owned:
+                self._lock.release()
         return report
+
+    def reindex(self) -> SyncReport:
+        """``reindexing`` driven to its end: the report."""
+        return finish(self.reindexing())
 
     def _begin_next(self) -> VectorIndex:
         """Start (or resume, with the same model) building the next index; its vectors so far, in FAISS."""

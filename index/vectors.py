@@ -19,6 +19,7 @@ import faiss
 import numpy as np
 
 from ..ingest.errors import StoreError, store_problem
+from ..ingest.settings import flag
 from .config import Config
 
 
@@ -102,7 +103,7 @@ class VectorIndex:
 
     def _search_index(self):
         """A GPU copy when faiss-gpu and a GPU are there (the `gpu` extra); else the CPU index."""
-        if os.environ.get("PODKB_FAISS_GPU", "1") == "0" or not hasattr(faiss, "StandardGpuResources"):
+        if not flag("faiss_gpu") or not hasattr(faiss, "StandardGpuResources"):
             return self.index
         if faiss.get_num_gpus() < 1:
             return self.index

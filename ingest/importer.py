@@ -6,18 +6,21 @@ import sqlite3
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Generator, Iterable, Iterator
 
 from . import diarize, manifest
 from . import paths as paths_
-from .audio import AUDIO_SUFFIXES, Progress, Transcriber, probe
+from . import transcriber as transcribers
+from .audio import AUDIO_SUFFIXES, probe
 from .decode import Decoded, check_size, decode, well_formed
 from .errors import BadInput, store_problem
+from .events import Transcribing
 from .formats import read_text
 from .manifest import EpisodeInfo
 from .models import Episode, Transcript
 from .store import AddResult, Library
 from .timecode import check_date
+from .transcriber import Transcriber
 
 TRANSCRIPT_SUFFIXES = {".txt", ".text", ".srt", ".vtt", ".json", ".md"}
 SUFFIXES = TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES
@@ -78,10 +81,11 @@ def read_file(path: Path, format: str | None = None) -> tuple[Transcript, list[s
     return parse(read_bytes(path), path.suffix, format)
 
 
-def read_audio(path: Path, transcriber: Transcriber, progress: Progress | None = None) -> Transcript:
+def read_audio(path: Path, transcriber: Transcriber, name: str | None = None) -> Generator[Transcribing, None, Transcript]:
+    """Transcribe one audio file (``transcript = yield from read_audio(...)``), passing its progress on."""
     if path.stat().st_size == 0:
         raise BadInput("empty file")
-    return transcriber.transcribe(str(path), progress)
+    return (yield from transcriber.transcribing(str(path), name))
 
 
 def build_episode(path: Path, transcript: Transcript, content_hash: str, info: EpisodeInfo) -> Episode:
@@ -146,20 +150,22 @@ def _known(library: Library, path: Path) -> bool:
 
 def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None = None, replace: bool = False,
               transcriber: Transcriber | None = None,
-              progress: Callable[[str], Progress | None] | None = None,
-              format: str | None = None) -> Iterator[Outcome]:
-    """Import every transcript or audio file under ``paths``; one Outcome per file, failures included.
+              format: str | None = None) -> Iterator[Outcome | Transcribing]:
+    """Import every transcript or audio file under ``paths``, lazily: one Outcome per file, failures
+    included, and ``Transcribing`` events among them while audio is transcribed.
 
-    Audio is transcribed with ``transcriber`` (tiny.en on the CPU by default); ``progress(path)``
-    may return a callback that is told the seconds of audio done. Transcripts are read as
-    ``format`` when given, else as the format their content shows.
+    Audio is transcribed with ``transcriber`` (tiny.en on the CPU by default). Transcripts are read
+    as ``format`` when given, else as the format their content shows.
     """
     info = info or EpisodeInfo()
     manifests: dict[Path, dict[str, EpisodeInfo]] = {}
-    items = expand(paths)
-    if transcriber is not None:  # a cluster (podkb/cluster.py) sends every audio file out at once, back as each finishes
-        items = transcriber.schedule(items, known=lambda path: _known(library, path))
-    for raw, error in items:
+    transcriber = transcriber or transcribers.default()
+    # A cluster (podkb/cluster.py) sends every audio file out at once and hands each back as it finishes.
+    for item in transcriber.schedule(expand(paths), known=lambda path: _known(library, path)):
+        if isinstance(item, Transcribing):
+            yield item
+            continue
+        raw, error = item
         if error:
             yield Outcome(raw, error=error)
             continue
@@ -187,8 +193,7 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
                 yield outcome
                 continue
             if audio:
-                transcriber = transcriber or Transcriber()
-                transcript = read_audio(path, transcriber, progress(raw) if progress else None)
+                transcript = yield from read_audio(path, transcriber, raw)
                 outcome.warnings += transcript.warnings
             else:
                 decoded, data = decode(data), None  # a long file's bytes need not outlive its text

@@ -22,12 +22,15 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
-from .ingest.audio import AUDIO_SUFFIXES, Progress, Transcriber, Transcribing, WhisperOptions
+from .ingest.audio import AUDIO_SUFFIXES, WhisperOptions, WhisperTranscriber
+from .ingest.events import Transcribing
+from .ingest.transcriber import Items, Transcriber
 from .ingest.errors import BadInput
+from .ingest.settings import number
 
 CHUNK = 16 << 20          # bytes of audio per object in the object store
 EMBED_BATCH = 128         # passages or sentences per embedding task
@@ -45,7 +48,7 @@ class _Worker:
         import torch
 
         torch.set_num_threads(max(1, int(whisper.threads or 1)))
-        self.transcriber = Transcriber(whisper)
+        self.transcriber = WhisperTranscriber(whisper)
         self.model_name = model
         self.embedder = None
 
@@ -162,7 +165,7 @@ class Cluster:
             options = WhisperOptions(**{**whisper.__dict__, "device": "cpu", "threads": 1})
         else:
             raise ClusterError(f"the Ray cluster at {address} has no CPU or GPU to run the models on")
-        size = min(size, int(os.environ.get("PODKB_RAY_WORKERS") or size))
+        size = min(size, number("ray_workers", size))
         remote = ray.remote(max_restarts=-1, max_task_retries=-1, **ask)(_Worker)
         self.actors = [remote.remote(options, self.model) for _ in range(size)]
         try:
@@ -213,20 +216,19 @@ def duration(path: Path) -> float:
         return 0.0
 
 
-class ClusterTranscriber(Transcribing):
-    """Transcribes on the cluster, many files at once; ``importer.add_paths`` stores each as it finishes.
+class ClusterTranscriber(Transcriber):
+    """The Ray backend of the ``Transcriber`` protocol (ingest/transcriber.py): transcribes on the cluster, many files at once; ``importer.add_paths`` stores each as it finishes.
 
     ``schedule`` sends the new audio files out, two per worker at a time, and hands the paths back:
-    files that need no transcription first, then audio files in the order their transcriptions finish.
+    files that need no transcription first, then audio files in the order their transcriptions finish,
+    with one ``Transcribing`` event for the whole run as it starts and as each file comes back.
     """
 
-    def __init__(self, cluster: Cluster, progress: Callable[[str], Progress | None] | None = None):
+    def __init__(self, cluster: Cluster):
         self.cluster = cluster
-        self.progress = progress
         self._done: dict = {}      # path → Transcript, or the BadInput to raise for it
 
-    def schedule(self, items: Iterable[tuple[str, str | None]],
-                 known: Callable[[Path], bool]) -> Iterator[tuple[str, str | None]]:
+    def schedule(self, items: Items, known: Callable[[Path], bool]) -> Iterator[tuple[str, str | None] | Transcribing]:
         pool, seconds, queue = self.cluster.pool, {}, []
         for raw, error in items:
             path = Path(raw)
@@ -235,11 +237,10 @@ class ClusterTranscriber(Transcribing):
                 continue
             queue.append(raw)
             seconds[raw] = duration(path)
-        files = f"{len(queue)} audio file{'s' if len(queue) != 1 else ''}"
-        bar = self.progress(f"{files} on the Ray cluster") if self.progress and queue else None
+        name = f"{len(queue)} audio file{'s' if len(queue) != 1 else ''} on the Ray cluster"
         total, done, window, out = sum(seconds.values()), 0.0, 2 * len(self.cluster.actors), 0
-        if bar:
-            bar(0.0, total)
+        if queue:
+            yield Transcribing(name, 0.0, total)
         queue.reverse()
         while queue or pool.has_next():
             # At most two files per worker in the object store at once: a back catalogue of hundreds
@@ -261,11 +262,10 @@ class ClusterTranscriber(Transcribing):
                 raise ClusterError(f"the Ray cluster at {self.cluster.address} failed: {_bad(error)}") from None
             self._done[raw] = transcript if why is None else BadInput(why)
             done += seconds[raw]
-            if bar:
-                bar(min(done, total), total)
+            yield Transcribing(name, min(done, total), total)
             yield raw, None
 
-    def transcribe(self, path: str, progress: Progress | None = None):
+    def transcribe(self, path: str):
         """The transcript ``schedule`` fetched for ``path``; a file it did not send is sent now, alone,
         and waited for."""
         if path not in self._done:

@@ -16,29 +16,35 @@ index lock (index/lock.py) do the same.
 """
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Generator, Iterable, Iterator
 
 from .ingest import Episode, EpisodeInfo, Library, Outcome, Segment
 from .ingest.errors import StoreError
+from .ingest.settings import setting
 from .ingest.migrations import migration as ingest_migration
 from .index.config import Config
 from .index.schema import migration as index_migration
 from .collections import Collections, Quote, quote_at, quote_from_hit, quote_from_point
 from .collections import migration as quotes_migration
+from .events import Done, Event
+
+if TYPE_CHECKING:
+    from .index import SyncReport
+    from .index.chapters import Chapter
 
 APP_NAME = "podkb"
 MIGRATIONS = (ingest_migration, index_migration, quotes_migration)  # in the order they build on each other
 
 
-def home() -> Path:
-    """The default knowledge base: $PODKB_HOME, else the user's app folder (as the CLI's --kb)."""
-    if os.environ.get("PODKB_HOME"):
-        return Path(os.environ["PODKB_HOME"]).expanduser()
+def home(option: str | Path | None = None) -> Path:
+    """The knowledge base folder: ``option`` (the CLI's --kb), else $PODKB_HOME, else the user's app folder."""
+    given = setting("home", str(option) if option else None)
+    if given:
+        return Path(given).expanduser()
     import click
 
     return Path(click.get_app_dir(APP_NAME))
@@ -54,27 +60,6 @@ def open_store(path: str | Path) -> Library:
         library.close()
         raise
     return library
-
-
-class Progress:
-    """What a long add, follow or sync reports as it goes. Each UI overrides what it shows; this shows nothing."""
-
-    def outcome(self, outcome: Outcome) -> None:
-        """One input file or feed item is done: added, unchanged, or failed."""
-
-    def audio(self, name: str):
-        """A callable(seconds done, total seconds) to follow ``name``'s transcription, or None."""
-        return None
-
-    def indexing(self, done: int, total: int, passages: int) -> None:
-        """``done`` of ``total`` episodes are indexed, ``passages`` passages so far (called as indexing
-        starts, with 0, and after each batch)."""
-
-    def waiting(self) -> None:
-        """Another process is indexing this knowledge base; we wait for it."""
-
-    def indexed(self, report) -> None:
-        """Indexing is done (an ``index.SyncReport``: episodes and passages indexed)."""
 
 
 class NotIndexed(StoreError):
@@ -171,9 +156,9 @@ class KnowledgeBase:
     def transcriber(self):
         """The default Whisper transcriber (tiny.en, offline); its model loads at the first audio file."""
         if self._transcriber is None:
-            from .ingest.audio import Transcriber
+            from .ingest.audio import WhisperTranscriber
 
-            self._transcriber = Transcriber()
+            self._transcriber = WhisperTranscriber()
         return self._transcriber
 
     # Reading
@@ -191,7 +176,7 @@ class KnowledgeBase:
         with self._lock:
             return self._library.segments(self._library.episode(episode).id)
 
-    def chapters(self, episode: str) -> list["Chapter"]:
+    def chapters(self, episode: str) -> list[Chapter]:
         """An episode's chapters: the publisher's when it has them, else those found where the talk
         changes subject (index/chapters.py)."""
         from .index.chapters import Chapter
@@ -327,10 +312,13 @@ class KnowledgeBase:
 
     # Writing
 
-    def add(self, paths: Iterable[str], info: EpisodeInfo | None = None, *, replace: bool = False,
-            format: str | None = None, transcriber=None, index: bool = True, progress: Progress | None = None,
-            ray: str | None = None) -> list[Outcome]:
-        """Add transcripts and audio (files, folders or globs): one ``Outcome`` per file, then index them.
+    def add_events(self, paths: Iterable[str], info: EpisodeInfo | None = None, *, replace: bool = False,
+                   format: str | None = None, transcriber=None, index: bool = True,
+                   ray: str | None = None) -> Iterator[Event]:
+        """Add transcripts and audio (files, folders or globs), then index them, lazily: the work happens
+        as the caller drives the generator, which yields an ``Outcome`` per file as it is stored,
+        ``Transcribing`` while audio is transcribed, ``Indexing`` (and ``Waiting``) as it indexes, and
+        ``Done`` last (podkb/events.py).
 
         ``info`` gives titles, shows and speakers the files lack; ``replace`` updates an episode added
         from the same file; ``format`` (a name in ``ingest.formats.FORMATS``) reads every transcript
@@ -338,80 +326,91 @@ class KnowledgeBase:
         episodes were stored but indexing them failed.
 
         ``ray`` transcribes and embeds on a Ray cluster (what ``ray.init`` takes: auto, HOST:PORT,
-        ray://HOST:10001; 'local' starts a private one): ``ingest.cluster.ClusterError`` before any
+        ray://HOST:10001; 'local' starts a private one): ``podkb.cluster.ClusterError`` before any
         work when it can't be used. This process still writes, each episode as it finishes.
         """
         from .ingest import add_paths
 
-        progress = progress or Progress()
-        with self._cluster(ray, transcriber, progress) as (transcriber, embedder):
+        with self._backends(ray, transcriber) as (transcriber, embedder):
             with self._writer(embedder) as (library, index_):
-                outcomes = self._each(add_paths(library, [str(p) for p in paths], info, replace=replace,
-                                                transcriber=transcriber, progress=progress.audio, format=format),
-                                      progress)
-                if index:
-                    self._index_after(index_, outcomes, progress)
-        return outcomes
+                outcomes = yield from self._passing(add_paths(library, [str(p) for p in paths], info,
+                                                              replace=replace, transcriber=transcriber, format=format))
+                report = (yield from self._index_after(index_, outcomes)) if index else None
+        yield Done(tuple(outcomes), report)
 
-    def follow(self, feeds: str | Iterable[str] | None = None, *, options=None, transcriber=None,
-               index: bool = True, progress: Progress | None = None, ray: str | None = None) -> list[Outcome]:
-        """Follow podcast feeds (URLs or files) and add their new episodes; with none, check every feed
-        followed so far. ``options`` is an ``ingest.feeds.FeedOptions`` (limit, since, timeout, max_bytes);
-        ``ray`` as for ``add``."""
+    def add(self, paths: Iterable[str], info: EpisodeInfo | None = None, **options) -> list[Outcome]:
+        """``add_events`` driven to its end (same arguments): one ``Outcome`` per file."""
+        return list(_done(self.add_events(paths, info, **options)).outcomes)
+
+    def follow_events(self, feeds: str | Iterable[str] | None = None, *, options=None, transcriber=None,
+                      index: bool = True, ray: str | None = None) -> Iterator[Event]:
+        """Follow podcast feeds (URLs or files) and add their new episodes, lazily, with the events of
+        ``add_events``; with no feeds, check every feed followed so far. ``options`` is an
+        ``ingest.feeds.FeedOptions`` (limit, since, timeout, max_bytes); ``ray`` as for ``add_events``."""
         from .ingest.feeds import follow
 
         sources = [feeds] if isinstance(feeds, str) else list(feeds or [url for url, _, _ in self.feeds()])
         if not sources:
             raise ValueError("no feeds followed yet: give a feed URL or file")
-        progress = progress or Progress()
-        with self._cluster(ray, transcriber, progress) as (transcriber, embedder):
+        with self._backends(ray, transcriber) as (transcriber, embedder):
             with self._writer(embedder) as (library, index_):
-                items = (outcome for source in sources
-                         for outcome in follow(library, source, options, transcriber, progress.audio))
-                outcomes = self._each(items, progress)
-                if index:
-                    self._index_after(index_, outcomes, progress)
-        return outcomes
+                items = (event for source in sources for event in follow(library, source, options, transcriber))
+                outcomes = yield from self._passing(items)
+                report = (yield from self._index_after(index_, outcomes)) if index else None
+        yield Done(tuple(outcomes), report)
+
+    def follow(self, feeds: str | Iterable[str] | None = None, **options) -> list[Outcome]:
+        """``follow_events`` driven to its end (same arguments): one ``Outcome`` per item tried."""
+        return list(_done(self.follow_events(feeds, **options)).outcomes)
 
     def unfollow(self, url: str) -> bool:
         with self._writer() as (library, _):
             return library.unfollow(url)
 
-    def sync(self, progress: Progress | None = None, wait: bool = True):
-        """Index the episodes that are new or changed (an ``index.SyncReport``); cheap when none are.
+    def sync_events(self, wait: bool = True) -> Iterator[Event]:
+        """Index the episodes that are new or changed, lazily: ``Indexing`` (and ``Waiting``) events,
+        then ``Done`` with the report (an ``index.SyncReport``). Cheap when there are none.
 
         With ``wait=False`` it never waits: when another thread or process is indexing, it does nothing
         and the report says ``busy`` (a search then reads what is committed).
         """
         from .index import SyncReport
 
-        progress = progress or Progress()
-        if not self.stale():
-            return SyncReport()
-        with self._writer(wait=wait) as opened:
-            if opened is None:
-                return SyncReport(busy=True)
-            return self._sync(opened[1], progress, wait)
+        report = SyncReport()
+        if self.stale():
+            with self._writer(wait=wait) as opened:
+                if opened is None:
+                    report.busy = True
+                else:
+                    report = yield from self._sync(opened[1], wait)
+        yield Done(report=report)
 
-    def reindex(self, model: str | None = None, progress: Progress | None = None):
-        """Rebuild every passage, vector and keyword, with ``model`` if given (then it is the model).
+    def sync(self, wait: bool = True):
+        """``sync_events`` driven to its end: the ``index.SyncReport``."""
+        return _done(self.sync_events(wait)).report
+
+    def reindex_events(self, model: str | None = None) -> Iterator[Event]:
+        """Rebuild every passage, vector and keyword, with ``model`` if given (then it is the model),
+        lazily: ``Indexing`` (and ``Waiting``) events, then ``Done`` with the report.
 
         The new index is built beside the live one and swapped in at once: searches meanwhile, here or in
         other processes, read the old one, whole. A reindex killed midway resumes from what it had built
         when run again (without ``model``, the unfinished one's model is taken).
         """
-        progress = progress or Progress()
         with self._lock:
             pending = self._index.pending_reindex()
         model = model or (pending[0] if pending else None)
         with self._writer(model=model) as (_, index_):
-            report = index_.reindex(on_progress=progress.indexing, on_wait=progress.waiting)
-        progress.indexed(report)
+            report = yield from index_.reindexing()
         with self._lock:
             self._index = self._open_index(self._library)
             if model:
                 self._pinned = None  # the store's model now: follow it from here on
-        return report
+        yield Done(report=report)
+
+    def reindex(self, model: str | None = None):
+        """``reindex_events`` driven to its end: the ``index.SyncReport``."""
+        return _done(self.reindex_events(model)).report
 
     def configure(self, **changes) -> Config:
         """Change settings (dense_weight, switch_size, nprobe) and save them with the knowledge base."""
@@ -511,9 +510,10 @@ class KnowledgeBase:
     # Inside
 
     @contextmanager
-    def _cluster(self, address: str | None, transcriber, progress: Progress) -> Iterator:
-        """(transcriber, embedder) for one add or follow: in this process (embedder None: the shared
-        model), or an actor pool on the Ray cluster at ``address``, stopped afterwards."""
+    def _backends(self, address: str | None, transcriber) -> Iterator:
+        """The one place a backend is chosen: (transcriber, embedder) for one add or follow. In this
+        process (``transcriber`` if given, else Whisper's; embedder None: the shared model), or on the
+        Ray cluster at ``address``: its ``ClusterTranscriber`` and ``ClusterEmbedder``, stopped after."""
         if not address:
             yield transcriber or self.transcriber, None
             return
@@ -521,7 +521,7 @@ class KnowledgeBase:
 
         cluster = Cluster(address, transcriber.options if transcriber else None, self.model)
         try:
-            yield ClusterTranscriber(cluster, progress.audio), cluster.embedder()
+            yield ClusterTranscriber(cluster), cluster.embedder()
         finally:
             cluster.close()
 
@@ -544,13 +544,11 @@ class KnowledgeBase:
         finally:
             self._write.release()
 
-    def _sync(self, index_, progress: Progress, wait: bool = True):
+    def _sync(self, index_, wait: bool = True) -> Generator[Event, None, SyncReport]:
         try:
-            report = index_.sync(on_progress=progress.indexing, on_wait=progress.waiting, wait=wait)
+            return (yield from index_.syncing(wait))
         finally:
             self._collect(index_)
-        progress.indexed(report)
-        return report
 
     def _sync_if_stale(self) -> None:
         """Index what is new, unless another thread or process is indexing: then read what is there."""
@@ -574,28 +572,39 @@ class KnowledgeBase:
 
         return Index(library, model=model, check_model=check_model, load=self._load_embedder, embedder=embedder)
 
-    def _index_after(self, index_, outcomes: list[Outcome], progress: Progress) -> None:
+    def _index_after(self, index_, outcomes: list[Outcome]) -> Generator[Event, None, SyncReport]:
         import sqlite3
 
         from .ingest.errors import store_problem
 
         try:
-            self._sync(index_, progress)
+            return (yield from self._sync(index_))
         except (StoreError, sqlite3.Error, OSError) as error:
             raise NotIndexed(f"{store_problem(self.path, error)}; the episodes are stored and are indexed at "
                              "the next search", outcomes) from error
 
     @staticmethod
-    def _each(outcomes: Iterable[Outcome], progress: Progress) -> list[Outcome]:
-        done = []
-        for outcome in outcomes:
-            done.append(outcome)
-            progress.outcome(outcome)
-        return done
+    def _passing(events: Iterable) -> Generator[Event, None, list[Outcome]]:
+        """Pass an import's events on, keeping its outcomes."""
+        outcomes = []
+        for event in events:
+            if isinstance(event, Outcome):
+                outcomes.append(event)
+            yield event
+        return outcomes
 
     def _collect(self, index_) -> None:
         self.notices += index_.notices
         index_.notices.clear()
+
+
+def _done(events: Iterable[Event]) -> Done:
+    """Drive a job's events to their end: its ``Done``."""
+    done = None
+    for event in events:
+        done = event
+    assert isinstance(done, Done), done
+    return done
 
 
 def _name(text: str | None, what: str, limit: int, clear: bool = False) -> str | None:
@@ -613,4 +622,4 @@ def _name(text: str | None, what: str, limit: int, clear: bool = False) -> str |
     return name
 
 
-__all__ = ["Info", "KnowledgeBase", "NotIndexed", "Progress", "home", "open_store"]
+__all__ = ["Info", "KnowledgeBase", "NotIndexed", "home", "open_store"]

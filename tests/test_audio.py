@@ -7,14 +7,13 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from podkb.ingest import add_paths
-
-from podkb.knowledgebase import open_store
-from podkb.ingest.audio import Transcriber
+from podkb import KnowledgeBase
+from podkb.ingest.audio import WhisperTranscriber
 from podkb.ingest.audio import word_error_rate as wer
 from podkb.ui.cli import cli
 
 from .conftest import one_error_each
+from .fake_embedder import HashEmbedder
 from .speech import length, needs_speech, speak
 
 pytestmark = [needs_speech, pytest.mark.slow]
@@ -31,7 +30,7 @@ PHRASE = "Remember to take a walk outside when you feel tired of the screen."
 
 @pytest.fixture(scope="module")
 def transcriber():
-    return Transcriber()
+    return WhisperTranscriber()
 
 
 def test_spoken_text_comes_back_within_15_percent_wer_with_monotonic_times(tmp_path, transcriber):
@@ -97,13 +96,13 @@ def test_a_killed_transcription_leaves_no_episode_and_a_rerun_is_clean(tmp_path)
     assert process.poll() is None, "the transcription ended before the kill"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    with open_store(kb) as library:
-        assert library.episodes() == []
+    with KnowledgeBase(kb) as base:  # (no model loads to list episodes)
+        assert base.episodes() == []
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    with open_store(kb) as library:
-        [episode] = library.episodes()
-        said = sum(len(s.text.split()) for s in library.segments(episode.id))
+    with KnowledgeBase(kb) as base:
+        [episode] = base.episodes()
+        said = sum(len(s.text.split()) for s in base.segments(episode.id))
         assert said >= 0.8 * len(TEXT.split()) * 6  # the whole recording, not what was done before the kill
         assert episode.duration == pytest.approx(length(long_wav), abs=0.05)
 
@@ -111,15 +110,15 @@ def test_a_killed_transcription_leaves_no_episode_and_a_rerun_is_clean(tmp_path)
 def test_the_same_audio_is_not_transcribed_twice(tmp_path):
     wav = speak("Once is enough.", tmp_path / "once.wav")
 
-    class Counting(Transcriber):
+    class Counting(WhisperTranscriber):
         calls = 0
 
-        def transcribe(self, path, progress=None):
+        def transcribing(self, path, name=None):
             Counting.calls += 1
-            return super().transcribe(path, progress)
+            return super().transcribing(path, name)
 
-    with open_store(tmp_path / "kb") as library:
+    with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
         transcriber = Counting()
-        list(add_paths(library, [str(wav)], transcriber=transcriber))
-        [outcome] = list(add_paths(library, [str(wav)], transcriber=transcriber))
+        kb.add([wav], transcriber=transcriber, index=False)
+        [outcome] = kb.add([wav], transcriber=transcriber, index=False)
     assert outcome.result.status == "unchanged" and Counting.calls == 1

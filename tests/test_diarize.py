@@ -66,7 +66,7 @@ def test_a_diarizer_that_fails_leaves_one_warning_and_the_transcript_without_spe
 def test_transcribed_audio_is_diarised_named_in_order_and_stored_despite_a_failure(tmp_path, monkeypatch):
     from podkb import KnowledgeBase
     from podkb.ingest import EpisodeInfo
-    from podkb.ingest.audio import Transcriber
+    from podkb.ingest.audio import WhisperTranscriber
 
     monkeypatch.delenv("PODKB_MODEL", raising=False)
     wav = speak("Take a walk outside whenever you feel tired of the screen. Then come back and write it down.",
@@ -74,14 +74,14 @@ def test_transcribed_audio_is_diarised_named_in_order_and_stored_despite_a_failu
     turns = [Turn(0.0, 4.0, "x"), Turn(4.0, 60.0, "y")]  # the first sentence takes about 4 s
     with KnowledgeBase(tmp_path / "kb") as kb:
         [added] = kb.add([str(wav)], EpisodeInfo(speakers=["Ana", "Ben", "Cy"]),
-                         transcriber=Transcriber(diarizer=Scripted(turns)))
+                         transcriber=WhisperTranscriber(diarizer=Scripted(turns)))
         segments = kb.segments(added.result.episode.id)
         assert [s.speaker for s in segments][0] == "Ana" and segments[-1].speaker == "Ben"
         assert added.result.episode.speakers == ["Ana", "Ben"]  # a third name, with no third voice, is not listed
         hits = kb.search("write it down afterwards", speaker="Ben")
         assert hits and all(h.speaker == "Ben" for h in hits)
         [failed] = kb.add([str(speak("A second clip about walks.", tmp_path / "two.wav"))],
-                          transcriber=Transcriber(diarizer=Scripted(error=DiarizationError("boom"))))
+                          transcriber=WhisperTranscriber(diarizer=Scripted(error=DiarizationError("boom"))))
         assert failed.error is None and any("speakers not found" in w for w in failed.warnings)
         assert {s.speaker for s in kb.segments(failed.result.episode.id)} == {None}
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from podkb.knowledgebase import open_store
-from podkb.ingest.audio import Transcribing
+from podkb.ingest.transcriber import Transcriber
 from podkb.ingest.feeds import parse_feed
 
 from .conftest import one_error_each, silent_wav
@@ -204,13 +204,13 @@ def test_hostile_feed_xml_is_refused_without_expanding_entities(tmp_path, podkb)
 
 # Issue 17: items recorded as soon as their content is known; public addresses only.
 
-class CountingTranscriber(Transcribing):
+class CountingTranscriber(Transcriber):
     """Stands in for Whisper where what is tested is whether audio is transcribed at all, not how."""
 
     def __init__(self):
         self.files: list[str] = []
 
-    def transcribe(self, path, progress=None):
+    def transcribe(self, path):
         from podkb.ingest import Segment, Transcript
 
         self.files.append(path)
@@ -314,10 +314,10 @@ def test_a_feed_items_javascript_link_never_becomes_a_link(server, podkb, local_
     assert hits and all(h["link"] is None for h in hits)
 
 
-class TwoVoices(Transcribing):
+class TwoVoices(Transcriber):
     """Stands in for Whisper and the diarizer: two voices found in the recording, as ingest/diarize.py names them."""
 
-    def transcribe(self, path, progress=None):
+    def transcribe(self, path):
         from podkb.ingest import Segment, Transcript
 
         said = [Segment(0.0, 2.0, "Speaker 1", "Welcome to the show, tell us about rest.", turn=0),
@@ -344,12 +344,12 @@ def test_a_feeds_podcast_person_cast_names_the_voices_found_host_first_unless_tw
 
 
 def test_a_transcriber_that_fetches_elsewhere_is_chosen_by_its_interface_not_by_its_attributes(server, kb):
-    """The Ray cluster's transcriber and this machine's share one interface (ingest/audio.py: Transcribing);
+    """The Ray cluster's transcriber and this machine's share one interface (the Transcriber protocol, ingest/transcriber.py);
     one that fetches and transcribes a feed item elsewhere is used as such, and nothing is downloaded here."""
     from podkb import KnowledgeBase
     from podkb.ingest import Segment, Transcript
 
-    class Elsewhere(Transcribing):
+    class Elsewhere(Transcriber):
         asked = []
 
         def transcribe_url(self, url, suffix, options, length):

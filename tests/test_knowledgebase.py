@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from podkb import KnowledgeBase
-from podkb.knowledgebase import NotIndexed, Progress
+from podkb.events import Done, Indexing, Outcome
+from podkb.knowledgebase import NotIndexed
 from podkb.collections import AlreadySaved
 
 from .conftest import ROOT, TRANSCRIPTS
@@ -20,20 +21,18 @@ CHAI = TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt"
 
 
 def test_one_object_adds_searches_asks_quotes_and_removes(tmp_path):
-    seen = []
-
-    class Watch(Progress):
-        def outcome(self, outcome):
-            seen.append(("outcome", outcome.path))
-
-        def indexing(self, done, total, passages):
-            seen.append(("indexing", (done, total, passages > 0)))
-
     with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
-        outcomes = kb.add([CHAI, tmp_path / "missing.txt"], progress=Watch())
+        events = kb.add_events([CHAI, tmp_path / "missing.txt"])
+        assert kb.episodes() == []  # lazy: nothing is done until the caller drives it
+        seen = list(events)
+        outcomes = [e for e in seen if isinstance(e, Outcome)]
+        assert [o.path for o in outcomes] == [str(CHAI), str(tmp_path / "missing.txt")]
         assert [o.result.status if o.result else "error" for o in outcomes] == ["added", "error"]
-        assert seen[:2] == [("outcome", str(CHAI)), ("outcome", str(tmp_path / "missing.txt"))]
-        assert seen[2:] == [("indexing", (0, 1, False)), ("indexing", (1, 1, True))]  # started, then done
+        indexing = [e for e in seen if isinstance(e, Indexing)]
+        assert [(e.done, e.total, e.passages > 0) for e in indexing] == [(0, 1, False), (1, 1, True)]  # started, done
+        assert seen == [*outcomes, *indexing, seen[-1]]  # in that order, and Done last
+        assert isinstance(seen[-1], Done) and seen[-1].outcomes == tuple(outcomes)
+        assert seen[-1].report.episodes == 1 and seen[-1].report.passages == indexing[-1].passages
         [episode] = kb.episodes()
         assert kb.stale() == [] and kb.passage_counts()[episode.id] > 0
         assert kb.segments(episode.id[:8])[0].text  # the start of an id names it

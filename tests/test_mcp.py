@@ -149,3 +149,34 @@ def test_an_episode_added_by_another_process_shows_up_in_the_next_search(kb, tmp
     assert added.returncode == 0 and during >= 1
     assert all(h["episode_id"] != "glaciers" for h in before)
     assert after[0]["episode_id"] == "glaciers" and after[0]["start"] == 1.0
+
+
+def test_episodes_left_unindexed_are_indexed_while_the_server_serves_with_log_lines(kb, tmp_path):
+    talk = tmp_path / "glaciers.srt"
+    talk.write_text("1\n00:00:01,000 --> 00:00:09,000\nTo photograph glaciers at dawn, bring spare batteries: "
+                    "the cold drains them within an hour, so keep them in an inner pocket.\n")
+    env = {k: v for k, v in os.environ.items() if k != "PODKB_MODEL"}
+    stored = subprocess.run([str(BIN / "podkb"), "add", str(talk), "--kb", str(kb), "--no-index"],
+                            capture_output=True, text=True, env=env)
+    assert stored.returncode == 0, stored.stderr
+    question = {"query": "how to photograph glaciers in the cold", "k": 3}
+    log = tmp_path / "server.log"
+
+    async def body(client):
+        while True:  # states to wait for: the episode is searchable, and the indexing said it is done
+            hits = data(await client.call_tool("search", question))
+            if hits and hits[0]["episode_id"] == "glaciers" and "indexed 1 episodes" in log.read_text():
+                return hits
+            await asyncio.sleep(0.05)
+
+    async def main():
+        with log.open("w") as errlog:
+            async with stdio_client(serve(kb), errlog=errlog) as (read, write), ClientSession(read, write) as client:
+                await client.initialize()
+                return await asyncio.wait_for(body(client), timeout=300)
+
+    hits = asyncio.run(main())
+    assert hits[0]["start"] == 1.0
+    lines = log.read_text().splitlines()
+    assert "podkb mcp: indexing: 0 of 1 episodes, 0 passages" in lines, lines
+    assert any(re.fullmatch(r"podkb mcp: indexed 1 episodes: \d+ passages with \S+", line) for line in lines), lines

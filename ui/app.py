@@ -29,7 +29,8 @@ from podkb.ingest.formats import labels
 from podkb.ingest.importer import SUFFIXES
 from podkb.ingest.timecode import check_date
 from podkb.index.hits import said_at
-from podkb.knowledgebase import NotIndexed, Progress, home
+from podkb.events import Done, Indexing, Outcome, Transcribing
+from podkb.knowledgebase import NotIndexed, home
 from podkb.ui.exports import FORMATS, export, file_name, md
 from podkb.collections import AlreadySaved, moment, parse_tags
 from podkb.ui.web import (EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
@@ -419,7 +420,7 @@ def upload_form(kb: KnowledgeBase) -> None:
                 paths.append(str(save_upload(kb.path, upload.name, upload.getvalue())))
             except ValueError as error:
                 say("error", f"{upload.name}: {error}")
-        outcomes = run_import(kb, lambda progress: kb.add(paths, info, progress=progress, ray=cluster()))
+        outcomes = run_import(kb, lambda: kb.add_events(paths, info, ray=cluster()))
         kept = {outcome.path for outcome in outcomes if keeps_upload(outcome)}
         for path in paths:
             if path not in kept:
@@ -445,7 +446,7 @@ def feed_form(kb: KnowledgeBase) -> None:
         submitted = st.form_submit_button("Follow")
     if submitted and url.strip():
         options = FeedOptions(limit=int(limit), allow_private=local)
-        run_import(kb, lambda progress: kb.follow(url.strip(), options=options, progress=progress, ray=cluster()))
+        run_import(kb, lambda: kb.follow_events(url.strip(), options=options, ray=cluster()))
 
 
 def shown(kb: KnowledgeBase, text: str) -> str:
@@ -454,11 +455,30 @@ def shown(kb: KnowledgeBase, text: str) -> str:
     return text.replace(where + os.sep, "").replace(where, "the knowledge base")
 
 
-class Page(Progress):
-    """An import's progress on the page: one message per file, a bar for transcription and indexing."""
+class Page:
+    """A job's events on the page (podkb/events.py): one message per file, ``st.progress`` for
+    transcription and indexing."""
 
     def __init__(self, kb: KnowledgeBase, bar):
         self.kb, self.bar, self.failed = kb, bar, 0
+        self.began: float | None = None
+
+    def run(self, events) -> Done | None:
+        """Drive a job, showing each event; its ``Done``."""
+        done = None
+        for event in events:
+            if isinstance(event, Outcome):
+                self.outcome(event)
+            elif isinstance(event, Transcribing):
+                self.transcribing(event)
+            elif isinstance(event, Indexing):
+                self.indexing(event)
+            elif isinstance(event, Done):
+                done = event
+                if event.report is not None:
+                    self.bar.progress(1.0, text=f"Indexed {event.report.episodes} episodes, "
+                                                f"{event.report.passages} passages")
+        return done
 
     def outcome(self, outcome) -> None:
         for warning in outcome.warnings:
@@ -470,28 +490,25 @@ class Page(Progress):
             ep = outcome.result.episode
             say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
 
-    def audio(self, name: str):
-        def update(done, total, stage="transcribing"):
-            if stage != "transcribing":  # finding speakers: no steps to show
-                self.bar.progress(min(1.0, done / max(total, 1e-9)), text=f"{stage.capitalize()} in {name}…")
-                return
-            self.bar.progress(min(1.0, done / max(total, 1e-9)), text=f"Transcribing {name}: "
-                              f"{format_timestamp(done)} of {format_timestamp(total)}")
-        return update
+    def transcribing(self, event: Transcribing) -> None:
+        share = min(1.0, event.done / max(event.total, 1e-9))
+        if event.stage != "transcribing":  # finding speakers: no steps to show
+            self.bar.progress(share, text=f"{event.stage.capitalize()} in {event.name}…")
+            return
+        self.bar.progress(share, text=f"Transcribing {event.name}: "
+                                      f"{format_timestamp(event.done)} of {format_timestamp(event.total)}")
 
-    def indexing(self, done: int, total: int, passages: int) -> None:
+    def indexing(self, event: Indexing) -> None:
         import time
 
-        if not done:
+        done, total, passages = event.done, event.total, event.passages
+        if not done or self.began is None:
             self.began = time.monotonic()
-        took = time.monotonic() - getattr(self, "began", time.monotonic())
+        took = time.monotonic() - self.began
         rate = f", {passages / took:.1f} passages/s" if passages and took > 0 else ""
         left = f", about {format_timestamp(took / done * (total - done))} left" if done and done < total else ""
         self.bar.progress(min(1.0, done / max(total, 1)),
                           text=f"Indexing: {done} of {total} episodes, {passages:,} passages{rate}{left}")
-
-    def indexed(self, report) -> None:
-        self.bar.progress(1.0, text=f"Indexed {report.episodes} episodes, {report.passages} passages")
 
 
 def cluster() -> str | None:
@@ -499,12 +516,13 @@ def cluster() -> str | None:
     return (st.session_state.get("ray") or "").strip() or None
 
 
-def run_import(kb: KnowledgeBase, run) -> list:
-    """Run an import (``run(progress)``), showing each file's outcome and the indexing after it."""
+def run_import(kb: KnowledgeBase, events) -> list:
+    """Run an import (``events()``: an add's or follow's), showing each file's outcome and the indexing
+    after it; the outcomes."""
     with st.status("Adding…", expanded=True) as status:
         page = Page(kb, st.progress(0.0))
         try:
-            done = run(page)
+            done = list(page.run(events()).outcomes)
         except NotIndexed as error:
             page.failed += 1
             say("error", shown(kb, str(error)))
@@ -632,7 +650,7 @@ def ensure_indexed(kb: KnowledgeBase) -> None:
     if not stale:
         return
     with st.status(f"Building the knowledge base: indexing {len(stale)} episodes…", expanded=True) as status:
-        kb.sync(Page(kb, st.progress(0.0)))
+        Page(kb, st.progress(0.0)).run(kb.sync_events())
         status.update(label="Knowledge base ready", state="complete", expanded=False)
 
 

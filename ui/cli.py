@@ -11,9 +11,11 @@ from pathlib import Path
 
 import click
 
+from ..events import Done, Outcome, Waiting
 from ..ingest import AddResult, EpisodeInfo, format_timestamp
-from ..knowledgebase import KnowledgeBase, NotIndexed, Progress
+from ..knowledgebase import KnowledgeBase, NotIndexed
 from ..ingest.errors import StoreError, store_problem
+from ..ingest.settings import SETTINGS, flag
 from ..ingest.timecode import check_date
 
 from ..index.chapters import podcasting20
@@ -43,8 +45,7 @@ def default_kb() -> str:
     from ..knowledgebase import home
 
     context = click.get_current_context(silent=True)
-    given = context.find_root().params.get("kb") if context else None
-    return str(given or home())
+    return str(home(context.find_root().params.get("kb") if context else None))
 
 
 def a_date(ctx, param, value: str | None) -> str | None:
@@ -69,25 +70,43 @@ def open_kb(kb: str, model: str | None = None, check_model: bool = True) -> Know
         raise click.ClickException(f"cannot open the knowledge base: {safe(store_problem(kb, error))}") from None
 
 
-class Terminal(Progress):
-    """A long command's progress on the terminal: one line per file (errors and warnings on stderr),
-    a bar per transcription and per embedding run, and a summary with the exit status at the end."""
+class Terminal:
+    """A long command's events on the terminal (podkb/events.py): one line per file (errors and warnings
+    on stderr), tqdm bars for transcription and indexing, and a summary with the exit status at the end."""
 
     def __init__(self, kb: KnowledgeBase, quiet: bool = False):
+        from .progress import Bars
+
         self.kb, self.quiet = kb, quiet
         self.counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
-        self._indexing = None
+        self.bars = Bars(quiet)
 
-    def indexing(self, done: int, total: int, passages: int) -> None:
-        """One bar for the whole indexing job (on a file or pipe, click writes its label once)."""
-        if not self.quiet:
-            from .progress import IndexProgress
+    def run(self, events) -> Done | None:
+        """Drive a job, showing each event; its ``Done``."""
+        done = None
+        try:
+            for event in events:
+                self.show(event)
+                if isinstance(event, Done):
+                    done = event
+        finally:
+            self.bars.close()
+        return done
 
-            if self._indexing is None:
-                self._indexing = IndexProgress()
-            self._indexing(done, total, passages)
+    def show(self, event) -> None:
+        if isinstance(event, Outcome):
+            self.outcome(event)
+        elif isinstance(event, Waiting):
+            click.echo(f"waiting for another podkb process to finish indexing {safe(str(self.kb.path))}…", err=True)
+        elif isinstance(event, Done):
+            report = event.report
+            if report is not None and report.episodes and not self.quiet:
+                click.echo(f"indexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
+                           f"with {self.kb.model}", err=True)
+        else:
+            self.bars.show(event)
 
-    def outcome(self, outcome) -> None:
+    def outcome(self, outcome: Outcome) -> None:
         for warning in outcome.warnings:
             click.echo(f"warning: {safe(outcome.path)}: {safe(warning)}", err=True)
         if outcome.error:
@@ -96,19 +115,6 @@ class Terminal(Progress):
             return
         self.counts[outcome.result.status] += 1
         click.echo(describe(outcome.path, outcome.result))
-
-    def audio(self, name: str):
-        from .progress import AudioProgress
-
-        return AudioProgress(name)
-
-    def waiting(self) -> None:
-        click.echo(f"waiting for another podkb process to finish indexing {safe(str(self.kb.path))}…", err=True)
-
-    def indexed(self, report) -> None:
-        if report.episodes and not self.quiet:
-            click.echo(f"indexed {plural(report.episodes, 'episode')}: {plural(report.passages, 'passage')} "
-                       f"with {self.kb.model}", err=True)
 
     def failed(self, message: str) -> None:
         self.counts["failed"] += 1
@@ -125,7 +131,7 @@ class Terminal(Progress):
 def sync_index(kb: KnowledgeBase, quiet: bool = False) -> None:
     """Before a search: index what is new, unless another process is indexing (a search never waits)."""
     try:
-        report = kb.sync(Terminal(kb, quiet), wait=False)
+        report = Terminal(kb, quiet).run(kb.sync_events(wait=False)).report
     except RuntimeError as error:  # the model could not be loaded
         raise click.ClickException(str(error)) from None
     if report.busy and not quiet:
@@ -160,7 +166,7 @@ class Podkb(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush goes nowhere
             ctx.exit(0)
         except (sqlite3.Error, OSError, StoreError) as error:
-            if os.environ.get("PODKB_DEBUG"):
+            if flag("debug"):
                 raise
             raise click.ClickException(safe(store_problem(ctx.meta.get("podkb.kb"), error))) from None
 
@@ -188,7 +194,7 @@ def cli(verbose, kb):
 def whisper_options(fn):
     """The options that choose how audio is transcribed, shared by 'add' and 'feed'."""
     options = [
-        click.option("--whisper-model", envvar="PODKB_WHISPER_MODEL",
+        click.option("--whisper-model", envvar=SETTINGS["whisper_model"].env,
                      help="Whisper model for audio: a size name (tiny.en, base, small, ...), a CTranslate2 folder, "
                           "or a hub name (needs internet). Default: tiny.en, bundled offline."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -200,7 +206,7 @@ def whisper_options(fn):
                      help="Find who speaks when in transcribed audio (Speaker 1, Speaker 2, ...; --speaker names "
                           "them in order of first appearance)."),
         click.option("--no-index", is_flag=True, help="Only store the episodes; index them at the next search."),
-        click.option("--ray", "ray", metavar="ADDRESS", envvar="PODKB_RAY",
+        click.option("--ray", "ray", metavar="ADDRESS", envvar=SETTINGS["ray"].env,
                      help="Transcribe and embed on a Ray cluster: auto, HOST:PORT, ray://HOST:10001, or 'local' "
                           "for a private one (needs podkb[ray]; also $PODKB_RAY)."),
         click.option("--model", help=MODEL_HELP),
@@ -211,19 +217,19 @@ def whisper_options(fn):
 
 
 def make_transcriber(whisper_model, device, compute_type, batched, diarize=True):
-    from ..ingest.audio import Transcriber, WhisperOptions
+    from ..ingest.audio import WhisperOptions, WhisperTranscriber
 
-    return Transcriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched,
-                                      diarize=diarize))
+    return WhisperTranscriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type,
+                                             batched=batched, diarize=diarize))
 
 
-def adding(kb: KnowledgeBase, run) -> None:
-    """Run an add or follow with its lines on the terminal; the summary, and exit 1 on any failure."""
+def adding(kb: KnowledgeBase, events) -> None:
+    """Run an add or follow (its events) with its lines on the terminal; the summary, and exit 1 on any failure."""
     from ..cluster import ClusterError
 
     terminal = Terminal(kb)
     try:
-        run(terminal)
+        terminal.run(events)
     except ClusterError as error:  # before any work
         raise click.ClickException(safe(str(error))) from None
     except NotIndexed as error:  # the episodes are stored; only indexing failed
@@ -266,8 +272,8 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
                        else media)
     transcriber = make_transcriber(whisper_model, device, compute_type, batched, diarize)
     with open_kb(kb, model) as base:
-        adding(base, lambda terminal: base.add(paths, info, replace=replace, format=fmt, transcriber=transcriber,
-                                               index=not no_index, progress=terminal, ray=ray))
+        adding(base, base.add_events(paths, info, replace=replace, format=fmt, transcriber=transcriber,
+                                     index=not no_index, ray=ray))
 
 
 @cli.command()
@@ -278,7 +284,7 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
               help="Seconds to wait on the server for each request.")
 @click.option("--max-size", type=click.IntRange(1), default=2048, show_default=True,
               help="Largest enclosure to download, in MB.")
-@click.option("--allow-private", is_flag=True, envvar="PODKB_ALLOW_PRIVATE",
+@click.option("--allow-private", is_flag=True, envvar=SETTINGS["allow_private"].env,
               help="Also fetch from loopback and private network addresses, for feeds hosted on your own "
                    "network (also $PODKB_ALLOW_PRIVATE=1). By default only public addresses are fetched.")
 @whisper_options
@@ -300,8 +306,8 @@ def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model,
     with open_kb(kb, model) as base:
         if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
-        adding(base, lambda terminal: base.follow(list(sources), options=options, transcriber=transcriber,
-                                                  index=not no_index, progress=terminal, ray=ray))
+        adding(base, base.follow_events(list(sources), options=options, transcriber=transcriber,
+                                        index=not no_index, ray=ray))
 
 
 @cli.command()
@@ -543,7 +549,7 @@ def make_filters(kb: KnowledgeBase, show, episode, speaker, date_from, date_to):
 @filter_options
 @click.option("--batch", type=click.File("r", encoding="utf-8", errors="replace"),
               help="Read one query per line from FILE ('-' for stdin); print one JSON line of hits per query.")
-@click.option("--rerank", "reranker", metavar="MODEL", envvar="PODKB_RERANKER",
+@click.option("--rerank", "reranker", metavar="MODEL", envvar=SETTINGS["reranker"].env,
               help="Re-rank the candidates with this cross-encoder (also $PODKB_RERANKER).")
 @click.option("--model", help=MODEL_HELP)
 @kb_option
@@ -637,7 +643,7 @@ def reindex(model, kb):
     """Rebuild all passages, vectors and keywords, e.g. with another --model."""
     with open_kb(kb, check_model=False) as base:
         try:
-            report = base.reindex(model, progress=Terminal(base, quiet=True))
+            report = Terminal(base, quiet=True).run(base.reindex_events(model)).report
         except RuntimeError as error:  # the model could not be loaded
             raise click.ClickException(str(error)) from None
         tell(base)
@@ -861,7 +867,7 @@ def serve(port, host, kb):
     from .web import MAX_UPLOAD_MB
 
     app = Path(__file__).with_name("app.py")
-    env = dict(os.environ, PODKB_HOME=str(Path(kb).expanduser().resolve()))
+    env = dict(os.environ, **{SETTINGS["home"].env: str(Path(kb).expanduser().resolve())})
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.maxUploadSize", str(MAX_UPLOAD_MB), "--server.fileWatcherType", "none",

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from ..events import Done, Indexing
 from ..index.hits import Citation, said_at, web_url
 from ..ingest.timecode import format_timestamp
 from ..knowledgebase import KnowledgeBase
@@ -168,7 +169,29 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
     return server
 
 
+def index_stale(kb: KnowledgeBase) -> None:
+    """Index the episodes stored but not indexed yet (added with --no-index, or by an import that was
+    killed), logging its events; searches meanwhile read what is indexed so far."""
+    try:
+        for event in kb.sync_events(wait=False):
+            if isinstance(event, Indexing) and event.total:
+                log.info("indexing: %d of %d episodes, %d passages", event.done, event.total, event.passages)
+            elif isinstance(event, Done) and event.report.busy:
+                log.info("another podkb process is indexing %s; searching what is indexed so far", kb.path)
+            elif isinstance(event, Done) and event.report.episodes:
+                log.info("indexed %d episodes: %d passages with %s", event.report.episodes, event.report.passages,
+                         kb.model)
+    except Exception as error:  # noqa: BLE001 - the server goes on serving what is indexed
+        log.warning("indexing failed: %s", " ".join(str(error).split())[:300] or type(error).__name__)
+
+
 def serve(kb: KnowledgeBase, read_only: bool = False) -> None:
-    """Serve MCP over stdio until the client closes it."""
+    """Serve MCP over stdio until the client closes it; episodes not indexed yet are indexed meanwhile,
+    in a thread of their own (not with --read-only), with log lines on stderr."""
+    import threading
+
     logging.basicConfig(level=logging.WARNING, format="podkb mcp: %(message)s")  # stderr
+    log.setLevel(logging.INFO)
+    if not read_only and kb.stale():
+        threading.Thread(target=index_stale, args=(kb,), name="podkb-index", daemon=True).start()
     build(kb, read_only).run("stdio")
