@@ -40,35 +40,44 @@ def podkb(kb, monkeypatch):
     return run
 
 
+def built(folder: Path, paths, *, embedder=None, model: str | None = None, info=None) -> list:
+    """Add ``paths`` to the knowledge base in ``folder`` and index them, through ``KnowledgeBase`` as a
+    user's code would (with ``embedder``, e.g. the fake one, or the model named); its outcomes."""
+    from podkb import KnowledgeBase
+
+    with KnowledgeBase(folder, model=model, embedder=embedder) as kb:
+        return kb.add([str(p) for p in paths], info)
+
+
+def index_of(folder: Path, embedder):
+    """The index of a knowledge base built by ``built``, opened on a connection of its own: for the tests
+    of index/ itself (the ranking, the FAISS file), which call the layer beneath KnowledgeBase."""
+    from podkb.index import Index
+    from podkb.knowledgebase import open_store
+
+    return Index(open_store(folder), embedder=embedder)
+
+
 @pytest.fixture(scope="session")
 def real_kb(tmp_path_factory):
     """The samples indexed once with the real default model (all-MiniLM-L6-v2 from its PyPI package)."""
-    from podkb.ingest import add_paths
-    from podkb.knowledgebase import open_store
-    from podkb.index import DEFAULT_MODEL, Index
+    from podkb.index import DEFAULT_MODEL
 
     folder = tmp_path_factory.mktemp("real") / "kb"
-    with open_store(folder) as library:
-        list(add_paths(library, [str(TRANSCRIPTS)]))
-        Index(library, model=DEFAULT_MODEL).sync()
+    built(folder, [TRANSCRIPTS], model=DEFAULT_MODEL)
     return folder
 
 
 @pytest.fixture(scope="session")
 def shared_samples(tmp_path_factory):
     """A read-only index of the samples with the fake embedder, built once per session."""
-    from podkb.ingest import add_paths
-    from podkb.knowledgebase import open_store
-    from podkb.index import Index
-
     from .fake_embedder import HashEmbedder
 
-    library = open_store(tmp_path_factory.mktemp("shared") / "kb")
-    index = Index(library, embedder=HashEmbedder())
-    list(add_paths(library, [str(TRANSCRIPTS)]))
-    index.sync()
+    folder = tmp_path_factory.mktemp("shared") / "kb"
+    built(folder, [TRANSCRIPTS], embedder=HashEmbedder())
+    index = index_of(folder, HashEmbedder())
     yield index
-    library.close()
+    index.library.close()
 
 
 @pytest.fixture

@@ -1,15 +1,14 @@
 """Answer-first hits and the key points, with the fake embedder: questions are told from answers,
 a question cites what follows it, neighbouring passages join, and points are distinct."""
 import dataclasses
+
 import pytest
 
-from podkb.ingest import add_paths
-
-from podkb.knowledgebase import open_store
 from podkb.index import Index, search_index
 from podkb.index.points import key_points
 from podkb.index.questions import is_question
 
+from .conftest import built, index_of
 from .fake_embedder import HashEmbedder
 
 
@@ -55,11 +54,8 @@ def indexed(tmp_path, name: str, text: str) -> Index:
     """A knowledge base of one transcript, indexed with the fake embedder (its library left open)."""
     path = tmp_path / name
     path.write_text(text)
-    library = open_store(tmp_path / "kb")
-    index = Index(library, embedder=HashEmbedder())
-    list(add_paths(library, [str(path)]))
-    index.sync()
-    return index
+    built(tmp_path / "kb", [path], embedder=HashEmbedder())
+    return index_of(tmp_path / "kb", HashEmbedder())
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from podkb import KnowledgeBase
-from podkb.ingest import add_paths
 
 from podkb.knowledgebase import open_store
-from podkb.index import Index
 from podkb.collections import Collections
 
-from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, silent_wav
+from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, built, silent_wav
 
 APP = str(ROOT / "ui" / "app.py")
 HOSTILE = """1
@@ -27,9 +25,7 @@ def app_kb(tmp_path):
     folder = tmp_path / "app_kb"
     hostile = tmp_path / "hostile-episode.srt"
     hostile.write_text(HOSTILE)
-    with open_store(folder) as library:
-        list(add_paths(library, [str(TRANSCRIPTS), str(hostile)]))
-        Index(library, model=FAKE_MODEL).sync()
+    built(folder, [TRANSCRIPTS, hostile], model=FAKE_MODEL)
     return folder
 
 
@@ -223,9 +219,7 @@ def test_dates_filter_only_when_episodes_have_dates(tmp_path, monkeypatch):
     folder = tmp_path / "undated"
     srt = tmp_path / "E01.mp3.srt"
     srt.write_text("1\n00:00:01,000 --> 00:00:04,000\nSleep well before an exam, every night.\n")
-    with open_store(folder) as library:
-        list(add_paths(library, [str(srt)]))
-        Index(library, model=FAKE_MODEL).sync()
+    built(folder, [srt], model=FAKE_MODEL)
     monkeypatch.setenv("PODKB_HOME", str(folder))
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception, at.exception

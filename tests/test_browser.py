@@ -38,21 +38,17 @@ Take a walk outside whenever you feel tired of the screen.
 
 def add_spoken_episode(kb: Path, tmp_path: Path) -> None:
     """A transcript with its audio (espeak-ng speech), so a hit can play from its moment."""
-    from podkb.ingest import EpisodeInfo, add_paths
-    from podkb.knowledgebase import open_store
-    from podkb.index import Index
+    from podkb.ingest import EpisodeInfo
 
+    from .conftest import built
     from .speech import speak
 
     srt = tmp_path / "habits.srt"
     srt.write_text(SPOKEN_SRT)
     wav = speak("Welcome to a short show about study habits. Take a walk outside whenever you feel tired of the "
                 "screen.", tmp_path / "habits.wav")
-    with open_store(kb) as library:
-        [outcome] = add_paths(library, [str(srt)], EpisodeInfo(title="Study habits", show="Habits Radio",
-                                                                 media=str(wav)))
-        assert outcome.error is None, outcome.error
-        Index(library).sync()
+    [outcome] = built(kb, [srt], info=EpisodeInfo(title="Study habits", show="Habits Radio", media=str(wav)))
+    assert outcome.error is None, outcome.error
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from podkb.knowledgebase import open_store
 from podkb.index import Index
 from podkb.index.vectors import VectorIndex
 
-from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, count_rows, wait_for
+from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, built, count_rows, index_of, wait_for
 from .fake_embedder import HashEmbedder
 
 WATCHED = "py:tests.fake_embedder:WatchedHashEmbedder"
@@ -141,14 +141,10 @@ def fake():
 
 @pytest.fixture
 def indexed(kb):
-    from podkb.ingest import add_paths
-
-    library = open_store(kb)
-    index = Index(library, embedder=fake())
-    list(add_paths(library, [str(TRANSCRIPTS)]))
-    index.sync()
-    yield library, index
-    library.close()
+    built(kb, [TRANSCRIPTS], embedder=fake())
+    index = index_of(kb, fake())
+    yield index.library, index
+    index.library.close()
 
 
 def fresh(kb) -> Index:

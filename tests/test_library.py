@@ -3,13 +3,12 @@ import json
 import shutil
 import sqlite3
 
-import pytest
-
 from podkb import KnowledgeBase
 from podkb.knowledgebase import open_store
 from podkb.ingest.migrations import migration
 
 from .conftest import TRANSCRIPTS
+from .fake_embedder import HashEmbedder
 
 EPISODE_KEYS = {
     "id", "title", "show", "date", "source", "media", "duration", "speakers", "format", "language",
@@ -100,13 +99,14 @@ def test_episode_prefixes_resolve_when_unambiguous(podkb):
 
 
 def test_near_duplicate_of_a_clip_inside_a_longer_episode(kb, write):
-    from podkb.ingest import add_paths
+    from podkb import KnowledgeBase
+
     text = (TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt").read_text()
     blocks = text.split("\n\n")
     clip = write("clip.txt", "\n\n".join(blocks[40:52]).replace("Bracco", "Braco"))
-    with open_store(kb) as library:
-        list(add_paths(library, [str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")]))
-        [outcome] = list(add_paths(library, [str(clip)]))
+    with KnowledgeBase(kb, embedder=HashEmbedder()) as base:
+        base.add([TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt"], index=False)
+        [outcome] = base.add([clip], index=False)
     assert outcome.result.duplicate_of.id == "chai-time-learning-to-learn"
 
 

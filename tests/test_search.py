@@ -10,15 +10,16 @@ from podkb.knowledgebase import open_store
 from podkb.index import Filters, Index, ModelMismatch, search_index
 from podkb.index.vectors import VectorIndex
 
-from .conftest import TRANSCRIPTS
+from .conftest import TRANSCRIPTS, built, index_of
 from .fake_embedder import HashEmbedder
 
 
 @pytest.fixture
-def samples(fake_index):
-    list(add_paths(fake_index.library, [str(TRANSCRIPTS)]))
-    fake_index.sync()
-    return fake_index
+def samples(kb):
+    built(kb, [TRANSCRIPTS], embedder=HashEmbedder())
+    index = index_of(kb, HashEmbedder())
+    yield index
+    index.library.close()
 
 
 @pytest.fixture
@@ -181,9 +182,7 @@ def test_a_store_counted_by_an_older_stemmer_is_recounted_exactly(tmp_path):
 
     from .fake_embedder import HashEmbedder
 
-    with open_store(tmp_path / "kb") as library:
-        list(add_paths(library, [str(TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt")]))
-        Index(library, embedder=HashEmbedder()).sync()
+    built(tmp_path / "kb", [TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt"], embedder=HashEmbedder())
     with sqlite3.connect(tmp_path / "kb" / "podkb.db") as db:  # as an older version left it
         db.execute("UPDATE term_df SET df = df + 7 WHERE stem = 'burnout'")
         db.execute("DELETE FROM migrations WHERE name = 'index:m005_term_frequencies_by_the_index_own_stems'")
