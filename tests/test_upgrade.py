@@ -41,18 +41,41 @@ def worktrees(tmp_path_factory):
         git("worktree", "remove", "--force", str(tree))
 
 
-def older(tree, *args):
-    """Run the podkb of that commit (its CLI was ui.cli then, importing its own folders)."""
-    done = subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", *map(str, args)], cwd=tree,
-                          env=ENV, capture_output=True, text=True, timeout=300)
+# Runs several commands of an older podkb in one process (its CLI was ui.cli then, importing its own
+# folders): their outputs, as a JSON list.
+OLDER_DRIVER = """
+import contextlib, io, json, sys
+from ui.cli import cli
+outputs = []
+for args in json.loads(sys.argv[1]):
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        try:
+            cli.main(args, prog_name="podkb", standalone_mode=False)
+        except SystemExit as exit:
+            if exit.code:
+                raise
+    outputs.append(buffer.getvalue())
+print(json.dumps(outputs))
+"""
+
+
+def older(tree, *commands):
+    """Run commands (each a list of arguments) with the podkb of that commit: their outputs."""
+    done = subprocess.run([sys.executable, "-c", OLDER_DRIVER, json.dumps([[*map(str, c)] for c in commands])],
+                          cwd=tree, env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def today(*args):
-    done = subprocess.run([sys.executable, "-c", "from podkb.ui.cli import main; main()", *map(str, args)],
-                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    """Run today's podkb on it, in this process (the old code runs in processes of its own)."""
+    from click.testing import CliRunner
+
+    from podkb.ui.cli import cli
+
+    done = CliRunner().invoke(cli, [*map(str, args)], env={"PODKB_MODEL": FAKE_MODEL}, catch_exceptions=False)
+    assert done.exit_code == 0, done.stderr
     return done
 
 
@@ -66,16 +89,19 @@ def common(old: dict, new: dict) -> tuple[dict, dict]:
 @pytest.mark.parametrize("commit", list(OLDER))
 def test_a_knowledge_base_written_by_an_older_podkb_opens_with_todays_code(commit, worktrees, tmp_path):
     tree, can, kb = worktrees[commit], OLDER[commit], tmp_path / "kb"
-    older(tree, "add", tree / "transcripts", "--kb", kb)
+    writes = [["add", tree / "transcripts", "--kb", kb]]
     if "quotes" in can:
-        older(tree, "quote", "add", "Favourites", "--episode", "chai", "--start", "60", "--kb", kb)
-        older(tree, "quote", "add", "favourites", "--episode", "fastbook", "--start", "300", "--end", "310",
-              "--kb", kb)
+        writes += [["quote", "add", "Favourites", "--episode", "chai", "--start", "60", "--kb", kb],
+                   ["quote", "add", "favourites", "--episode", "fastbook", "--start", "300", "--end", "310", "--kb", kb]]
     if "search" in can:
-        older(tree, "search", "how to avoid burnout", "--kb", kb)
-    episodes = json.loads(older(tree, "episodes", "--json", "--kb", kb))
-    shows = {e["id"]: json.loads(older(tree, "show", e["id"], "--json", "--kb", kb)) for e in episodes}
-    collections = json.loads(older(tree, "collections", "--json", "--kb", kb)) if "quotes" in can else {}
+        writes.append(["search", "how to avoid burnout", "--kb", kb])
+    episodes = json.loads(older(tree, *writes, ["episodes", "--json", "--kb", kb])[-1])
+    reads = [["show", e["id"], "--json", "--kb", kb] for e in episodes]
+    if "quotes" in can:
+        reads.append(["collections", "--json", "--kb", kb])
+    printed = [json.loads(out) for out in older(tree, *reads)]
+    shows = {e["id"]: shown for e, shown in zip(episodes, printed)}
+    collections = printed[-1] if "quotes" in can else {}
 
     now = json.loads(today("episodes", "--json", "--kb", kb).stdout)
     assert len(now) == len(episodes) == 5
