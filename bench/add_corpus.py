@@ -43,7 +43,7 @@ def main() -> None:
         db = sqlite3.connect(Path(tmp) / "kb" / "podkb.db")
         passages = [text for (text,) in db.execute("SELECT text FROM passages ORDER BY id")]
         with KnowledgeBase(Path(tmp) / "kb") as kb:
-            sentences = [sentence_text(s) for ep in kb.episodes() for s, _, _ in kb._index.stored_sentences(ep.id)[0]]
+            sentences = [sentence_text(s) for ep in kb.episodes() for s, _, _ in kb.sentences(ep.id)[0]]
         db.close()
 
     from sentence_transformers import SentenceTransformer

@@ -63,13 +63,11 @@ def starts(sentences, vectors) -> list[float]:
 
 
 def breaks_table(kb: KnowledgeBase, tolerance: float) -> list[str]:
-    index = kb._index
     totals = {"podkb": [0, 0, 0, 0], "evenly spaced": [0, 0, 0, 0]}  # found, at a break, breaks, breaks found
     episodes = 0
     for path in sorted(EPISODES.glob("*.md")):
         marks = [parse_clock(m) for m in BREAK.findall(path.read_text(encoding="utf-8"))]
-        episode_id = kb.episode(path.stem).id
-        sentences, vectors = index.stored_sentences(episode_id)
+        sentences, vectors = kb.sentences(path.stem)
         if not marks or not sentences:
             continue
         episodes += 1
@@ -84,10 +82,9 @@ def breaks_table(kb: KnowledgeBase, tolerance: float) -> list[str]:
 
 
 def spliced_table(kb: KnowledgeBase, tolerance: float, rounds: int = 40) -> list[str]:
-    index = kb._index
     stored = {}
     for path in sorted(EPISODES.glob("*.md")):
-        sentences, vectors = index.stored_sentences(kb.episode(path.stem).id)
+        sentences, vectors = kb.sentences(path.stem)
         if sentences and (sentences[-1][1] or 0) > 30 * 60:
             stored[path.stem] = (sentences, vectors)
     names = sorted(stored)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sqlite3
 import sys
 import tempfile
 import time
@@ -95,6 +96,7 @@ def rename_cost(segments: int) -> tuple[float, float, int]:
     import subprocess
 
     from podkb import KnowledgeBase
+    from podkb.index import load
     from podkb.index.embed import sentence_text
 
     root = Path(__file__).resolve().parent.parent
@@ -110,12 +112,14 @@ def rename_cost(segments: int) -> tuple[float, float, int]:
         with KnowledgeBase(Path(tmp) / "kb") as kb:
             [outcome] = kb.add([str(vtt)])
             episode = outcome.result.episode.id
-            index = kb._index
-            texts = [text for (text,) in index.db.execute("SELECT text FROM passages WHERE episode_id = ?", (episode,))]
-            sentences = [sentence_text(s) for s, _, _ in index.stored_sentences(episode)[0]]
+            with sqlite3.connect(Path(tmp) / "kb" / "podkb.db") as db:
+                texts = [text for (text,) in db.execute("SELECT text FROM passages WHERE episode_id = ?", (episode,))]
+            sentences = [sentence_text(s) for s, _, _ in kb.sentences(episode)[0]]
+            embedder = load(kb.model)
+            embedder.encode(["warm up"])
             began = time.perf_counter()
-            index.embedder.encode(texts)
-            index.embedder.encode(sentences)
+            embedder.encode(texts)
+            embedder.encode(sentences)
             embedded = time.perf_counter() - began
         began = time.perf_counter()
         subprocess.run([sys.executable, "-c", "from podkb.ui.cli import main; main()", "speakers", episode, "--rename",

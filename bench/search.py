@@ -36,7 +36,9 @@ import faiss
 import numpy as np
 
 from podkb import KnowledgeBase
+from podkb.index import load
 from podkb.index.config import Config
+from podkb.index.embed import load_for_queries
 from podkb.index.evaluate import load_questions
 from podkb.index.keywords import terms
 from podkb.index.ranking import _convex
@@ -130,7 +132,7 @@ def build(base: Base, n: int, folder: Path) -> tuple[KnowledgeBase, np.ndarray, 
     db.execute("COMMIT")
     db.close()
     kb = KnowledgeBase(folder)
-    kb._index.vectors()  # podkb builds and saves the FAISS file from SQLite, as after a crash or an upgrade
+    kb.search("warm up")  # podkb builds and saves the FAISS file from SQLite, as after a crash or an upgrade
     return kb, matrix, time.perf_counter() - started
 
 
@@ -146,8 +148,7 @@ def top_passages(hits, k: int = 10) -> list[int]:
 def run_size(base: Base, n: int, queries: list[str], bm25_max: int, folder: Path) -> dict:
     kb, matrix, build_s = build(base, n, folder)
     result = {"n": n, "build_s": build_s}
-    vectors = kb._index.vectors()
-    result["kind"] = vectors.kind
+    result["kind"] = kb.info().index_kind
     result["index_mb"] = (folder / "passages.faiss").stat().st_size / 2**20
     result["db_mb"] = (folder / "podkb.db").stat().st_size / 2**20
     for q in queries[:3]:
@@ -164,7 +165,8 @@ def run_size(base: Base, n: int, queries: list[str], bm25_max: int, folder: Path
         result[name] = percentiles(timings)
 
     # Recall@10 of the whole call: the same call with an exact (flat) FAISS index swapped in.
-    if vectors.approximate:
+    if n >= kb.config.switch_size:  # approximate (IVF): swap an exact index in, beneath the public call
+        vectors = kb._index.vectors()
         kb._index._vectors = VectorIndex.build(base.dim, vectors.ids(), matrix, switch_size=n + 1)
         recalls = []
         for q, got in zip(queries, found):
@@ -173,7 +175,7 @@ def run_size(base: Base, n: int, queries: list[str], bm25_max: int, folder: Path
         result["recall"] = float(np.mean(recalls))
     else:
         result["recall"] = 1.0  # podkb's index is exact below switch_size
-    embed = kb._index.query_embedder
+    embed = load_for_queries(kb.model) or load(kb.model)  # the query embedded as podkb embeds it
     kb.close()
 
     # The naive baseline: the same query embedding, numpy brute force, rank_bm25, the same fusion.
@@ -224,7 +226,7 @@ def main() -> None:
     rng = np.random.default_rng(1)
     phrases = [" ".join(p.split()[: int(rng.integers(6, 11))]) for row in base.rows for p in row[0] if len(p.split()) >= 6]
     queries = (questions + [phrases[i] for i in rng.permutation(len(phrases))])[: args.queries]
-    embedder = type(base.kb._index.query_embedder).__name__
+    embedder = type(load_for_queries(base.kb.model) or load(base.kb.model)).__name__
     print(f"# podkb search speed, {date.today()}, {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"faiss {faiss.__version__}, model {base.kb.model} (queries by {embedder}); {len(base.rows)} real "
           f"passages varied; {len(queries)} queries, k=10")

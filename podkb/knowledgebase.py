@@ -176,6 +176,12 @@ class KnowledgeBase:
         with self._lock:
             return self._library.segments(self._library.episode(episode).id)
 
+    def sentences(self, episode: str):
+        """An indexed episode's sentences in order, (text, start seconds, segment), and their stored unit
+        vectors (a numpy array, one row each): what chapters and cited sentences are found from."""
+        with self._lock:
+            return self._index.stored_sentences(self._library.episode(episode).id)
+
     def chapters(self, episode: str) -> list[Chapter]:
         """An episode's chapters: the publisher's when it has them, else those found where the talk
         changes subject (index/chapters.py)."""
