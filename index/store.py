@@ -125,12 +125,15 @@ class Index:
         self._lock = IndexLock(library.dir)
         self.notices: list[str] = []  # what was repaired on the way (a damaged file rebuilt, ...), for the user
 
-    def _taking_lock(self) -> Generator[Waiting, None, bool]:
+    def _taking_lock(self, wait: bool = True) -> Generator[Waiting, None, bool | None]:
         """Take the knowledge base's index lock (the one indexer), yielding ``Waiting`` first if another
-        process holds it: True when taken here (the caller releases it), False when already held."""
+        process holds it: True when taken here (the caller releases it), False when already held, None
+        when it is not free and ``wait`` is False."""
         if self._lock.held:
             return False
         if not self._lock.acquire(blocking=False):
+            if not wait:
+                return None
             if self._lock.contended:
                 yield Waiting(str(self.library.dir))
             self._lock.acquire()  # waits; raises StoreError where the lock can't be opened
@@ -225,13 +228,8 @@ class Index:
         report = SyncReport()
         if not self.stale_episodes():
             return report
-        if wait:
-            owned = yield from self._taking_lock()
-        elif self._lock.held:
-            owned = False
-        elif self._lock.acquire(blocking=False):
-            owned = True
-        else:
+        owned = yield from self._taking_lock(wait)
+        if owned is None:
             report.busy = True
             return report
         try:

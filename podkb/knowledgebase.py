@@ -337,12 +337,9 @@ class KnowledgeBase:
         """
         from .ingest import add_paths
 
-        with self._backends(ray, transcriber) as (transcriber, embedder):
-            with self._writer(embedder) as (library, index_):
-                outcomes = yield from self._passing(add_paths(library, [str(p) for p in paths], info,
-                                                              replace=replace, transcriber=transcriber, format=format))
-                report = (yield from self._index_after(index_, outcomes)) if index else None
-        yield Done(tuple(outcomes), report)
+        return self._importing(lambda library, transcriber: add_paths(
+            library, [str(p) for p in paths], info, replace=replace, transcriber=transcriber, format=format),
+            transcriber, index, ray)
 
     def add(self, paths: Iterable[str], info: EpisodeInfo | None = None, **options) -> list[Outcome]:
         """``add_events`` driven to its end (same arguments): one ``Outcome`` per file."""
@@ -358,12 +355,9 @@ class KnowledgeBase:
         sources = [feeds] if isinstance(feeds, str) else list(feeds or [url for url, _, _ in self.feeds()])
         if not sources:
             raise ValueError("no feeds followed yet: give a feed URL or file")
-        with self._backends(ray, transcriber) as (transcriber, embedder):
-            with self._writer(embedder) as (library, index_):
-                items = (event for source in sources for event in follow(library, source, options, transcriber))
-                outcomes = yield from self._passing(items)
-                report = (yield from self._index_after(index_, outcomes)) if index else None
-        yield Done(tuple(outcomes), report)
+        return self._importing(lambda library, transcriber: (
+            event for source in sources for event in follow(library, source, options, transcriber)),
+            transcriber, index, ray)
 
     def follow(self, feeds: str | Iterable[str] | None = None, **options) -> list[Outcome]:
         """``follow_events`` driven to its end (same arguments): one ``Outcome`` per item tried."""
@@ -589,15 +583,18 @@ class KnowledgeBase:
             raise NotIndexed(f"{store_problem(self.path, error)}; the episodes are stored and are indexed at "
                              "the next search", outcomes) from error
 
-    @staticmethod
-    def _passing(events: Iterable) -> Generator[Event, None, list[Outcome]]:
-        """Pass an import's events on, keeping its outcomes."""
+    def _importing(self, events, transcriber, index: bool, ray: str | None) -> Iterator[Event]:
+        """An add's or follow's events: ``events(library, transcriber)`` run on a writer of its own with the
+        backend chosen, passed on; then the indexing's, and ``Done`` with every outcome."""
         outcomes = []
-        for event in events:
-            if isinstance(event, Outcome):
-                outcomes.append(event)
-            yield event
-        return outcomes
+        with self._backends(ray, transcriber) as (transcriber, embedder):
+            with self._writer(embedder) as (library, index_):
+                for event in events(library, transcriber):
+                    if isinstance(event, Outcome):
+                        outcomes.append(event)
+                    yield event
+                report = (yield from self._index_after(index_, outcomes)) if index else None
+        yield Done(tuple(outcomes), report)
 
     def _collect(self, index_) -> None:
         self.notices += index_.notices
