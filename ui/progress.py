@@ -37,9 +37,7 @@ class Bars:
 
     def __init__(self, quiet: bool = False):
         self.quiet = quiet  # no indexing bar (a search's own indexing, a reindex)
-        self._audio: dict[str, object] = {}   # file name → its open bar (None on a pipe)
-        self._indexing = None
-        self._indexing_open = False
+        self._open: dict[tuple, object] = {}  # what a bar follows → the bar (None on a file or pipe)
 
     def show(self, event) -> None:
         if isinstance(event, Transcribing):
@@ -53,44 +51,40 @@ class Bars:
             if event.done < event.total:
                 click.echo(f"{event.stage} in {name}…", err=True)
             return
-        if event.name not in self._audio:
-            self._audio[event.name] = _bar(f"transcribing {name}", event.total, "s",
-                                           "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]")
-        bar = self._audio[event.name]
-        if bar is not None:
-            bar.n = min(event.done, bar.total)
-            elapsed = bar.format_dict["elapsed"]
-            if event.done and elapsed > 0:
-                bar.set_postfix_str(f"{event.done / elapsed:.1f}x real time", refresh=False)
-            bar.refresh()
-        if event.done >= event.total:
-            self._audio.pop(event.name)
-            if bar is not None:
-                bar.close()
+        self._advance(("transcribing", event.name), f"transcribing {name}", "s", event.done, event.total,
+                      lambda elapsed: f"{event.done / elapsed:.1f}x real time" if event.done else None,
+                      "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]")
 
     def indexing(self, event: Indexing) -> None:
-        if not self._indexing_open:
-            if not event.total:
-                return
-            self._indexing_open = True
-            self._indexing = _bar("indexing", event.total, "episode")
-        bar = self._indexing
+        if not event.total:
+            return
+        passages = event.passages
+        self._advance(("indexing",), "indexing", "episode", event.done, event.total,
+                      lambda elapsed: f"{passages:,} passage{'s' if passages != 1 else ''}, {passages / elapsed:.1f}/s"
+                      if passages else None)
+
+    def _advance(self, key: tuple, label: str, unit: str, done: float, total: float, postfix,
+                 bar_format: str | None = None) -> None:
+        """Move the bar that follows ``key`` to ``done`` of ``total`` (opened at its first event, closed at
+        its last), with ``postfix(seconds elapsed)`` after the counts."""
+        if key not in self._open:
+            self._open[key] = _bar(label, total, unit, bar_format)
+        bar = self._open[key]
         if bar is not None:
-            bar.n = event.done
+            bar.n = min(done, bar.total)
             elapsed = bar.format_dict["elapsed"]
-            if event.passages and elapsed > 0:
-                bar.set_postfix_str(f"{event.passages:,} passage{'s' if event.passages != 1 else ''}, "
-                                  f"{event.passages / elapsed:.1f}/s", refresh=False)
+            after = postfix(elapsed) if elapsed > 0 else None
+            if after:
+                bar.set_postfix_str(after, refresh=False)
             bar.refresh()
-        if event.done >= event.total:
-            self.close()
+        if done >= total:
+            self._open.pop(key)
+            if bar is not None:
+                bar.close()
 
     def close(self) -> None:
         """Close any bar still open (a job that failed midway)."""
-        for bar in self._audio.values():
+        for bar in self._open.values():
             if bar is not None:
                 bar.close()
-        self._audio.clear()
-        if self._indexing is not None:
-            self._indexing.close()
-        self._indexing, self._indexing_open = None, False
+        self._open.clear()
