@@ -27,6 +27,8 @@ CORPORA = {
     "samples": (ROOT / "tests" / "eval" / "questions.toml", [ROOT / "transcripts"], EpisodeInfo()),
     "founderstalk": (ROOT / "tests" / "eval" / "founderstalk.toml", [ROOT / "tests" / "eval" / "founderstalk" / "episodes"],
                      EpisodeInfo(show="Founders Talk")),
+    "brainscience": (ROOT / "tests" / "eval" / "brainscience.toml", [ROOT / "tests" / "eval" / "brainscience" / "episodes"],
+                     EpisodeInfo(show="Brain Science")),
 }
 
 
