@@ -60,7 +60,7 @@ def main() -> None:
         print("| call | p50 ms | p99 ms | searches |\n|---|---|---|---|")
         print(row("search, sentence vectors stored (now)", timings(kb, questions, args.rounds, search)))
         print(row("search, sentences embedded per query (baseline)", timings(baseline, questions, args.rounds, search)))
-        print(row("ask (key points from 20 hits)", timings(kb, questions, args.rounds,
+        print(row("ask (key points: spans of 40 hits, 24 judged again)", timings(kb, questions, args.rounds,
                                                            lambda base, q: base.ask(q, k=5))))
 
 

@@ -7,7 +7,8 @@ stands out from the episode's gaps (mean plus CUTOFF standard deviations), and c
 least MIN_SECONDS (or MIN_SENTENCES, untimed). Each chapter is titled by the phrases it says often
 and the rest of the episode seldom (tf·idf over the episode's chapters, one to three words, none
 starting or ending on a function word), else by its most central sentence (nearest its mean
-vector) cut to a few words: extractive, no language model.
+vector) cut to a few words: extractive, no language model. A promo, a sponsor read or the credits
+(spans.promo) never names a chapter.
 
 A publisher's chapters (a feed's <podcast:chapters>, yt-dlp's info) are kept as they are and
 preferred; these are found when an episode is indexed, and replaced when it is indexed again.
@@ -19,6 +20,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from .spans import promo
 
 # bench/chapters.py on Founders Talk: spliced episodes P 0.37 / R 0.52 (±30 s), published breaks recalled
 # 0.33, about 7 chapters an hour; 12 sentences and 0.5 found twice as many, at half the precision.
@@ -57,7 +60,9 @@ def find(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) ->
     if not timed:  # untimed chapters start at a segment: two in one segment are one
         spans = [(a, b) for i, (a, b) in enumerate(spans) if i == 0 or sentences[a][2] != sentences[spans[i - 1][0]][2]]
         spans = [(a, spans[i + 1][0] if i + 1 < len(spans) else n) for i, (a, _) in enumerate(spans)]
-    phrases = _keyphrases([" ".join(text for text, _, _ in sentences[a:b]) for a, b in spans])
+    # A chapter is named by its talk, never by the show's promos, sponsor reads or credits (spans.promo).
+    talk = ["" if promo(text) else text for text, _, _ in sentences]
+    phrases = _keyphrases([" ".join(talk[a:b]) for a, b in spans])
     chapters = []
     for (a, b), named in zip(spans, phrases):
         title = ", ".join(named) if len(named) >= 2 else _title(sentences[a:b], vectors[a:b])
@@ -131,7 +136,7 @@ def _title(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) 
     """The chapter's most central sentence, cut to a few words, fillers left off its front."""
     centre = vectors.mean(axis=0)
     ranked = sorted(range(len(sentences)), key=lambda i: -float(vectors[i] @ centre))
-    best = next((i for i in ranked if len(sentences[i][0].split()) >= 5), ranked[0])
+    best = next((i for i in ranked if len(sentences[i][0].split()) >= 5 and not promo(sentences[i][0])), ranked[0])
     words = sentences[best][0].split()
     while len(words) > 3 and words[0].strip(",.!?-–—").lower() in _FILLERS:
         words = words[1:]

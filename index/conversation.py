@@ -17,6 +17,7 @@ A monologue (a lecture, a reading) has no host. What is counted per episode and 
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -135,3 +136,25 @@ def _host_of(people: dict[str, Speaker]) -> str | None:
     if ranked[0][1] >= 2 and ranked[0][1] > ranked[1][1]:
         return ranked[0][0]
     return None
+
+
+ASKING_TAIL = 3  # a turn asks when one of its last sentences is a question
+
+
+def asking_turns(db, episode_id: str, turns: set[int]) -> set[int]:
+    """Of these turns of an episode, those that end asking (a question among their last sentences): a
+    host's words in such a turn lead into the question, so they are never an answer."""
+    if not turns:
+        return set()
+    rows = db.execute(f"SELECT turn, text, sentences FROM passages WHERE episode_id = ? AND turn IN "
+                      f"({','.join('?' * len(turns))}) ORDER BY idx", [episode_id, *sorted(turns)]).fetchall()
+    last: dict[int, tuple[str, str]] = {}
+    for turn, text, marks in rows:
+        last[turn] = (text, marks)  # the turn's last passage, as rows come in order
+    found = set()
+    for turn, (text, marks) in last.items():
+        bounds = [m[0] for m in json.loads(marks)] + [len(text)]
+        said = [text[a:b] for a, b in zip(bounds, bounds[1:])] or [text]
+        if any(is_question(s) for s in said[-ASKING_TAIL:]):
+            found.add(turn)
+    return found

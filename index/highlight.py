@@ -15,8 +15,8 @@ import re
 
 import numpy as np
 
-from . import keywords
-from .conversation import question_like
+from . import keywords, recurring, spans
+from .conversation import asking_turns, question_like
 from .embed import sentence_text
 from .hits import Candidate
 from .passages import COLUMNS, Passage, from_row
@@ -114,14 +114,95 @@ def _choose(index: Index, hit: Candidate, scorer: Scorer, allowed: set[int] | No
             hit.question, hit.question_start = question, asked_at
             # A guest's reply is cited where the answer starts; within one speaker's stretch, at its best.
             best = after[0] if hosting else max(after, key=scores.__getitem__)
-    part, text, start, offset = sentences[best]
-    hit.highlight, hit.sentence, hit.speaker = text, best, part.speaker
+    hit.vectors = vectors  # read once: cite_spans scores the spans of these very sentences
+    _cite(index, hit, sentences, best)
+
+
+def _cite(index: Index, hit: Candidate, sentences: list, first: int, last: int | None = None) -> None:
+    """Make the hit cite sentences ``first`` to ``last`` of its ``sentences``: the highlight, the moment."""
+    last = first if last is None else last
+    part, _, start, offset = sentences[first]
+    hit.highlight = " ".join(" ".join(s[1].split()) for s in sentences[first:last + 1])
+    hit.sentence, hit.span_end, hit.speaker = first, last, part.speaker
     if start is not None:
         hit.start = start
     if offset is not None:
         hit.offset = offset
     if start is None and hit.paragraph is not None:
         hit.paragraph = _paragraph(index, hit.episode_id, part, offset)
+
+
+HEAD_SPANS = 5       # the first hits re-ordered by their best answer span; the rest keep their rank
+SPAN_WEIGHT = 0.5    # of a head hit's order that is its best span's score (bench/RESULTS.md, issue 26)
+
+
+def cite_spans(index: Index, hits: list[Candidate], query: str, query_vector: np.ndarray,
+               k: int | None = None) -> list[Candidate]:
+    """Each hit cites its best answer span (spans.py), within the answer when it follows a question; the
+    first HEAD_SPANS hits are re-ordered by it, half their fused score and half their span's."""
+    hosts = index.hosts() if question_like(query) else {}
+    order, ends = [], {}
+    for n, hit in enumerate(hits[:max(k or len(hits), HEAD_SPANS)]):  # the hits shown, and the head
+        said, inside = said_of(index, hit, hosts.get(hit.episode_id, frozenset()), ends=ends)
+        found = spans.best(said, query_vector, query, first=hit.sentence if hit.question and hit.sentence else 0,
+                           within=inside)
+        if found is not None:
+            span, score = found
+            _cite(index, hit, hit.sentences(), span.first, span.last)
+        else:  # no sentence of it can stand as an answer: it ranks by its nearest sentence, promos aside
+            score = max((float(s.vector @ query_vector) for s in said[:inside]
+                         if s.vector is not None and not spans.promo(s.text)), default=0.0)
+        if hit.recurring:  # a sponsor read or intro the show repeats stays demoted (recurring.py)
+            score *= recurring.DEMOTED
+        if n < HEAD_SPANS:
+            order.append(((1 - SPAN_WEIGHT) * hit.score + SPAN_WEIGHT * score, n))
+    head = [hits[n] for _, n in sorted(order, key=lambda item: (-item[0], item[1]))]
+    return head + hits[len(head):]
+
+
+def said_of(index: Index, hit, hosts: frozenset[str], following: int = 0,
+            ends: dict | None = None) -> tuple[list[spans.Said], int]:
+    """The hit's sentences, and those of the ``following`` passages after it, as spans.Said with their
+    stored vectors, and how many are the hit's own. A host's words are not usable in a turn that ends
+    asking (a lead-in to the question), nor in the show's first and last minutes (the intro, the credits)."""
+    parts = list(hit.parts)
+    if following:
+        rows = index.db.execute(f"SELECT {COLUMNS} FROM passages p WHERE p.episode_id = ? AND p.idx > ? "
+                                f"ORDER BY p.idx LIMIT ?", (hit.episode_id, parts[-1].idx, following)).fetchall()
+        parts += [from_row(row) for row in rows]
+    known = getattr(hit, "vectors", None)
+    if known is not None and not following and len(known) == sum(len(p.said()) for p in parts):
+        stored, at = {}, 0  # the vectors choose() read for this very hit
+        for p in parts:
+            stored[p.id], at = known[at:at + len(p.said())], at + len(p.said())
+    else:
+        stored = index.sentence_vectors([p.id for p in parts])
+    hosting = {p.turn for p in parts if p.speaker in hosts}
+    asking = asking_turns(index.db, hit.episode_id, hosting) if hosting else set()
+    ends = {} if ends is None else ends
+    if hosting and hit.episode_id not in ends:
+        ends[hit.episode_id] = _episode_end(index, hit.episode_id)
+    end = ends.get(hit.episode_id)
+    said = []
+    for part in parts:
+        texts = part.said()
+        vectors = stored.get(part.id)
+        if vectors is not None and len(vectors) != len(texts):
+            vectors = None
+        for i, (text, start, offset) in enumerate(texts):
+            host = part.speaker in hosts
+            edge = host and start is not None and (start < spans.SHOW_EDGE or
+                                                   (end is not None and start > end - spans.SHOW_EDGE))
+            said.append(spans.Said(part.speaker, text, start, offset, None if vectors is None else vectors[i],
+                                   usable=not (host and part.turn in asking) and not edge, end=part.end,
+                                   part=part))
+    inside = sum(len(p.said()) for p in hit.parts)
+    return said, inside
+
+
+def _episode_end(index: Index, episode_id: str) -> float | None:
+    row = index.db.execute("SELECT max(end_ms) FROM passages WHERE episode_id = ?", (episode_id,)).fetchone()
+    return row[0] / 1000 if row and row[0] is not None else None
 
 
 def _paragraph(index: Index, episode_id: str, part, offset: int | None) -> int:

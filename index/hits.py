@@ -83,6 +83,7 @@ class Hit:
     recurring: bool = False       # what the show says in many episodes (a sponsor read, an intro): ranked lower
     parts: tuple[Passage, ...] = field(default=(), repr=False)   # the passages it is made of, in order
     sentence: int | None = field(default=None, repr=False)       # the cited one, in ``sentences()``
+    span_end: int | None = field(default=None, repr=False)       # the last sentence of the answer span cited
     url: str | None = field(default=None, repr=False)            # the episode's http(s) URL, untimed
 
     def sentences(self) -> list[tuple[Passage, str, float | None, int | None]]:
@@ -107,7 +108,7 @@ class Hit:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for internal in ("parts", "sentence", "url"):
+        for internal in ("parts", "sentence", "span_end", "url"):
             data.pop(internal)
         data["also_in"], data["passage_ids"] = list(data["also_in"]), list(data["passage_ids"])
         return data
@@ -131,6 +132,7 @@ class Candidate:
     # The moment, as chosen (highlight.py); until then, the start of its first passage.
     highlight: str = ""
     sentence: int | None = None
+    span_end: int | None = None
     question: str | None = None
     question_start: float | None = None
     start: float | None = None
@@ -138,6 +140,7 @@ class Candidate:
     paragraph: int | None = None
     offset: int | None = None
     text: str = field(init=False, default="")
+    vectors: object = field(default=None, repr=False)   # its sentences' stored vectors, once read (highlight.py)
 
     def __post_init__(self) -> None:
         self.set_parts(self.parts)
@@ -177,6 +180,7 @@ class Candidate:
                    first_segment=self.first_segment, last_segment=self.last_segment, also_in=tuple(self.also_in),
                    question=self.question, question_start=self.question_start, passage_ids=tuple(self.passage_ids),
                    media=self.media, recurring=self.recurring, parts=tuple(self.parts), sentence=self.sentence,
+                   span_end=self.span_end,
                    url=self.url)
 
 
@@ -208,7 +212,10 @@ def link(url: str | None, start: float | None) -> str | None:
     if start is None:
         return url
     seconds = int(start)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed URL ('http://[fe80::1/x') is no link
+        return None
     if parts.netloc.endswith(("youtube.com", "youtu.be")):
         query = [(k, v) for k, v in parse_qsl(parts.query) if k != "t"] + [("t", f"{seconds}s")]
         return urlunsplit(parts._replace(query=urlencode(query)))

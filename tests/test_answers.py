@@ -86,7 +86,7 @@ def test_filters_keep_answer_first_within_them(interview):
 
 def test_key_points_are_answers_from_different_moments(interview):
     hits = search_index(interview, "how do you avoid burnout when deadlines pile up", k=10)
-    points = key_points(hits)
+    points = key_points(interview, hits, "how do you avoid burnout when deadlines pile up")
     assert points and points[0].speaker == "Guest" and points[0].text.startswith("I stop work at six")
     assert not any(is_question(p.text) for p in points)
     starts = [p.start for p in points]

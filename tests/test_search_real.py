@@ -127,3 +127,33 @@ def test_a_quoted_phrase_must_be_said_word_for_word_and_typos_still_find_by_mean
     # Unquoted, misspelt words still find the passage by meaning.
     hits = search("rent controll ecconomics")
     assert hits[0]["episode_id"] == "e101" and "Rent control" in hits[0]["highlight"]
+
+
+def test_an_off_topic_question_gets_no_answer_and_an_on_topic_one_an_answer(kb):
+    """With the real models (MiniLM, and mpnet as the judge): the library says when it has no answer."""
+    def ask(question, *more):
+        result = CliRunner().invoke(cli, ["ask", question, "--kb", str(kb), *more])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    off = json.loads(ask("quantum chromodynamics lattice gauge", "--json"))
+    assert off["answered"] is False and 0 <= off["confidence"] < 0.5 and off["hits"]
+    shown = ask("quantum chromodynamics lattice gauge")
+    assert shown.startswith("Nothing in this library answers that well; the nearest passages are below.")
+    assert "Key points" not in shown and "\nNearest passages\n1. " in shown
+    on = json.loads(ask("how many hours does it take to become an expert", "--json"))
+    assert on["answered"] is True and on["confidence"] >= 0.5
+    assert "10,000 hours" in on["points"][0]["text"]
+
+
+def test_ask_has_the_strongest_model_judge_the_spans(real_kb):
+    from podkb import KnowledgeBase
+
+    with KnowledgeBase(real_kb) as kb:
+        assert kb.judge is not None and kb.judge.name == "all-mpnet-base-v2"
+        judged = kb.ask("how to avoid burnout", sync=False)
+    with KnowledgeBase(real_kb, judge=False) as kb:
+        assert kb.judge is None
+        first = kb.ask("how to avoid burnout", sync=False)
+    assert judged.answered and first.answered and judged.points and first.points
+    assert [p.score for p in judged.points] != [p.score for p in first.points]  # the judge changed the scores
