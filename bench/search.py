@@ -11,7 +11,9 @@ real all-MiniLM-L6-v2 vectors. The data keeps the real vectors' clusters and the
 
 podkb: `kb.search(query, k=10)`, the call the CLI, the web app and Python make: query embedding,
 FAISS and FTS5 candidates, fusion, hits, collapse and the cited sentence (answer-first). Recall@10
-compares its top 10 passages with the same call over an exact (flat) FAISS index.
+compares its top 10 passages with the same call over an exact (flat) FAISS index. Past switch_size
+the same store is also searched with the IVF/SQ8 candidates taken as FAISS scores them (no exact
+re-scoring from SQLite's float16 vectors, as before issue 27): its recall and second-pass times.
 Baseline: the query embedded the same way, then numpy brute force over a float32 matrix, and
 rank_bm25 (up to --bm25-max passages: it keeps every document's term counts in Python dicts),
 fused as podkb fuses.
@@ -41,7 +43,8 @@ from podkb.index.config import Config
 from podkb.index.embed import load_for_queries
 from podkb.index.evaluate import load_questions
 from podkb.index.keywords import terms
-from podkb.index.ranking import _convex
+from podkb.index import ranking
+from podkb.index.ranking import RESCORE, _convex
 from podkb.index.vectors import VectorIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,16 +166,29 @@ def run_size(base: Base, n: int, queries: list[str], bm25_max: int, folder: Path
             timings.append(time.perf_counter() - t0)
             found.append(top_passages(hits))
         result[name] = percentiles(timings)
+    # The baseline in the same run: the IVF/SQ8 candidates taken as FAISS scores them (before issue 27).
+    plain = []
+    if kb._index.vectors().approximate:
+        ranking.RESCORE, timings = 0, []
+        try:
+            for q in queries:
+                t0 = time.perf_counter()
+                plain.append(top_passages(kb.search(q, k=10)))
+                timings.append(time.perf_counter() - t0)
+        finally:
+            ranking.RESCORE = RESCORE
+        result["plain"] = percentiles(timings)
 
     # Recall@10 of the whole call: the same call with an exact (flat) FAISS index swapped in.
     if n >= kb.config.switch_size:  # approximate (IVF): swap an exact index in, beneath the public call
         vectors = kb._index.vectors()
         kb._index._vectors = VectorIndex.build(base.dim, vectors.ids(), matrix, switch_size=n + 1)
-        recalls = []
-        for q, got in zip(queries, found):
-            exact = top_passages(kb.search(q, k=10))
-            recalls.append(len(set(exact) & set(got)) / max(1, len(exact)))
+        recalls, exact = [], [top_passages(kb.search(q, k=10)) for q in queries]
+        for truth, got in zip(exact, found):
+            recalls.append(len(set(truth) & set(got)) / max(1, len(truth)))
         result["recall"] = float(np.mean(recalls))
+        if plain:
+            result["plain_recall"] = float(np.mean([len(set(e) & set(g)) / max(1, len(e)) for e, g in zip(exact, plain)]))
     else:
         result["recall"] = 1.0  # podkb's index is exact below switch_size
     embed = load_for_queries(kb.model) or load(kb.model)  # the query embedded as podkb embeds it
@@ -240,6 +256,9 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         r = run_size(base, n, queries, args.bm25_max, folder)
         baseline = f"{r['base_p50']:.0f} / {r['base_p99']:.0f}" if "base_p50" in r else "not run (--bm25-max)"
+        if "plain" in r:
+            print(f"| {n:,} | {r['kind']}, no re-scoring (before) | | | | {r['plain_recall']:.3f} | | "
+                  f"{r['plain'][0]:.1f} / {r['plain'][1]:.1f} | | | |", flush=True)
         print(f"| {n:,} | {r['kind']} | {r['build_s']:.0f} | {r['db_mb']:.0f} | {r['index_mb']:.0f} | "
               f"{r['recall']:.3f} | {r['first'][0]:.1f} / {r['first'][1]:.1f} | {r['second'][0]:.1f} / "
               f"{r['second'][1]:.1f} | {r['base_mb']:.0f} | "

@@ -161,6 +161,7 @@ def load(name: str | None = None) -> Embedder:
         return embedder
     try:
         return SentenceEmbedder(name)
-    except OSError as error:  # no such folder, and no hub to ask
-        raise RuntimeError(f"cannot load the model {name}: {str(error).splitlines()[0]}") from None
+    except (OSError, ValueError) as error:  # no such folder and no hub to ask; a folder that holds no model
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise RuntimeError(f"cannot load the model {name}: {first}") from None
 

@@ -5,8 +5,12 @@ units (AVX-512 BF16 or AMX; elsewhere bf16 is emulated and slow, so it is not tr
 ONNX Runtime copy (onnx_encoder.py) when one was exported; plain fp32. The first time a model
 loads on a machine, each candidate embeds a fixed sample beside fp32: one that disagrees with the
 fp32 vectors (least cosine under AGREEMENT) is refused, and of the others the fastest wins if it
-is at least FASTER times quicker than fp32. The choice is kept in the cache folder, keyed by the
-model's weights, the CPU and the libraries, so later loads cost nothing, and `podkb info` shows it.
+is at least FASTER times quicker than fp32. The engines are timed interleaved, ROUNDS rounds of one
+run each in a rotating order, and each engine's median is taken, so a burst of other load on the
+machine falls on all of them alike instead of on whichever ran then. The choice is kept in the cache
+folder, keyed by the model's weights, the CPU (its model name and bf16 units) and the versions of the
+libraries that run it, so a remembered choice is measured again when any of them changes; later loads
+cost nothing, and `podkb info` shows it.
 $PODKB_ENGINE names one instead (it is still checked).
 """
 from __future__ import annotations
@@ -26,6 +30,7 @@ from .bundled import cache_dir
 
 AGREEMENT = 0.999  # least cosine between a candidate's vectors and fp32's, on the sample
 FASTER = 1.1       # a candidate must beat fp32 by this much to be chosen
+ROUNDS = 3         # timing rounds, every engine once a round (interleaved)
 ENGINES = ("cuda-fp16", "cpu-bf16", "onnx-fp32", "cpu-fp32", "cuda-fp32")
 SAMPLE = [
     "So the advice I would give is to rest before you are tired, and to take whole days off. " * 4,
@@ -59,14 +64,31 @@ def cpu_has_bf16() -> bool:
     return any(flag in flags for flag in ("avx512_bf16", "amx_bf16"))
 
 
-def _key(name: str, folder: str, device: str) -> str:
-    import torch
+def machine() -> str:
+    """What a remembered choice depends on besides the model: the CPU's model name and bf16 units, its core
+    count, and the versions of the libraries that run the engines."""
+    from importlib.metadata import PackageNotFoundError, version
 
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    libraries = []
+    for package in ("torch", "onnxruntime", "sentence-transformers", "transformers"):
+        try:
+            libraries.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            libraries.append(f"{package} -")
+    return f"{cpu}; bf16 {cpu_has_bf16()}; {os.cpu_count()} cores; {', '.join(libraries)}"
+
+
+def _key(name: str, folder: str, device: str) -> str:
     weights = next((Path(folder) / n for n in ("model.safetensors", "pytorch_model.bin") if (Path(folder) / n).is_file()),
                    None)
     stamp = f"{weights.stat().st_size}:{weights.stat().st_mtime_ns}" if weights else "?"
-    return hashlib.sha256(f"{name}:{folder}:{stamp}:{device}:{cpu_has_bf16()}:{torch.__version__}:"
-                          f"{platform.processor() or platform.machine()}".encode()).hexdigest()[:20]
+    return hashlib.sha256(f"{name}:{folder}:{stamp}:{device}:{machine()}".encode()).hexdigest()[:20]
 
 
 def _store() -> Path:
@@ -133,11 +155,12 @@ def measure(embedder, names: list[str]) -> Choice:
     names = [n for n in names if n != fp32]
     if not names:
         return Choice(fp32)
-    reference, base = _timed(embedder, fp32)
-    best, notes = Choice(fp32), []
-    for name in names:
+    embedder.run(SAMPLE[:2], fp32)  # warm up: first calls allocate
+    reference = embedder.run(SAMPLE, fp32)
+    notes, agreeing = [], {}
+    for name in names:  # each candidate checked against fp32 first, and warmed by it
         try:
-            vectors, took = _timed(embedder, name)
+            vectors = embedder.run(SAMPLE, name)
         except Exception as error:  # noqa: BLE001 - an engine that fails here is simply not used
             notes.append(f"{name} failed ({type(error).__name__}: {str(error)[:80]})")
             continue
@@ -145,15 +168,26 @@ def measure(embedder, names: list[str]) -> Choice:
         if not cosine >= AGREEMENT:
             notes.append(f"{name} disagreed with fp32 (cosine {cosine:.4f})")
             continue
-        speedup = base / max(took, 1e-9)
+        agreeing[name] = cosine
+    timed = interleaved(embedder, [fp32, *agreeing])
+    best = Choice(fp32)
+    for name, cosine in agreeing.items():
+        speedup = timed[fp32] / max(timed[name], 1e-9)
         if speedup >= FASTER and speedup > best.speedup:
             best = Choice(name, round(speedup, 2), round(cosine, 6))
     best.note = "; ".join(notes)
     return best
 
 
-def _timed(embedder, engine: str) -> tuple[np.ndarray, float]:
-    embedder.run(SAMPLE[:2], engine)  # warm up: first calls allocate
-    began = time.perf_counter()
-    vectors = embedder.run(SAMPLE, engine)
-    return vectors, time.perf_counter() - began
+def interleaved(embedder, engines: list[str], rounds: int = ROUNDS) -> dict[str, float]:
+    """Each engine's median seconds for the sample over ``rounds`` rounds, every engine once a round, the
+    order rotated each round: load that comes and goes is shared out, not pinned on one engine."""
+    took: dict[str, list[float]] = {name: [] for name in engines}
+    if len(engines) < 2:
+        return {name: 1.0 for name in engines}
+    for round_ in range(rounds):
+        for name in engines[round_ % len(engines):] + engines[:round_ % len(engines)]:
+            began = time.perf_counter()
+            embedder.run(SAMPLE, name)
+            took[name].append(time.perf_counter() - began)
+    return {name: float(np.median(times)) for name, times in took.items()}

@@ -20,7 +20,7 @@ from ..ingest.decode import well_formed
 
 from . import keywords, recurring
 from .collapse import collapse
-from .highlight import choose
+from .highlight import choose, cite_spans
 from .hits import Candidate, Hit, web_url
 from .passages import COLUMNS, from_row
 from .store import Index
@@ -29,6 +29,7 @@ MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("convex", "rrf")
 RRF_K = 60
 POOL = 200  # candidates from each side before fusion (200 beat 100 on both corpora, bench/RESULTS.md)
+RESCORE = 3  # an approximate index's candidates, as many times POOL, re-scored exactly (issue 27)
 HEAD = 10   # hits built per hit asked for (and two spare) before collapsing, more if too few are left: 5 lost
             # neighbours worth joining (Founders Talk hit@5 0.447 -> 0.435), 10 did not (bench/RESULTS.md)
 
@@ -88,7 +89,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
         query_vector = index.query_embedder.encode([query])[0]
     ranked: dict[str, list[tuple[int, float]]] = {}
     if mode != "keyword":
-        scores, ids = index.vectors().search(query_vector, pool, allowed)
+        scores, ids = _dense(index, query_vector, pool, allowed)
         ranked["dense"] = _with_sentences(index, ids, scores, query_vector, index.config.sentence_weight)
     if mode != "dense":
         ranked["keyword"] = _keyword(index, query, pool, filters, quoted)
@@ -111,7 +112,24 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
     if highlight and hits:
         hits = choose(index, hits, query, query_vector if mode != "keyword" else None,
                        set(allowed.tolist()) if allowed is not None else None, quoted)
+        if mode != "keyword" and not quoted:  # a quoted phrase is cited where it is said
+            hits = cite_spans(index, hits, query, query_vector, k)
     return [hit.hit() for hit in hits[:k]]
+
+
+def _dense(index: Index, query_vector: np.ndarray, pool: int,
+           allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``pool`` nearest passages and their scores. An approximate (IVF, 8-bit) index is asked for
+    RESCORE times as many, re-scored with the exact float16 vectors in SQLite: its codes' rounding no
+    longer decides which candidates make the pool (bench/RESULTS.md, issue 27)."""
+    vectors = index.vectors()
+    if not vectors.approximate or not RESCORE:
+        return vectors.search(query_vector, pool, allowed)
+    _, found = vectors.search(query_vector, RESCORE * pool, allowed)
+    ids, matrix = index.passage_vectors(found.tolist())
+    scores = matrix @ query_vector.astype(np.float32)
+    best = np.argsort(-scores, kind="stable")[:pool]
+    return scores[best], ids[best]
 
 
 def _with_sentences(index: Index, ids: np.ndarray, scores: np.ndarray, query_vector: np.ndarray,

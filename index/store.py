@@ -301,13 +301,19 @@ class Index:
 
     def _write(self, batch: list[_Built], tables: Tables) -> tuple[int, list[int], np.ndarray, np.ndarray]:
         """Store a batch in one transaction: (episodes written, ids removed, ids added, their vectors). An
-        episode removed or replaced while it was embedded is skipped: the next sync sees it as it is."""
+        episode removed or replaced while it was embedded is skipped: the next sync sees it as it is; one
+        whose speakers were renamed meanwhile is written with their names as they are now."""
         written, removed, ids, vectors, texts = 0, [], [], [], []
         with self.library.transaction():
             for b in batch:
                 row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (b.episode_id,)).fetchone()
                 if row is None or row[0] != b.content_hash:
                     continue
+                # A speaker renamed while this batch was embedded: the segments say who speaks now.
+                speakers = dict(self.db.execute("SELECT idx, speaker FROM segments WHERE episode_id = ?",
+                                                (b.episode_id,)).fetchall())
+                for p in b.passages:
+                    p.speaker = speakers.get(p.first_segment, p.speaker)
                 removed += self._forget_passages(b.episode_id, tables)
                 for p, v, sv in zip(b.passages, b.vectors, b.sentence_vectors):
                     ids.append(self._insert(p, v, sv, tables))
@@ -596,6 +602,17 @@ class Index:
         if len(missing):
             vectors.add(missing, self._stored_vectors(missing))
         return bool(len(extra) or len(missing))
+
+    def passage_vectors(self, passage_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those of these passages that have a stored vector: the float16 copy in SQLite,
+        exact where an approximate FAISS index holds 8-bit codes."""
+        if not passage_ids:
+            return np.empty(0, dtype=np.int64), np.empty((0, self.dim), dtype=np.float32)
+        rows = self.db.execute(f"SELECT passage_id, vector FROM vectors WHERE passage_id IN "
+                               f"({','.join('?' * len(passage_ids))})", passage_ids).fetchall()
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float16).astype(np.float32)
+        return ids, matrix.reshape(len(rows), self.dim)
 
     def _stored_vectors(self, ids: np.ndarray) -> np.ndarray:
         found = []

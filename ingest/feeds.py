@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import podcastparser
+from xml import sax
 
 from . import fetch
 from . import transcriber as transcribers
@@ -50,6 +51,42 @@ class _Transcripts(podcastparser.Target):
 
 
 podcastparser.MAPPING["rss/channel/item/podcast:transcript"] = _Transcripts()
+
+
+class _Handler(podcastparser.PodcastHandler):
+    """podcastparser's handler, except that a value it can't read in one item (a malformed URL such as
+    ``http://[fe80::1/x.mp3``, which urljoin refuses) costs that item its field, not the whole feed."""
+
+    def __init__(self, url: str):
+        super().__init__(url, 0)
+        self.problems: dict[int, list[str]] = {}
+
+    def _failed(self, name: str, error: ValueError) -> None:
+        if "item" in self.path_stack[2:3] and self.episodes:
+            self.problems.setdefault(len(self.episodes) - 1, []).append(f"<{name}>: {str(error)[:120]}; left out")
+        else:
+            raise error
+
+    def startElement(self, name, attrs):
+        try:
+            super().startElement(name, attrs)
+        except podcastparser.FeedParseError:
+            raise
+        except ValueError as error:  # raised by the element's target, after it was pushed on the path
+            self._failed(name, error)
+
+    def endElement(self, name):
+        target = podcastparser.MAPPING.get("/".join(self.path_stack))
+        if target is not None:
+            content = "".join(self.text) if self.text is not None else ""
+            try:
+                target.end(self, content)
+            except ValueError as error:
+                self._failed(name, error)
+            self.text = None
+        if self.namespace is not None:
+            self.namespace = self.namespace.parent
+        self.path_stack.pop()
 # podcastparser 0.6 knows the namespace only by its GitHub docs URL; feeds declare the official one.
 for _uri in ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org/namespace/1.0"):
     podcastparser.Namespace.NAMESPACES.setdefault(_uri, "podcast")
@@ -92,6 +129,7 @@ class Item:
     hosts: int = 0                                      # how many of them are hosts
     chapters: list[tuple[float, str]] = field(default_factory=list)  # Podlove Simple Chapters in the feed
     chapters_url: str | None = None  # <podcast:chapters url type="application/json+chapters">
+    problems: list[str] = field(default_factory=list)  # what of it could not be read (a malformed URL)
 
     @property
     def voices(self) -> list[str]:
@@ -124,7 +162,10 @@ class Feed:
 
 def read_feed(source: str, timeout: float = fetch.TIMEOUT, allow_private: bool = False) -> Feed:
     """A feed from an http(s) URL or a local file. Raises BadInput (404, timeout, malformed XML, ...)."""
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+    except ValueError as error:  # 'http://[::1' and other URLs that can't be parsed
+        raise BadInput(f"not a URL: {error}") from None
     if parts.scheme.lower() in ("http", "https"):
         data = fetch.fetch(source, fetch.MAX_FEED_BYTES, timeout, allow_private)
         url = source
@@ -142,14 +183,16 @@ def read_feed(source: str, timeout: float = fetch.TIMEOUT, allow_private: bool =
 def parse_feed(data: bytes, url: str) -> Feed:
     if not data.strip():
         raise BadInput("empty feed")
+    handler = _Handler(url)
     try:
-        parsed = podcastparser.parse(url, io.BytesIO(data))
-    except podcastparser.FeedParseError as error:
+        sax.parse(io.BytesIO(data), handler)  # as podcastparser.parse does, with its handler made per item
+    except sax.SAXParseException as error:
         raise BadInput(f"not a podcast feed: {error.getMessage()} at line {error.getLineNumber()}") from None
-    except ValueError as error:  # podcastparser's own checks (bad dates, lengths)
+    except ValueError as error:  # podcastparser's own checks (bad dates, lengths) outside any item
         raise BadInput(f"not a podcast feed: {error}") from None
+    parsed = handler.data
     items = []
-    for entry in parsed.get("episodes", []):
+    for n, entry in enumerate(parsed.get("episodes", [])):
         enclosure = playable(entry.get("enclosures") or [])
         persons, hosts = cast(entry.get("persons", []))
         items.append(Item(
@@ -167,6 +210,7 @@ def parse_feed(data: bytes, url: str) -> Feed:
             chapters=sorted((float(c["start"]), " ".join(str(c["title"]).split())[:200] or "Untitled")
                             for c in entry.get("chapters", []) if 0 <= float(c.get("start") or 0) < 1e7),
             chapters_url=web_url(entry.get("chapters_json_url")),
+            problems=handler.problems.get(n, []),
         ))
     return Feed(url=url, title=parsed.get("title"), items=items)
 
@@ -174,7 +218,15 @@ def parse_feed(data: bytes, url: str) -> Feed:
 def web_url(url: str | None) -> str | None:
     """An http(s) URL, else None: a feed's javascript: or file: link is never kept."""
     url = (url or "").strip()
-    return url if urlsplit(url).scheme.lower() in ("http", "https") else None
+    return url if _split(url).scheme.lower() in ("http", "https") else None
+
+
+def _split(url: str):
+    """urlsplit, with a malformed URL ('http://[fe80::1/x') read as no URL at all rather than raising."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return urlsplit("")
 
 
 def playable(enclosures: list[dict]) -> dict:
@@ -227,7 +279,7 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
     for item in select(feed.items, options.limit, options.since):
         if library.seen_item(feed.url, item.guid):
             continue
-        outcome = Outcome(f"{item.title} <{item.enclosure or item.link or item.guid}>")
+        outcome = Outcome(f"{item.title} <{item.enclosure or item.link or item.guid}>", warnings=list(item.problems))
         known = library.by_enclosure(item.enclosure) if item.enclosure else None
         if known is not None:  # the same audio under another GUID, or this feed under another URL
             episode, content_hash = known
@@ -358,5 +410,5 @@ def download_enclosure(library: Library, item: Item, options: FeedOptions) -> Pa
 def _suffix(url: str | None, allowed: set[str]) -> str | None:
     if not url:
         return None
-    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
+    suffix = PurePosixPath(_split(url).path).suffix.lower()
     return suffix if suffix in allowed else None

@@ -39,7 +39,10 @@ PUBLIC_ONLY = ("podkb fetches feeds only from public addresses (--allow-private,
 
 
 def check_url(url: str) -> str:
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as error:  # 'http://[fe80::1/x.mp3'
+        raise BadInput(f"not a URL: {error}") from None
     if scheme not in ("http", "https"):
         raise BadInput(f"only http and https URLs are followed, not {scheme or 'a bare path'!r}")
     return url

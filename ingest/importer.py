@@ -184,12 +184,15 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
                 described = described.over(manifest.beside(path))
             except BadInput as bad:  # a broken sidecar costs the episode its metadata, not the episode
                 outcome.warnings.append(str(bad))
+            outcome.warnings += described.problems
             audio = path.suffix.lower() in AUDIO_SUFFIXES
             data = None if audio else read_bytes(path)
             content_hash = file_hash(path) if audio else hashlib.sha256(data).hexdigest()
             known = library.by_hash(content_hash)
             if known:  # the same bytes again: skip before any work, transcription above all
-                outcome.result = AddResult("unchanged", known)
+                # With --replace, what its side files (or the options) say now is taken in: a fixed title.
+                updated = library.update_info(known.id, described) if replace else None
+                outcome.result = AddResult("replaced", updated) if updated else AddResult("unchanged", known)
                 yield outcome
                 continue
             if audio:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BadInput
+from .timecode import check_date
 
 NAME = "manifest.toml"
 METADATA = "metadata.json"
@@ -20,6 +21,7 @@ CHAPTERS_SUFFIX = ".chapters.json"
 SIDECARS = {NAME, METADATA, "*" + INFO_SUFFIX, "*" + CHAPTERS_SUFFIX}  # read for what they say, never imported as transcripts
 MAX_SIDECAR_BYTES = 20 << 20  # yt-dlp's info files list every format: a few MB
 FIELDS = ("id", "title", "show", "date", "source", "media")
+MAX_TITLE = 300  # characters of a title or show name, as `podkb edit` allows
 
 
 @dataclass
@@ -34,10 +36,12 @@ class EpisodeInfo:
     speakers: list[str] = field(default_factory=list)
     media: str | None = None  # the episode's audio (a path or URL), for playback from a transcript
     chapters: list[tuple[float, str]] = field(default_factory=list)  # published: (start seconds, title)
+    problems: list[str] = field(default_factory=list)  # what a side file got wrong: warnings, never errors
 
     def over(self, other: "EpisodeInfo") -> "EpisodeInfo":
         """These values where set, else ``other``'s."""
         return EpisodeInfo(
+            problems=self.problems + other.problems,
             id=self.id or other.id,
             title=self.title or other.title,
             show=self.show or other.show,
@@ -126,12 +130,29 @@ def _info_json(path: Path) -> EpisodeInfo:
         raise BadInput(f"{path.name}: not yt-dlp info (expected an object)")
     text = lambda key: data[key].strip() if isinstance(data.get(key), str) and data[key].strip() else None  # noqa: E731
     day = text("upload_date") or text("release_date")
-    date = f"{day[:4]}-{day[4:6]}-{day[6:8]}" if day and re.fullmatch(r"\d{8}", day) else None
+    date = f"{day[:4]}-{day[4:6]}-{day[6:8]}" if day and re.fullmatch(r"[0-9]{8}", day) else None
     chapters = [(float(c["start_time"]), " ".join(str(c["title"]).split())[:200]) for c in data.get("chapters") or []
                 if isinstance(c, dict) and isinstance(c.get("start_time"), (int, float))
                 and not isinstance(c["start_time"], bool) and 0 <= c["start_time"] < 1e7 and c.get("title")]
-    return EpisodeInfo(title=text("title"), show=text("series") or text("channel") or text("uploader"), date=date,
-                       source=text("webpage_url"), chapters=chapters)
+    return checked(EpisodeInfo(title=text("title"), show=text("series") or text("channel") or text("uploader"),
+                               date=date, source=text("webpage_url"), chapters=chapters), path.name)
+
+
+def checked(info: EpisodeInfo, where: str) -> EpisodeInfo:
+    """A side file's info with what can't be stored left out, each with a warning: a date that is not a
+    real one (``20211301``), a title or show longer than MAX_TITLE (cut, with an ellipsis)."""
+    if info.date:
+        try:
+            check_date(info.date)
+        except ValueError as error:
+            info.problems.append(f"{where}: date {error}; the episode is stored without it")
+            info.date = None
+    for name in ("title", "show"):
+        value = getattr(info, name)
+        if value and len(value) > MAX_TITLE:
+            setattr(info, name, value[:MAX_TITLE - 1].rstrip() + "…")
+            info.problems.append(f"{where}: the {name} has {len(value):,} characters; cut to {MAX_TITLE}")
+    return info
 
 
 def _metadata(path: Path) -> dict[str, EpisodeInfo]:
@@ -172,5 +193,5 @@ def _entries(entries: list, where: str) -> dict[str, EpisodeInfo]:
         for key, value in values.items():
             if value is not None and not isinstance(value, str):
                 raise BadInput(f"{where}: episode {n}: '{key}' must be a string")
-        found[entry["file"]] = EpisodeInfo(speakers=speakers, **values)
+        found[entry["file"]] = checked(EpisodeInfo(speakers=speakers, **values), f"{where}: episode {n}")
     return found

@@ -45,6 +45,8 @@ SETTINGS = {
     "reranker": Setting("PODKB_RERANKER", None, "the cross-encoder that re-ranks a search when --rerank is not given"),
     "ray_workers": Setting("PODKB_RAY_WORKERS", None, "at most this many actors on a Ray cluster (default: one "
                                                       "per GPU, else per CPU)"),
+    "judge": Setting("PODKB_JUDGE", "all-mpnet-base-v2", "the model that judges ask's answer spans again; 0 for "
+                                                         "none (default: all-mpnet-base-v2, when installed)"),
     "cache": Setting("PODKB_CACHE", None, "where unpacked models and measurements are kept (default: "
                                           "$XDG_CACHE_HOME/podkb, else ~/.cache/podkb)"),
     "debug": Setting("PODKB_DEBUG", "0", "1: show a store error's traceback instead of its one line"),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from . import dedup
+from .decode import well_formed
 from .migrations import migration
 from .models import Episode, Segment, Transcript, Word
 from .timecode import milliseconds as _ms
@@ -35,6 +36,23 @@ class AddResult:
     status: str  # "added", "replaced", "unchanged" or "changed" (same file, new content, no --replace)
     episode: Episode
     duplicate_of: Episode | None = None
+
+
+def text(value):
+    """The one well-formedness rule for text that enters the store: a lone surrogate (a JSON escape
+    such as "\\udcff", a broken terminal's byte) becomes '?', which SQLite can encode; the rest stays."""
+    return well_formed(value) if isinstance(value, str) else value
+
+
+def _well_formed(episode: Episode, transcript: Transcript, chapters) -> list | None:
+    for name in ("id", "title", "show", "date", "source", "media", "format", "language", "path", "feed", "guid"):
+        setattr(episode, name, text(getattr(episode, name)))
+    episode.speakers = [text(name) for name in episode.speakers]
+    for segment in transcript.segments:
+        segment.text, segment.speaker = text(segment.text), text(segment.speaker)
+        for word in segment.words or ():
+            word.text = text(word.text)
+    return None if chapters is None else [(c[0], text(str(c[1])), *c[2:]) for c in chapters]
 
 
 class Library:
@@ -80,6 +98,7 @@ class Library:
 
     def episode(self, ref: str) -> Episode:
         """An episode by id, or by a prefix of its id that names only one."""
+        ref = text(ref)
         row = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (ref,)).fetchone()
         if row:
             return _episode(row)
@@ -125,12 +144,12 @@ class Library:
         self.db.execute(
             "INSERT INTO feeds (url, title, added_at, checked_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(url) DO UPDATE SET title = coalesce(excluded.title, title), checked_at = excluded.checked_at",
-            (url, title, now, now),
+            (text(url), text(title), now, now),
         )
 
     def edit(self, episode_id: str, title: str | None = None, date: str | None = None, show: str | None = None) -> None:
         """Set an episode's title, date or show (None: leave it; '' for date or show: clear it)."""
-        changes = {k: (v or None) for k, v in (("title", title), ("date", date), ("show", show)) if v is not None}
+        changes = {k: (text(v) or None) for k, v in (("title", title), ("date", date), ("show", show)) if v is not None}
         if "title" in changes and not changes["title"]:
             raise ValueError("an episode needs a title")
         if not changes:
@@ -139,10 +158,31 @@ class Library:
         if self.db.execute(f"UPDATE episodes SET {assignments} WHERE id = :id", {**changes, "id": episode_id}).rowcount == 0:
             raise LookupError(f"no episode '{episode_id}'")
 
+    def update_info(self, episode_id: str, info) -> Episode | None:
+        """Take in what ``info`` (a manifest.EpisodeInfo) says of a stored episode's title, show, date,
+        source and published chapters where it differs; the episode as it is then, or None if nothing
+        changed. Its segments, and so its passages, stay as they are."""
+        episode = self.episode(episode_id)
+        wanted = {name: text(getattr(info, name)) for name in ("title", "show", "date", "source")}
+        changes = {name: value for name, value in wanted.items() if value and value != getattr(episode, name)}
+        published = [(start, title) for _, start, title, _ in self.chapters(episode_id, "published")]
+        chapters = [(float(start), text(str(title))) for start, title in info.chapters] if info.chapters else None
+        new_chapters = chapters is not None and [(round(a or 0, 3), b) for a, b in chapters] != \
+            [(round(a or 0, 3), b) for a, b in published]
+        if not changes and not new_chapters:
+            return None
+        with self.transaction():
+            if changes:
+                assignments = ", ".join(f"{k} = :{k}" for k in changes)
+                self.db.execute(f"UPDATE episodes SET {assignments} WHERE id = :id", {**changes, "id": episode_id})
+            if new_chapters:
+                self.set_chapters(episode_id, chapters, "published")
+        return self.episode(episode_id)
+
     def rename_speaker(self, old: str, new: str, episodes: list[str]) -> int:
         """Call ``old`` ``new`` in these episodes' segments and speaker lists; how many segments changed.
         Renaming to a name already there merges the two."""
-        changed = 0
+        changed, old, new = 0, text(old), text(new)
         for episode_id in episodes:
             changed += self.db.execute("UPDATE segments SET speaker = ? WHERE episode_id = ? AND speaker = ?",
                                        (new, episode_id, old)).rowcount
@@ -156,7 +196,7 @@ class Library:
         """Replace an episode's chapters of one source ('published' or 'found'): (start seconds, title) or
         (start seconds or None, title, paragraph) for an untimed transcript."""
         self.db.execute("DELETE FROM chapters WHERE episode_id = ? AND source = ?", (episode_id, source))
-        rows = [(None if c[0] is None else max(0.0, float(c[0])), " ".join(str(c[1]).split())[:200],
+        rows = [(None if c[0] is None else max(0.0, float(c[0])), " ".join(text(str(c[1])).split())[:200],
                  c[2] if len(c) > 2 else None) for c in chapters]
         rows.sort(key=lambda r: (r[0] if r[0] is not None else -1, r[2] if r[2] is not None else -1))
         self.db.executemany(
@@ -191,29 +231,30 @@ class Library:
                     episode_id: str | None) -> None:
         """Remember a feed item whose content is known (stored as ``episode_id``, or already there)."""
         self.db.execute("INSERT OR REPLACE INTO feed_items (feed, guid, enclosure, content_hash, episode_id) "
-                        "VALUES (?, ?, ?, ?, ?)", (feed, guid, enclosure, content_hash, episode_id))
+                        "VALUES (?, ?, ?, ?, ?)", (text(feed), text(guid), text(enclosure), content_hash, episode_id))
 
     def seen_item(self, feed: str, guid: str) -> bool:
         """Whether this feed item was taken in before (stored, already there, or removed by the user)."""
         return self.db.execute(
             "SELECT 1 FROM feed_items WHERE feed = ?1 AND guid = ?2 UNION ALL "
             "SELECT 1 FROM episodes WHERE feed = ?1 AND guid = ?2 UNION ALL "
-            "SELECT 1 FROM removed_items WHERE feed = ?1 AND guid = ?2 LIMIT 1", (feed, guid)).fetchone() is not None
+            "SELECT 1 FROM removed_items WHERE feed = ?1 AND guid = ?2 LIMIT 1", (text(feed), text(guid))).fetchone() \
+            is not None
 
     def by_enclosure(self, url: str) -> tuple[Episode | None, str | None] | None:
         """A feed item seen before with this enclosure URL, under any feed or GUID: (its episode, or None if
         the user removed it; its content hash), or None if no item had it."""
         row = self.db.execute("SELECT episode_id, content_hash FROM feed_items WHERE enclosure = ? "
-                              "ORDER BY episode_id IS NULL LIMIT 1", (url,)).fetchone()
+                              "ORDER BY episode_id IS NULL LIMIT 1", (text(url),)).fetchone()
         if row is None:
-            row = self.db.execute("SELECT id, content_hash FROM episodes WHERE media = ? LIMIT 1", (url,)).fetchone()
+            row = self.db.execute("SELECT id, content_hash FROM episodes WHERE media = ? LIMIT 1", (text(url),)).fetchone()
         if row is None:
             return None
         found = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (row[0],)).fetchone()
         return (_episode(found) if found else None), row[1]
 
     def unfollow(self, url: str) -> bool:
-        return self.db.execute("DELETE FROM feeds WHERE url = ?", (url,)).rowcount > 0
+        return self.db.execute("DELETE FROM feeds WHERE url = ?", (text(url),)).rowcount > 0
 
     def add(self, episode: Episode, transcript: Transcript, replace: bool = False,
             chapters: list[tuple[float, str]] | None = None) -> AddResult:
@@ -222,6 +263,7 @@ class Library:
 
         ``episode.content_hash`` must be set; ``episode.id`` is a wish and is made unique.
         """
+        chapters = _well_formed(episode, transcript, chapters)
         fp = dedup.fingerprint(" ".join(s.text for s in transcript.segments))
         with self.transaction():
             same = self.by_hash(episode.content_hash)

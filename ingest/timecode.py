@@ -10,11 +10,11 @@ from .errors import BadInput
 class OutOfRange(BadInput):
     """A time no recording can have: the file is damaged, not just one cue."""
 
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$")
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$", re.ASCII)
 # No recording runs for 1000 hours; a time past that is damage (or an attack on SQLite's integers).
 MAX_SECONDS = 1000 * 3600
 DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)  # ASCII digits only: "２０２１" sorts apart
 
 
 def check_time(value: float, shown=None) -> float:

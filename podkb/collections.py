@@ -14,12 +14,14 @@ from dataclasses import asdict, dataclass, field, replace
 
 from .ingest import Episode, Library, Segment, Word
 from .ingest.migrations import Migrations
+from .ingest.store import text as _text
 from .ingest.timecode import format_timestamp
 from .ingest.timecode import utc_now as _now
 from .index.hits import Citation, link
 
 migration = Migrations("quotes")
 MAX_NAME = 80
+MAX_NOTE = 10_000   # characters of a quote's note: a paragraph or two, not a file
 
 
 @migration
@@ -59,6 +61,12 @@ def m002_quote_context(db):
     db.execute("ALTER TABLE quotes ADD COLUMN context TEXT NOT NULL DEFAULT ''")
 
 
+@migration
+def m003_quote_paragraph(db):
+    # A quote from an untimed transcript is cited by its paragraph (¶15), as its hit was.
+    db.execute("ALTER TABLE quotes ADD COLUMN paragraph INTEGER")
+
+
 class AlreadySaved(ValueError):
     """The same moment is in the collection already (``existing``): save it again or merge, on purpose."""
 
@@ -85,10 +93,12 @@ class Quote:
     position: int = 0
     added_at: str | None = None
     context: str = ""            # the passage around it, as it was when saved
+    paragraph: int | None = None  # untimed transcripts: the paragraph it is in (the segment's index)
 
     @property
     def cited(self) -> Citation:
-        return Citation(self.show, self.episode_title, self.speaker, self.start)
+        return Citation(self.show, self.episode_title, self.speaker, self.start,
+                        self.paragraph if self.start is None else None)
 
     @property
     def citation(self) -> str:
@@ -99,7 +109,7 @@ class Quote:
 
 
 _COLUMNS = ("text, episode_id, episode_title, show, speaker, date, start, end, link, note, tags, id, position, "
-            "added_at, context")
+            "added_at, context, paragraph")
 
 
 def _locked(method):
@@ -133,6 +143,7 @@ class Collections:
     @_locked
     def name(self, name: str) -> str:
         """The collection's name as stored ('burnout ideas' finds 'Burnout Ideas'); LookupError if none."""
+        name = _text(name)
         row = self.db.execute("SELECT name FROM collections WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise LookupError(f"no collection '{name}'")
@@ -164,10 +175,13 @@ class Collections:
         what to do: "ask" raises AlreadySaved, "merge" widens the quote already there to both and keeps
         both notes and tags (it returns that quote), "keep" saves a second one.
         """
+        quote = well_formed_quote(quote)
         if not quote.text.strip():
             raise ValueError("a quote needs some text")
         if again not in ("ask", "merge", "keep"):
             raise ValueError("again is ask, merge or keep")
+        if len(quote.note) > MAX_NOTE:
+            raise ValueError(f"a note has at most {MAX_NOTE:,} characters, not {len(quote.note):,}")
         with self.library.transaction():
             stored = self.create(name)
             collection = self._id(stored)
@@ -181,11 +195,11 @@ class Collections:
             quote.position, quote.added_at = position, _now()
             values = (collection, position, quote.text, quote.episode_id, quote.episode_title, quote.show,
                       quote.speaker, quote.date, quote.start, quote.end, quote.link, quote.note,
-                      json.dumps(quote.tags), quote.added_at, quote.context)
+                      json.dumps(quote.tags), quote.added_at, quote.context, quote.paragraph)
             cursor = self.db.execute(
                 "INSERT INTO quotes (collection_id, position, text, episode_id, episode_title, show, speaker, date, "
-                "start, end, link, note, tags, added_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values)
+                "start, end, link, note, tags, added_at, context, paragraph) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
             quote.id = cursor.lastrowid
         return quote
 
@@ -227,7 +241,8 @@ class Collections:
 
     @_locked
     def remove(self, quote_id: int) -> None:
-        self.db.execute("DELETE FROM quotes WHERE id = ?", (quote_id,))
+        if self.db.execute("DELETE FROM quotes WHERE id = ?", (quote_id,)).rowcount == 0:
+            raise LookupError(f"no quote {quote_id}")
 
     @_locked
     def move(self, quote_id: int, step: int) -> None:
@@ -243,15 +258,22 @@ class Collections:
             self.db.executemany("UPDATE quotes SET position = ? WHERE id = ?", list(enumerate(ids)))
 
     def _id(self, name: str) -> int:
-        row = self.db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
+        row = self.db.execute("SELECT id FROM collections WHERE name = ?", (_text(name),)).fetchone()
         if row is None:
             raise LookupError(f"no collection '{name}'")
         return row[0]
 
 
+def well_formed_quote(quote: Quote) -> Quote:
+    """The quote with every text made well formed (ingest.store.text), as all text entering the store is."""
+    changes = {name: _text(getattr(quote, name)) for name in ("text", "episode_id", "episode_title", "show", "speaker",
+                                                            "date", "link", "note", "context")}
+    return replace(quote, **changes, tags=[_text(t) for t in quote.tags])
+
+
 def clean_name(name: str) -> str:
     """A collection name: one line of printable text, at most MAX_NAME characters."""
-    name = " ".join("".join(ch for ch in (name or "") if ch.isprintable()).split())
+    name = " ".join("".join(ch if ch.isprintable() else " " for ch in (_text(name) or "")).split())
     if not name:
         raise ValueError("a collection needs a name")
     if len(name) > MAX_NAME:
@@ -313,10 +335,16 @@ def moment(hit, before: int = 0, after: int = 0) -> tuple[str, float | None, flo
     at = hit.sentence
     if at is None:
         return " ".join(hit.text.split()), hit.passage_start, hit.end
-    first, last = max(0, at - max(0, before)), min(len(sentences) - 1, at + max(0, after))
+    end_at = at if hit.span_end is None else hit.span_end
+    first, last = max(0, at - max(0, before)), min(len(sentences) - 1, end_at + max(0, after))
     text = " ".join(s[0] for s in sentences[first:last + 1])
     start = hit.start if first == at else (sentences[first][1] if sentences[first][1] is not None else hit.start)
-    end = next((s[1] for s in sentences[last + 1:] if s[1] is not None), sentences[last][2].end)
+    # It ends where the next sentence timed after its start begins: sentences of one segment without word
+    # times share the segment's start, and the one after them must not end the quote where it began.
+    end = next((s[1] for s in sentences[last + 1:] if s[1] is not None and (start is None or s[1] > start)),
+               sentences[last][2].end)
+    if start is not None and end is not None and end <= start:
+        end = None
     return " ".join(text.split()), start, end
 
 
@@ -341,7 +369,7 @@ def quote_from_hit(library: Library, hit, text: str | None = None, note: str = "
     return Quote(
         text=text, episode_id=hit.episode_id, episode_title=hit.episode_title, show=hit.show, speaker=hit.speaker,
         date=episode.date, start=start, end=end, link=episode_link(episode, start), note=note, tags=tags or [],
-        context=whole,
+        context=whole, paragraph=hit.paragraph if start is None else None,
     )
 
 
@@ -350,7 +378,8 @@ def quote_from_point(library: Library, point) -> Quote:
     episode = library.episode(point.episode_id)
     return Quote(text=" ".join(point.text.split()), episode_id=point.episode_id, episode_title=point.episode_title,
                  show=point.show, speaker=point.speaker, date=episode.date, start=point.start, end=point.end,
-                 link=episode_link(episode, point.start))
+                 link=episode_link(episode, point.start),
+                 paragraph=point.cited.paragraph if point.start is None else None)
 
 
 def locate(segments: list[Segment], text: str) -> tuple[float, float] | None:
@@ -402,7 +431,8 @@ def _spread(segment: Segment):
 
 
 def _quote(row) -> Quote:
-    (text, episode_id, title, show, speaker, date, start, end, link, note, tags, id_, position, added_at, context) = row
-    return Quote(text=text, episode_id=episode_id, episode_title=title, show=show, speaker=speaker, date=date,
+    (said, episode_id, title, show, speaker, date, start, end, link, note, tags, id_, position, added_at, context,
+     paragraph) = row
+    return Quote(text=said, episode_id=episode_id, episode_title=title, show=show, speaker=speaker, date=date,
                  start=start, end=end, link=link, note=note, tags=json.loads(tags), id=id_, position=position,
-                 added_at=added_at, context=context)
+                 added_at=added_at, context=context, paragraph=paragraph)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Generator, Iterable, Iterator
 
 from .ingest import Episode, EpisodeInfo, Library, Outcome, Segment
 from .ingest.errors import StoreError
+from .ingest.store import DB_NAME
 from .ingest.settings import setting
 from .ingest.migrations import migration as ingest_migration
 from .index.config import Config
@@ -62,6 +63,14 @@ def open_store(path: str | Path) -> Library:
     return library
 
 
+class NoKnowledgeBase(StoreError):
+    """A command that only reads was pointed at a folder with no knowledge base in it (a mistyped --kb)."""
+
+    def __init__(self, path: Path):
+        super().__init__(f"no knowledge base at {path} (podkb add FILES creates one)")
+        self.path = path
+
+
 class NotIndexed(StoreError):
     """The episodes were stored but indexing them failed (they are indexed at the next search)."""
 
@@ -95,20 +104,26 @@ class Info:
 
 class KnowledgeBase:
     def __init__(self, path: str | Path | None = None, model: str | None = None, *, embedder=None,
-                 check_model: bool = True):
+                 check_model: bool = True, judge: bool | None = None, create: bool = True):
         """Open (or create) the knowledge base in ``path`` (default: ``home()``).
 
         ``model`` is the embedding model to search with: by default the one the knowledge base was
         indexed with. It loads at the first search or indexing, once. ``embedder`` passes a loaded
-        one instead (anything with ``name``, ``dim`` and ``encode(texts)``).
+        one instead (anything with ``name``, ``dim`` and ``encode(texts)``). ``judge``: whether ``ask``
+        has all-mpnet-base-v2 judge its answer spans again (index/judge.py); by default it does, unless
+        ``embedder`` was given (a caller's own model gets no second model behind its back). ``create=False``
+        opens only a knowledge base that exists (NoKnowledgeBase otherwise): reading never creates one.
         """
         from .index import Index
 
         self.path = Path(path).expanduser() if path else home()
+        if not create and not (self.path / DB_NAME).is_file():
+            raise NoKnowledgeBase(self.path)
         self._pinned = model or (embedder.name if embedder is not None else None)  # else: the store's model
         self._lock = threading.RLock()   # the shared read connection
         self._write = threading.Lock()   # one writer at a time in this process; the index lock does processes
         self._embedder = embedder
+        self._judging = judge if judge is not None else embedder is None
         self._transcriber = None
         self.notices: list[str] = []     # what was repaired on the way (a damaged FAISS file rebuilt, ...)
         self._library = open_store(self.path)
@@ -151,6 +166,15 @@ class KnowledgeBase:
 
             self._embedder = load(name)
         return self._embedder
+
+    @property
+    def judge(self):
+        """The model that judges ask's answer spans again (index/judge.py), loaded once; None without one."""
+        if not self._judging:
+            return None
+        from .index.judge import judge
+
+        return judge(self.model)
 
     @property
     def transcriber(self):
@@ -312,7 +336,7 @@ class KnowledgeBase:
             self._sync_if_stale()
         with self._lock:
             self._follow_reindex()
-            answer = ask_index(self._index, question, k=k, points=points, filters=filters)
+            answer = ask_index(self._index, question, k=k, points=points, filters=filters, judge=self.judge)
             self._collect(self._index)
         return answer
 
@@ -454,19 +478,33 @@ class KnowledgeBase:
         """Call speaker ``old`` ``new`` in one episode, in every episode of a show, or everywhere: in its
         segments, passages, hits, citations and the speaker filter, without embedding anything again.
         Quotes already saved keep the name they were saved with. Segments renamed (LookupError if none)."""
-        new = _name(new, "speaker name", 80)
+        return self.rename_speakers([(old, new)], episode=episode, show=show)[0]
+
+    def rename_speakers(self, pairs: list[tuple[str, str]], episode: str | None = None,
+                        show: str | None = None) -> list[int]:
+        """Several renames (``rename_speaker``) as one: all of them, in order, or none (a name that is
+        not there, or an empty new name, changes nothing). Segments renamed by each."""
+        from .ingest.decode import well_formed
+
+        pairs = [(well_formed(old), _name(new, "speaker name", 80)) for old, new in pairs]
+        counts = []
         with self._writer() as (library, index_):
             episodes = self._scope(library, episode, show)
             with library.transaction():
-                changed = library.rename_speaker(old, new, episodes)
-                if not changed:
-                    where = f"episode {episodes[0]}" if episode else f"show {show!r}" if show else "the knowledge base"
-                    raise LookupError(f"no speaker {old!r} in {where}")
-                index_.rename_speaker(old, new, episodes)
-        return changed
+                for old, new in pairs:
+                    changed = library.rename_speaker(old, new, episodes)
+                    if not changed:
+                        where = f"episode {episodes[0]}" if episode else f"show {show!r}" if show else \
+                            "the knowledge base"
+                        raise LookupError(f"no speaker {old!r} in {where}; nothing was renamed")
+                    index_.rename_speaker(old, new, episodes)
+                    counts.append(changed)
+        return counts
 
     @staticmethod
     def _scope(library: Library, episode: str | None, show: str | None) -> list[str]:
+        if episode is not None and not episode.strip() or show is not None and not show.strip():
+            raise ValueError("an empty --episode or --show names nothing: leave it out to mean everywhere")
         if episode:
             return [library.episode(episode).id]
         if show:
@@ -617,7 +655,7 @@ def _name(text: str | None, what: str, limit: int, clear: bool = False) -> str |
         return None
     from .ingest.decode import well_formed
 
-    name = " ".join("".join(ch for ch in well_formed(text) if ch.isprintable()).split())
+    name = " ".join("".join(ch if ch.isprintable() else " " for ch in well_formed(text)).split())  # 'a\nb': 'a b'
     if not name and not clear:
         raise ValueError(f"the {what} is empty")
     if len(name) > limit:

@@ -17,6 +17,14 @@ Burnout warning <script>alert('xss')</script> and <img src=x onerror=alert(1)> h
 2
 00:00:04,500 --> 00:00:09,000
 Read [this link](javascript:alert(2)) and **bold** claims about burnout and rest, $x^2$ too.
+
+3
+00:00:09,500 --> 00:00:13,000
+The harbour was calm that morning and the gulls were quiet.
+
+4
+00:00:13,500 --> 00:00:17,000
+We rowed out past the old lighthouse before the ferry came in.
 """
 
 

@@ -12,6 +12,7 @@ import sys
 import faiss
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from podkb.knowledgebase import open_store
 from podkb.index import Index
@@ -216,13 +217,33 @@ def test_a_folder_where_the_faiss_file_belongs_is_one_line_and_no_temporary_file
 # Empty indexes (item 4)
 
 def test_searching_an_empty_or_passageless_knowledge_base_answers_no_passages(podkb, write, kb):
-    for _ in range(2):  # a fresh knowledge base; then one whose only episode is too short for a passage
-        result = podkb("search", "how to avoid burnout")
-        assert "No passages found" in result.stderr
-        podkb("add", write("short.txt", "Hi."))
+    from podkb import KnowledgeBase
+
+    KnowledgeBase(kb).close()  # a knowledge base with nothing in it: said to be empty, and how to add
+    for command in ("search", "ask"):
+        result = podkb(command, "how to avoid burnout")
+        assert "is empty: podkb add FILES" in result.stderr and "No passages found" not in result.stderr
+    podkb("add", write("short.txt", "Hi."))  # one whose only episode is too short for a passage
+    assert "No passages found" in podkb("search", "how to avoid burnout").stderr
     with open_store(kb) as library:
         from podkb.index import search_index
         assert search_index(Index(library, embedder=HashEmbedder()), "how to avoid burnout") == []
+
+
+@pytest.mark.parametrize("command", [["search", "q"], ["ask", "q"], ["show", "e"], ["episodes"], ["chapters", "e"],
+                                     ["speakers"], ["info"], ["collections"], ["quote", "list", "c"],
+                                     ["export", "c", "--format", "json"], ["feeds"], ["feed"], ["serve"], ["mcp"],
+                                     ["remove", "e"], ["edit", "e", "--title", "T"], ["reindex"], ["config"],
+                                     ["config", "nprobe"]])
+def test_a_command_that_reads_never_creates_a_knowledge_base_at_a_mistyped_path(command, tmp_path, monkeypatch):
+    from podkb.ui.cli import cli
+
+    monkeypatch.setenv("PODKB_MODEL", "py:tests.fake_embedder:HashEmbedder")
+    typo = tmp_path / "typo"
+    result = CliRunner().invoke(cli, [*command, "--kb", str(typo)])
+    assert result.exit_code == 1, result.output
+    assert f"no knowledge base at {typo} (podkb add FILES creates one)" in result.stderr
+    assert not typo.exists()
 
 
 # Storage (item 6): run in a private mount namespace, so nothing outlives the test

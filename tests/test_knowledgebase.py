@@ -81,7 +81,7 @@ def test_settings_are_saved_with_the_knowledge_base_and_shown_by_info(tmp_path, 
         assert (kb.config.dense_weight, kb.config.nprobe) == (0.6, 80)
         info = kb.info()
         assert (info.episodes, info.stale, info.model, info.dim, info.index_kind) == (1, 0, "hash", 64, "Flat")
-        assert info.passages > 0 and info.schema == {"ingest": 4, "index": 8, "quotes": 2}
+        assert info.passages > 0 and info.schema == {"ingest": 4, "index": 8, "quotes": 3}
         assert info.files["podkb.db"] > 0 and info.files["passages.faiss"] > 0
         # The index follows the saved settings: past switch_size passages it turns IVF, probed nprobe lists.
         kb.configure(switch_size=300)
@@ -89,9 +89,12 @@ def test_settings_are_saved_with_the_knowledge_base_and_shown_by_info(tmp_path, 
         assert kb.info().index_kind == "IVF256,SQ8 (nprobe 80)"
         assert kb.search("how to avoid burnout", k=3)
 
-    shown = podkb("info").output  # the podkb fixture's knowledge base: empty
+    assert "no knowledge base at" in podkb("info", expect=1).output  # the podkb fixture's: not made yet
+    assert "Invalid value for VALUE" in podkb("config", "dense_weight", "3", expect=2).output
+    assert "no knowledge base at" in podkb("info", expect=1).output  # a refused change makes none
+    podkb("config", "nprobe", "32")  # a change starts one
+    shown = podkb("info").output
     assert re.search(r"^episodes\s+0$", shown, re.M) and "dense_weight 0.7" in shown and "schema" in shown
-    podkb("config", "nprobe", "32")
     assert json.loads(podkb("info", "--json").output)["config"]["nprobe"] == 32
     assert "Invalid value for VALUE" in podkb("config", "dense_weight", "3", expect=2).output
 

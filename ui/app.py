@@ -33,7 +33,7 @@ from podkb.events import Done, Indexing, Outcome, Transcribing
 from podkb.knowledgebase import NotIndexed, home
 from podkb.ui.exports import FORMATS, export, file_name, md
 from podkb.collections import AlreadySaved, moment, parse_tags
-from podkb.ui.web import (EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
+from podkb.ui.web import (seconds_of, EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
                           natural, playback, point_html, save_upload, segment_at, transcript_html)
 
 KB = str(home())  # $PODKB_HOME (podkb serve --kb sets it), else the user's app folder
@@ -145,7 +145,10 @@ def search_page(kb: KnowledgeBase) -> None:
                 "No passages found. Try other words, or clear the filters in the sidebar.")
         return
     by_id = {ep.id: ep for ep in episodes}
-    show_points(kb, answer.points)
+    if answer.answered:
+        show_points(kb, answer.points)
+    else:
+        st.warning("Nothing in this library answers that well; the nearest passages are below.")
     # After the points: a point saved in this run may have made a collection, and the save forms'
     # help lists them; a form drawn with stale help changes identity and loses what was typed in it.
     names = [name for name, _ in kb.collections.names()]
@@ -153,7 +156,7 @@ def search_page(kb: KnowledgeBase) -> None:
     for n, hit in enumerate(hits, 1):
         if hit.episode_id not in segments:
             segments[hit.episode_id] = kb.segments(hit.episode_id)
-        show_hit(kb, n, hit, by_id[hit.episode_id], segments[hit.episode_id], names)
+        show_hit(kb, n, hit, by_id[hit.episode_id], segments[hit.episode_id], names, weak=not answer.answered)
 
 
 def show_points(kb: KnowledgeBase, points) -> None:
@@ -176,8 +179,11 @@ def show_points(kb: KnowledgeBase, points) -> None:
                     say("success", f"Saved to {collection} (quote {saved.id}, {saved.citation}).")
 
 
-def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, names: list[str]) -> None:
+def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, names: list[str],
+             weak: bool = False) -> None:
     with st.container(border=True):
+        if weak:
+            st.caption("Weak match: near the question's words, not an answer to it")
         st.html(hit_html(n, hit))
         play = playback(episode.media, episode.source, hit.start)
         left, episode_column, middle, right = st.columns([2, 2, 3, 2])
@@ -216,7 +222,7 @@ def save_form(kb: KnowledgeBase, hit, names: list[str]) -> None:
     more_before = before.number_input("Sentences before", 0, 5, 0, key=f"{key}-before")
     more_after = after.number_input("Sentences after", 0, 5, 0, key=f"{key}-after")
     text, start, _ = moment(hit, int(more_before), int(more_after))
-    st.caption(f"{clock(start)} · {hit.speaker or ''}".strip(" ·"))
+    st.caption(md(f"{clock(start)} · {hit.speaker or ''}".strip(" ·")))
     st.html(f'<div class="podkb-preview">“{e(text)}”</div>')
     note = st.text_input("Note", key=f"{key}-note")
     tags = st.text_input("Tags", placeholder="focus, habits", key=f"{key}-tags")
@@ -258,8 +264,7 @@ def episode_page(kb: KnowledgeBase) -> None:
     if st.session_state.episode not in titles:
         st.session_state.episode = episodes[0].id
     chosen = st.sidebar.selectbox("Episode", list(titles), key="episode", format_func=titles.get)
-    at = st.query_params.get("t")
-    start = float(at) if at and at.replace(".", "", 1).isdigit() else None
+    start = seconds_of(st.query_params.get("t"))
     if st.session_state.get("shown_episode") != chosen:
         st.session_state.shown_episode = chosen
         if st.query_params.get("episode") != chosen:
@@ -267,9 +272,9 @@ def episode_page(kb: KnowledgeBase) -> None:
     to_url({"episode": chosen, "t": str(int(start)) if start is not None else ""})
     episode = kb.episode(chosen)
     segments = kb.segments(chosen)
-    st.title(episode.title)
-    st.caption(" · ".join(part for part in (episode.show, episode.date, ", ".join(episode.speakers),
-                                            clock(episode.duration)) if part))
+    st.title(md(episode.title))  # a title from a feed or `podkb edit` is text, never Markdown or a link
+    st.caption(md(" · ".join(part for part in (episode.show, episode.date, ", ".join(episode.speakers),
+                                               clock(episode.duration)) if part)))
     play = playback(episode.media, episode.source, start)
     follow = False
     if play.audio:
@@ -300,7 +305,7 @@ def episode_page(kb: KnowledgeBase) -> None:
         if words:
             wanted = [w.lower() for w in words]
             lines = [i for i, s in enumerate(segments) if all(w in s.text.lower() for w in wanted)]
-            st.caption(f"{len(lines)} of {len(segments)} lines say {' '.join(words)!r}")
+            st.caption(md(f"{len(lines)} of {len(segments)} lines say {' '.join(words)!r}"))
             st.html("".join(transcript_html(chosen, segments, i, i, here, words) for i in lines[:TRANSCRIPT_LINES]))
             return
         first = max(0, (here or 0) - 5)

@@ -19,6 +19,7 @@ from ..ingest.settings import SETTINGS, flag
 from ..ingest.timecode import check_date
 
 from ..index.chapters import podcasting20
+from ..index.config import Config
 from ..index.hits import said_at
 from ..index.keywords import phrases
 from ..ingest.formats import FORMATS as TRANSCRIPT_FORMATS
@@ -58,14 +59,16 @@ def a_date(ctx, param, value: str | None) -> str | None:
         raise click.BadParameter(safe(str(error))) from None
 
 
-def open_kb(kb: str, model: str | None = None, check_model: bool = True) -> KnowledgeBase:
+def open_kb(kb: str, model: str | None = None, check_model: bool = True, create: bool = False) -> KnowledgeBase:
+    """The knowledge base a command works on; only the commands that add (``create``) make a new one."""
     click.get_current_context().meta["podkb.kb"] = kb  # for the one-line message if the store fails later
     from ..index import ModelMismatch
+    from ..knowledgebase import NoKnowledgeBase
 
     try:
-        return KnowledgeBase(kb, model, check_model=check_model)
-    except ModelMismatch as error:
-        raise click.ClickException(str(error)) from None
+        return KnowledgeBase(kb, model, check_model=check_model, create=create)
+    except (ModelMismatch, NoKnowledgeBase) as error:
+        raise click.ClickException(safe(str(error))) from None
     except (sqlite3.Error, OSError, StoreError) as error:
         raise click.ClickException(f"cannot open the knowledge base: {safe(store_problem(kb, error))}") from None
 
@@ -271,7 +274,7 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
                        media=str(Path(media).resolve()) if media and not media.startswith(("http://", "https://"))
                        else media)
     transcriber = make_transcriber(whisper_model, device, compute_type, batched, diarize)
-    with open_kb(kb, model) as base:
+    with open_kb(kb, model, create=True) as base:
         adding(base, base.add_events(paths, info, replace=replace, format=fmt, transcriber=transcriber,
                                      index=not no_index, ray=ray))
 
@@ -303,7 +306,7 @@ def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model,
     options = FeedOptions(limit=limit, since=since.date() if since else None, timeout=timeout,
                           max_bytes=max_size << 20, allow_private=allow_private)
     transcriber = make_transcriber(whisper_model, device, compute_type, batched, diarize)
-    with open_kb(kb, model) as base:
+    with open_kb(kb, model, create=bool(sources)) as base:
         if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
         adding(base, base.follow_events(list(sources), options=options, transcriber=transcriber,
@@ -448,11 +451,12 @@ def renames(ctx, param, values) -> list[tuple[str, str]]:
 
 
 def rename_all(base: KnowledgeBase, pairs, episode=None, show=None) -> None:
-    for old, new in pairs:
-        try:
-            n = base.rename_speaker(old, new, episode=episode, show=show)
-        except (LookupError, ValueError) as error:
-            raise click.ClickException(safe(str(error))) from None
+    """Every --rename OLD=NEW, all or none."""
+    try:
+        counts = base.rename_speakers(list(pairs), episode=episode, show=show)
+    except (LookupError, ValueError) as error:
+        raise click.ClickException(safe(str(error))) from None
+    for (old, new), n in zip(pairs, counts):
         click.echo(f"renamed {safe(old)} to {safe(new)} in {plural(n, 'segment')}")
 
 
@@ -504,7 +508,7 @@ def speakers(episode, show, pairs, as_json, kb):
             return
         try:
             found = base.speakers(episode=episode_id, show=show)
-        except LookupError as error:
+        except (LookupError, ValueError) as error:
             raise click.ClickException(safe(str(error))) from None
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
@@ -575,10 +579,13 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
             return
         hits = base.search(query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion, sync=False)
         tell(base)
+        filled = has_episodes(base, kb)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return
     if not hits:
+        if not filled:
+            return
         quoted, _ = phrases(query)
         click.echo(f"No passage says {' and '.join(repr(p) for p in quoted)} word for word. Without the quotes, "
                    "its words are searched by meaning." if quoted else
@@ -594,7 +601,7 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
 @click.argument("question")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of hits below the points.")
 @click.option("--points", default=5, show_default=True, type=click.IntRange(1, 10), help="Most key points.")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON: {question, points, hits}.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON: {question, answered, confidence, points, hits}.")
 @filter_options
 @click.option("--model", help=MODEL_HELP)
 @kb_option
@@ -602,27 +609,45 @@ def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to
     """Answer QUESTION with key points: distinct answers, each cited at its moment, then the hits.
 
     Extractive and offline: each point is what someone said, never a question,
-    and each comes from a different moment.
+    and each comes from a different moment. When nothing in the library answers it
+    well, it says so and shows the nearest passages instead.
     """
     with open_kb(kb, model) as base:
         filters = make_filters(base, show, episode, speaker, date_from, date_to)
         sync_index(base, quiet=as_json)
         result = base.ask(question, k=k, points=points, filters=filters, sync=False)
         tell(base)
+        filled = has_episodes(base, kb)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
     if not result.hits:
-        click.echo("No passages found. Try other words or fewer filters.", err=True)
+        if filled:
+            click.echo("No passages found. Try other words or fewer filters.", err=True)
         return
     from .render import hit_text, point_text
 
     color = sys.stdout.isatty()
-    if result.points:
+    if not result.answered:
+        click.echo(NO_ANSWER + "\n")
+    elif result.points:
         click.echo(click.style("Key points", bold=True) if color else "Key points")
         click.echo("\n".join(point_text(n, point, color) for n, point in enumerate(result.points, 1)) + "\n")
-    click.echo(click.style("Hits", bold=True) if color else "Hits")
+    heading = "Hits" if result.answered else "Nearest passages"
+    click.echo(click.style(heading, bold=True) if color else heading)
     click.echo("\n\n".join(hit_text(n, hit, color) for n, hit in enumerate(result.hits, 1)))
+
+
+NO_ANSWER = "Nothing in this library answers that well; the nearest passages are below."
+
+
+def has_episodes(base: KnowledgeBase, kb: str) -> bool:
+    """Whether the knowledge base has episodes; if not, says so on stderr, with how to add some."""
+    if base.episodes():
+        return True
+    click.echo(f"The knowledge base at {safe(kb)} is empty: podkb add FILES (or podkb feed URL) adds episodes.",
+               err=True)
+    return False
 
 
 def _load_reranker(name: str | None):
@@ -697,20 +722,27 @@ def config(setting, value, kb):
     is BM25); switch_size: passages from which FAISS turns approximate (IVF);
     nprobe: IVF lists visited per query. The model is changed by 'podkb reindex --model'.
     """
-    with open_kb(kb, check_model=False) as base:
+    defaults = asdict(Config())
+    if setting is not None and (setting not in defaults or setting == "model"):
+        raise click.BadParameter(f"choose one of {', '.join(n for n in defaults if n != 'model')}",
+                                 param_hint="SETTING")
+    try:
+        wanted = None if value is None else type(defaults[setting])(value)
+        if wanted is not None:
+            Config(**{setting: wanted})  # checked before a knowledge base is made for it
+    except ValueError as error:
+        raise click.BadParameter(safe(str(error)), param_hint="VALUE") from None
+    with open_kb(kb, check_model=False, create=wanted is not None) as base:  # a change may start one
         current = asdict(base.config)
         if setting is None:
             for name, now in current.items():
                 click.echo(f"{name} = {now}")
             return
-        if setting not in current or setting == "model":
-            raise click.BadParameter(f"choose one of {', '.join(n for n in current if n != 'model')}",
-                                     param_hint="SETTING")
-        if value is None:
+        if wanted is None:
             click.echo(f"{setting} = {current[setting]}")
             return
         try:
-            changed = base.configure(**{setting: type(current[setting])(value)})
+            changed = base.configure(**{setting: wanted})
         except ValueError as error:
             raise click.BadParameter(safe(str(error)), param_hint="VALUE") from None
     click.echo(f"{setting} = {getattr(changed, setting)}")
@@ -782,7 +814,10 @@ def quote_list(collection, kb):
 def quote_remove(quote_id, kb):
     """Remove the quote QUOTE_ID (see 'podkb quote list')."""
     with open_kb(kb) as base:
-        base.collections.remove(quote_id)
+        try:
+            base.collections.remove(quote_id)
+        except LookupError as error:
+            raise click.ClickException(f"{error}. Try 'podkb quote list COLLECTION' to see their ids.") from None
     click.echo(f"removed quote {quote_id}")
 
 
@@ -805,13 +840,11 @@ def export(collection, fmt, output, kb):
         click.echo(text, nl=False)
         return
 
-    target = Path(output)
-    partial = target.with_name(target.name + ".part")
+    from .files import write_file
+
     try:
-        partial.write_text(text, encoding="utf-8", newline="")
-        partial.replace(target)
+        write_file(output, text)
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise click.ClickException(f"cannot write {safe(output)}: {error.strerror or error}") from None
     click.echo(f"wrote {plural(len(quotes), 'quote')} to {safe(output)}", err=True)
 
@@ -868,7 +901,10 @@ def serve(port, host, kb):
 
     app = Path(__file__).with_name("app.py")
     env = dict(os.environ, **{SETTINGS["home"].env: str(Path(kb).expanduser().resolve())})
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
+    # -P: the working folder is not put first on sys.path, so a folder there named podkb (a clone, run
+    # from its parent) can't hide the installed package.
+    open_kb(kb, check_model=False).close()  # a mistyped --kb is an error, not a new empty knowledge base
+    command = [sys.executable, "-P", "-m", "streamlit", "run", str(app), "--server.address", host,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.maxUploadSize", str(MAX_UPLOAD_MB), "--server.fileWatcherType", "none",
                "--global.developmentMode", "false", "--client.toolbarMode", "viewer"]

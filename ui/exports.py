@@ -93,7 +93,7 @@ def _rows(quotes: list[Quote]) -> list[dict]:
     return [{
         "text": q.text, "episode_id": q.episode_id, "episode_title": q.episode_title, "show": q.show or "",
         "speaker": q.speaker or "", "date": q.date or "", "start": q.start, "end": q.end,
-        "timestamp": clock(q.start), "link": q.link or "", "note": q.note, "tags": " ".join(q.tags),
+        "timestamp": q.cited.moment, "link": q.link or "", "note": q.note, "tags": " ".join(q.tags),
         "added_at": q.added_at or "",
     } for q in quotes]
 

@@ -12,15 +12,21 @@ at stderr while it serves, so nothing but protocol messages reaches stdout.
 """
 from __future__ import annotations
 
+import io
+import json
 import logging
+import math
+import sys
 from typing import Any
 from urllib.parse import unquote
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
 
 from ..events import Done, Indexing
 from ..index.hits import Citation, said_at, web_url
+from ..ingest.decode import well_formed
 from ..ingest.timecode import format_timestamp
 from ..knowledgebase import KnowledgeBase
 from .exports import export
@@ -59,8 +65,64 @@ def _query(text: str, what: str = "query") -> str:
     return text[:1000]
 
 
+class _Server(MCPServer):
+    """The SDK's server, with arguments that fail validation said in one line ("k: Input should be a valid
+    integer"), not a multi-line pydantic report."""
+
+    async def call_tool(self, name, arguments, context=None):
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            if not isinstance(error.__cause__, ValidationError):
+                raise
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.__cause__.errors())
+            raise ToolError(f"bad arguments for {name}: {problems}") from None
+
+
+def mend(line: bytes) -> bytes:
+    """A JSON-RPC line with each lone surrogate in its strings ("\\ud800") made '?': the SDK's JSON
+    parser refuses them, and then no reply goes back, so the client waits forever on that id."""
+    if b"\\u" not in line:
+        return line
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return line  # not JSON at all: the SDK answers that itself
+    return json.dumps(_well_formed(message)).encode() + b"\n"
+
+
+def _well_formed(value):
+    if isinstance(value, str):
+        return well_formed(value)
+    if isinstance(value, list):
+        return [_well_formed(v) for v in value]
+    if isinstance(value, dict):
+        return {well_formed(k): _well_formed(v) for k, v in value.items()}
+    return value
+
+
+class _MendedLines(io.RawIOBase):
+    """A binary stream of another's lines, each mended (``mend``)."""
+
+    def __init__(self, source):
+        self.source, self.pending = source, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            line = self.source.readline()
+            if not line:
+                return 0
+            self.pending = mend(line)
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
+
+
 def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
-    server = MCPServer(name="podkb", instructions=INSTRUCTIONS)
+    server = _Server(name="podkb", instructions=INSTRUCTIONS)
 
     def find(episode: str):
         try:
@@ -86,14 +148,20 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
 
     @server.tool(description="Answer an advice question with key points: distinct answers from different moments, "
                              "each what someone said (never a question), each cited; then the hits they come from. "
-                             + CITE)
+                             "`answered` is false (and `points` empty) when nothing in the library answers it well: "
+                             "say so rather than answer from the nearest passages. " + CITE)
     def ask(question: str, k: int = 5) -> dict:
         answer = kb.ask(_query(question, "question"), k=_k(k), sync=False)
+        points = answer.points if answer.answered else []
         return {
             "question": question,
+            "answered": answer.answered,
+            "confidence": round(answer.confidence, 3),
+            "note": None if answer.answered else "Nothing in this library answers that well; the hits are the "
+                                                 "nearest passages.",
             "points": [{"text": p.text, "episode_id": p.episode_id, "episode_title": p.episode_title, "show": p.show,
                         "speaker": p.speaker, "start": p.start, "time": _clock(p.start), "citation": p.citation,
-                        "link": p.link} for p in answer.points],
+                        "link": p.link} for p in points],
             "hits": [_hit(h) for h in answer.hits],
         }
 
@@ -101,6 +169,8 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
                              "seconds/2 of an episode (an id, or the start of one), with speakers and times. For "
                              "untimed transcripts, `start` counts paragraphs from 0.")
     def context(episode: str, start: float, seconds: float = 60) -> dict:
+        if not (math.isfinite(start) and math.isfinite(seconds)):
+            raise ToolError("start and seconds must be numbers, not NaN or infinity")
         if seconds <= 0 or seconds > 3600:
             raise ToolError("seconds must be more than 0 and at most 3600")
         if start < 0:
@@ -194,4 +264,6 @@ def serve(kb: KnowledgeBase, read_only: bool = False) -> None:
     log.setLevel(logging.INFO)
     if not read_only and kb.stale():
         threading.Thread(target=index_stale, args=(kb,), name="podkb-index", daemon=True).start()
+    # The SDK reads sys.stdin's buffer when it is not fd 0 itself: each line reaches it mended.
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(_MendedLines(sys.stdin.buffer)), encoding="utf-8")
     build(kb, read_only).run("stdio")

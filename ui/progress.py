@@ -1,17 +1,21 @@
 """A job's progress events on the terminal: tqdm bars on stderr, for transcriptions and indexing.
 
 On a terminal each bar redraws in place; on a file or a pipe (a log, ``podkb add x | head``)
-there are no bars: a bar's label is written once, as one line, when its work starts.
+there are no bars: a bar's label is written as one line when its work starts, then a line of its
+counts as it moves (at most one each PIPED_EVERY seconds) and one when it ends.
 """
 from __future__ import annotations
 
 import os
 import sys
+import time
 
 import click
 
 from ..events import Indexing, Transcribing
 from .terminal import safe
+
+PIPED_EVERY = 10.0  # seconds between a piped bar's progress lines: a log that shows it is alive, not a flood
 
 
 def _bar(label: str, total: float, unit: str, bar_format: str | None = None):
@@ -38,6 +42,7 @@ class Bars:
     def __init__(self, quiet: bool = False):
         self.quiet = quiet  # no indexing bar (a search's own indexing, a reindex)
         self._open: dict[tuple, object] = {}  # what a bar follows → the bar (None on a file or pipe)
+        self._piped: dict[tuple, list[float]] = {}  # on a file or pipe: when it started, when it last wrote
 
     def show(self, event) -> None:
         if isinstance(event, Transcribing):
@@ -59,7 +64,7 @@ class Bars:
         if not event.total:
             return
         passages = event.passages
-        self._advance(("indexing",), "indexing", "episode", event.done, event.total,
+        self._advance(("indexing",), "indexing", "episodes", event.done, event.total,
                       lambda elapsed: f"{passages:,} passage{'s' if passages != 1 else ''}, {passages / elapsed:.1f}/s"
                       if passages else None)
 
@@ -69,8 +74,11 @@ class Bars:
         its last), with ``postfix(seconds elapsed)`` after the counts."""
         if key not in self._open:
             self._open[key] = _bar(label, total, unit, bar_format)
+            self._piped[key] = [time.monotonic()] * 2
         bar = self._open[key]
-        if bar is not None:
+        if bar is None:
+            self._line(key, label, unit, done, total, postfix)
+        else:
             bar.n = min(done, bar.total)
             elapsed = bar.format_dict["elapsed"]
             after = postfix(elapsed) if elapsed > 0 else None
@@ -79,8 +87,20 @@ class Bars:
             bar.refresh()
         if done >= total:
             self._open.pop(key)
+            self._piped.pop(key, None)
             if bar is not None:
                 bar.close()
+
+    def _line(self, key: tuple, label: str, unit: str, done: float, total: float, postfix) -> None:
+        """A piped bar's counts as one line: when it ends, and as it moves at most each PIPED_EVERY s."""
+        started, wrote = self._piped[key]
+        now = time.monotonic()
+        if not done or (done < total and now - wrote < PIPED_EVERY):
+            return
+        self._piped[key][1] = now
+        after = postfix(now - started) if now > started else None
+        counts = f"{done:.0f}/{total:.0f} {unit}" + (f", {after}" if after else "")
+        click.echo(f"{label}: {'done, ' if done >= total else ''}{counts} ({now - started:.0f} s)", err=True)
 
     def close(self) -> None:
         """Close any bar still open (a job that failed midway)."""
@@ -88,3 +108,4 @@ class Bars:
             if bar is not None:
                 bar.close()
         self._open.clear()
+        self._piped.clear()

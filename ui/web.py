@@ -252,3 +252,16 @@ def save_upload(kb: Path, name: str, data: bytes) -> Path:
     partial.write_bytes(data)
     partial.replace(target)
     return target
+
+
+_SECONDS = re.compile(r"[0-9]{1,7}(?:\.[0-9]{1,3})?", re.ASCII)
+MAX_SECONDS = 1000 * 3600  # as far as any transcript may run
+
+
+def seconds_of(value: str | None) -> float | None:
+    """A moment from a URL's ``t=``: plain ASCII seconds ("75", "75.5") up to 1000 hours, else None (so
+    ``t=²``, ``t=1e999`` or 400 nines show the episode from its start instead of crashing the page)."""
+    if not value or not _SECONDS.fullmatch(value):
+        return None
+    seconds = float(value)
+    return seconds if seconds <= MAX_SECONDS else None
