@@ -325,3 +325,46 @@ def test_the_library_page_sends_imports_to_the_ray_cluster_it_names(app, app_kb)
     assert not (app_kb / "uploads" / "cluster.srt").exists()
     with KnowledgeBase(app_kb) as kb:
         assert not any(ep.title == "cluster" for ep in kb.episodes())
+
+
+# Issue 27, item 15: the Episode page as a newcomer found it
+
+def test_open_episode_goes_there_in_the_same_tab_at_the_moment(app):
+    ask(app, "how to avoid burnout")
+    opener = next(b for b in app.button if b.label == "Open episode")
+    opener.click().run()
+    assert not app.exception, app.exception
+    assert app.query_params["page"] == "Episode" and app.query_params["t"]
+    episode = app.query_params["episode"]
+    transcript = next(h.value for h in app.get("html") if 'class="podkb-transcript"' in h.value)
+    assert 'class="here"' in transcript  # the hit's moment is marked
+    assert any("podkbScrolled" in h.value for h in app.get("html"))  # and brought into view
+    assert episode in transcript
+
+
+def test_a_click_on_any_cell_of_the_library_opens_its_episode(app):
+    app.session_state["page"] = "Library"
+    app.run()
+    table = app.dataframe[0].value
+    first = table.iloc[0]
+    app.session_state["library-table"] = {"selection": {"rows": [], "columns": [], "cells": [(0, "Duration")]}}
+    app.run()
+    app.run()  # the selection's run asks to go; the next one is the episode page
+    assert not app.exception, app.exception
+    assert app.query_params["page"] == "Episode" and app.query_params["episode"] == first["id"]
+    assert app.title[0].value.replace("\\", "") == first["Episode"]  # the title escaped as Markdown
+
+
+def test_a_rename_shows_at_once_on_the_episode_page(app_kb, monkeypatch):
+    monkeypatch.setenv("PODKB_HOME", str(app_kb))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"page": "Episode", "episode": "chai-time-learning-to-learn"})
+    at.run()
+    at.selectbox(key="rename-old-chai-time-learning-to-learn").set_value("Rob Bracco")
+    at.text_input(key="rename-new-chai-time-learning-to-learn").set_value("Robert Bracco")
+    next(b for b in at.button if b.label == "Rename").click().run()
+    assert not at.exception, at.exception
+    assert any("Renamed Rob Bracco to Robert Bracco" in s.value for s in at.success)
+    transcript = next(h.value for h in at.get("html") if 'class="podkb-transcript"' in h.value)
+    assert '<span class="who">Robert Bracco</span>' in transcript
+    assert '<span class="who">Rob Bracco</span>' not in transcript

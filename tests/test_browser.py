@@ -300,3 +300,65 @@ def test_phrase_quote_episode_page_chapters_rename_and_dark_mode_in_a_real_brows
         dark.screenshot(path=str(SCREENSHOTS / "dark-mode.png"), full_page=False)
         browser.close()
     assert dialogs == []
+
+
+def in_view(page, selector: str) -> bool:
+    return page.evaluate(f"""() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();
+                                      return r.top >= 0 && r.bottom <= window.innerHeight; }}""")
+
+
+def test_the_episode_page_as_a_newcomer_uses_it_in_a_real_browser(server):
+    """Issue 27, item 15: Open episode stays in the tab and lands at the moment, in view; a chapter's link
+    (no audio) lands at its line, in view; Context is the card's width; a phone sees the question box
+    and two example questions, not a screen of buttons."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.goto(f"{url}/?q=how+to+avoid+burnout", wait_until="networkidle")
+        card = page.locator(".podkb-hit:not(.podkb-point)").first
+        expect(card).to_be_visible(timeout=90_000)
+        settle(page)
+
+        # Context opens across the whole card, not in a quarter of it.
+        page.get_by_text("Context", exact=True).first.click()
+        shown = page.locator(".podkb-context").first
+        expect(shown).to_be_visible(timeout=30_000)
+        assert shown.bounding_box()["width"] >= 0.8 * card.bounding_box()["width"]  # the first hit's card
+
+        # Open episode: this tab, the moment marked and scrolled into view.
+        page.get_by_role("button", name="Open episode").first.click()
+        page.wait_for_url("**page=Episode**", timeout=30_000)
+        here = page.locator(".podkb-transcript p.here")
+        expect(here).to_be_visible(timeout=60_000)
+        settle(page)
+        page.wait_for_function("() => window.podkbScrolled !== undefined", timeout=30_000)
+        assert len(context.pages) == 1
+        assert in_view(page, ".podkb-transcript p.here")
+
+        # A chapter far into a long episode without audio: the page reloads there, its line in view.
+        page.goto(f"{url}/?page=Episode&episode=fastbook-reading-session", wait_until="networkidle")
+        chapters = page.locator(".podkb-chapters li a")
+        expect(chapters.first).to_be_visible(timeout=60_000)
+        settle(page)
+        chapters.nth(chapters.count() - 2).click()
+        page.wait_for_url("**t=**", timeout=30_000)
+        expect(page.locator(".podkb-transcript p.here")).to_be_visible(timeout=60_000)
+        settle(page)
+        page.wait_for_function("() => window.podkbScrolled !== undefined", timeout=30_000)
+        assert in_view(page, ".podkb-transcript p.here")
+
+        # A phone: the box and the first examples fit in the top of the first screen.
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.goto(url, wait_until="networkidle")
+        expect(phone.get_by_role("textbox", name="Ask a question")).to_be_visible(timeout=60_000)
+        settle(phone)
+        buttons = phone.locator(".st-key-examples button").locator("visible=true")
+        assert 1 <= buttons.count() <= 2
+        bottom = max(b["y"] + b["height"] for b in (buttons.nth(i).bounding_box() for i in range(buttons.count())))
+        assert bottom < 0.5 * 844
+        phone.screenshot(path=str(SCREENSHOTS / "phone.png"), full_page=False)
+        browser.close()

@@ -33,7 +33,7 @@ from podkb.events import Done, Indexing, Outcome, Transcribing
 from podkb.knowledgebase import NotIndexed, home
 from podkb.ui.exports import FORMATS, export, file_name, md
 from podkb.collections import AlreadySaved, moment, parse_tags
-from podkb.ui.web import (seconds_of, EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
+from podkb.ui.web import (scroll_to, seconds_of, EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
                           natural, playback, point_html, save_upload, segment_at, transcript_html)
 
 KB = str(home())  # $PODKB_HOME (podkb serve --kb sets it), else the user's app folder
@@ -52,6 +52,18 @@ def knowledge_base(path: str) -> KnowledgeBase:
 def say(kind: str, text: str) -> None:
     """st.success/info/warning/error with the text escaped: it may quote a file name or a transcript."""
     getattr(st, kind)(md(text))
+
+
+def say_after_rerun(kind: str, text: str) -> None:
+    """``say`` it on the next run, which this one starts: a change shows at once, with its message."""
+    st.session_state["said"] = (kind, text)
+    st.rerun()
+
+
+def said() -> None:
+    """What the run before asked to say (say_after_rerun)."""
+    if "said" in st.session_state:
+        say(*st.session_state.pop("said"))
 
 
 # Query parameters: the page, the question and the filters live in the URL, so a search is a link.
@@ -114,6 +126,9 @@ def ask(question: str) -> None:
 
 
 def search_page(kb: KnowledgeBase) -> None:
+    opened = st.session_state.pop("open-hit", None)  # "Open episode" of the run before: this tab goes there
+    if opened:
+        open_episode(*opened)
     st.title("Search")
     episodes = kb.episodes()
     if not episodes:
@@ -125,9 +140,10 @@ def search_page(kb: KnowledgeBase) -> None:
     k = st.sidebar.slider("Hits", 3, 20, 8)
     examples = kb.examples(4) or list(EXAMPLES)
     st.text_input("Ask a question", key="q", placeholder=f"e.g. {examples[0]}")
-    cols = st.columns(len(examples))
-    for col, example in zip(cols, examples):
-        col.button(example, on_click=ask, args=(example,), key=f"example-{example}", width="stretch", help=example)
+    # Wrapped, each as wide as its words, two of them on a phone (web.STYLE): not a screen of buttons.
+    with st.container(horizontal=True, key="examples", gap="small"):
+        for example in examples:
+            st.button(example, on_click=ask, args=(example,), key=f"example-{example}", help=example)
     query = st.session_state.q.strip()
     to_url({"q": query})
     if not query:
@@ -186,7 +202,7 @@ def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, n
             st.caption("Weak match: near the question's words, not an answer to it")
         st.html(hit_html(n, hit))
         play = playback(episode.media, episode.source, hit.start)
-        left, episode_column, middle, right = st.columns([2, 2, 3, 2])
+        left, episode_column, right = st.columns(3)
         with left:
             if play.audio and hit.start is not None:
                 if st.toggle(f"▶ Play from {clock(hit.start)}", key=f"play-{hit.passage_id}"):
@@ -195,14 +211,20 @@ def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, n
             elif play.link:
                 label = f"▶ Play from {clock(hit.start)}" if hit.start is not None else "Open the source"
                 st.link_button(label, play.link)
-        with episode_column:
-            st.link_button("Open episode", moment_url(hit.episode_id, hit.start), width="stretch",
-                           help="The whole transcript, its chapters and its audio, from this moment")
-        with middle, st.expander("Context"):
-            st.html(context_html(segments, hit.first_segment, hit.last_segment))
-            st.caption(f"Share this moment: {share_url(hit.episode_id, hit.start)}")
+        with episode_column:  # in this tab, at this moment (a link button would open a new tab each time)
+            st.button("Open episode", key=f"open-{n}-{hit.passage_id}", width="stretch", on_click=open_hit,
+                      args=(hit.episode_id, hit.start),
+                      help="The whole transcript, its chapters and its audio, from this moment")
         with right, st.popover("Save quote", width="stretch"):
             save_form(kb, hit, names)
+        with st.expander("Context"):  # the card's whole width: a few turns read as lines, not a column
+            st.html(context_html(segments, hit.first_segment, hit.last_segment))
+            st.caption(f"Share this moment: {share_url(hit.episode_id, hit.start)}")
+
+
+def open_hit(episode_id: str, start: float | None) -> None:
+    """A hit's "Open episode": remembered for the next run, which goes there (a callback can't rerun)."""
+    st.session_state["open-hit"] = (episode_id, start)
 
 
 def share_url(episode_id: str, start: float | None) -> str:
@@ -273,6 +295,7 @@ def episode_page(kb: KnowledgeBase) -> None:
     episode = kb.episode(chosen)
     segments = kb.segments(chosen)
     st.title(md(episode.title))  # a title from a feed or `podkb edit` is text, never Markdown or a link
+    said()
     st.caption(md(" · ".join(part for part in (episode.show, episode.date, ", ".join(episode.speakers),
                                                clock(episode.duration)) if part)))
     play = playback(episode.media, episode.source, start)
@@ -313,6 +336,8 @@ def episode_page(kb: KnowledgeBase) -> None:
             st.caption(f"From {said_at(segments[first].start, first)}. "
                        "[From the beginning](" + moment_url(chosen) + ")")
         st.html(transcript_html(chosen, segments, first, first + TRANSCRIPT_LINES - 1, here, follow=follow))
+        if here is not None and start is not None:  # the moment asked for, in view (a chapter's link too)
+            st.html(scroll_to(here, f"{chosen}@{start:g}"), unsafe_allow_javascript=True)
         if first + TRANSCRIPT_LINES < len(segments):
             later = segments[first + TRANSCRIPT_LINES]
             st.markdown(f"[Later: {clock(later.start) or 'more'} →]({moment_url(chosen, later.start)})")
@@ -331,7 +356,7 @@ def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:
                 except ValueError as error:
                     say("error", str(error))
                 else:
-                    st.rerun()
+                    say_after_rerun("success", "Saved.")
         speakers = list(kb.speakers(episode=episode.id))
         if speakers:
             with st.form(f"rename-{episode.id}"):
@@ -345,8 +370,8 @@ def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:
                                               show=episode.show if whole_show else None)
                     except (ValueError, LookupError) as error:
                         say("error", str(error))
-                    else:
-                        say("success", f"Renamed {old} to {new.strip()} in {n} lines.")
+                    else:  # the transcript and chapters above are drawn again with the new name
+                        say_after_rerun("success", f"Renamed {old} to {new.strip()} in {n} lines.")
 
 
 # Library
@@ -369,8 +394,9 @@ def library_page(kb: KnowledgeBase) -> None:
         table = table.drop(columns=empty)
         st.caption("Click a column to sort by it, a row to open the episode.")
         picked = st.dataframe(table, hide_index=True, width="stretch", height=min(36 * (len(table) + 1) + 4, 1800),
-                              on_select="rerun", selection_mode="single-row", key="library-table")
-        rows = picked.selection.rows if picked is not None else []
+                              on_select="rerun", selection_mode=["single-row", "single-cell"], key="library-table")
+        # A click on any cell opens its row's episode, as does ticking the row.
+        rows = [*picked.selection.rows, *(row for row, _ in picked.selection.cells)] if picked is not None else []
         if rows:
             open_episode(table.iloc[rows[0]]["id"])
     else:

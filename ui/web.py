@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ EXAMPLES = (  # for a knowledge base with no questions of its own to offer yet
 # what is tinted is tinted with translucent colour. <mark> keeps dark text on its yellow.
 STYLE = """<style>
 .podkb-hit { line-height: 1.55; }
+.st-key-examples button p { font-size: 0.85rem; }
+@media (max-width: 640px) { .st-key-examples > :nth-child(n+3) { display: none; } }
 .podkb-hit .cite { font-size: 0.9rem; opacity: 0.8; margin-bottom: 0.3rem; }
 .podkb-hit .cite b { opacity: 1; }
 .podkb-hit .cite a, .podkb-transcript a, .podkb-chapters a { color: inherit; text-decoration: none; }
@@ -86,6 +89,18 @@ FOLLOW = """<script>
   }, true);
 })();
 </script>"""
+
+
+def scroll_to(line: int, moment: str) -> str:
+    """A script that brings transcript line ``line`` into view once per ``moment`` (episode and time),
+    waiting for Streamlit to draw it; later runs of the same page (a search in it) leave the scroll be.
+    Built from an int and an escaped JSON string only."""
+    return ("<script>(() => {"
+            f"const moment = {json.dumps(moment).replace('<', chr(92) + 'u003c')}, id = 's{int(line)}';"
+            "if (window.podkbScrolled === moment) return; let tries = 0;"
+            "const go = () => { const at = document.querySelector(`.podkb-transcript p#${id}`);"
+            "if (at) { window.podkbScrolled = moment; at.scrollIntoView({block: 'center'}); return; }"
+            "if (++tries < 100) setTimeout(go, 100); }; go(); })();</script>")
 
 
 def e(text) -> str:
