@@ -62,11 +62,19 @@ def server(real_kb, tmp_path):
     kb = tmp_path / "kb"
     shutil.copytree(real_kb, kb)
     add_spoken_episode(kb, tmp_path)
+    process, url = serve(kb, tmp_path, ROOT)
+    yield url, kb
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def serve(kb: Path, tmp_path: Path, cwd: Path) -> tuple[subprocess.Popen, str]:
+    """`podkb serve` of ``kb``, started in ``cwd``, once its health check answers."""
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     env = {k: v for k, v in os.environ.items() if k != "PODKB_MODEL"}
     podkb = Path(sys.executable).with_name("podkb")
-    process = subprocess.Popen([str(podkb), "serve", "--port", str(port), "--kb", str(kb)], cwd=ROOT, stdout=log,
+    process = subprocess.Popen([str(podkb), "serve", "--port", str(port), "--kb", str(kb)], cwd=cwd, stdout=log,
                                stderr=subprocess.STDOUT, env=dict(env, HF_HUB_OFFLINE="1"))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -79,9 +87,7 @@ def server(real_kb, tmp_path):
     else:
         process.kill()
         pytest.fail("the app did not start:\n" + (tmp_path / "serve.log").read_text())
-    yield url, kb
-    process.terminate()
-    process.wait(timeout=20)
+    return process, url
 
 
 def settle(page) -> None:
@@ -362,3 +368,41 @@ def test_the_episode_page_as_a_newcomer_uses_it_in_a_real_browser(server):
         assert bottom < 0.5 * 844
         phone.screenshot(path=str(SCREENSHOTS / "phone.png"), full_page=False)
         browser.close()
+
+
+def test_served_from_the_clones_parent_a_markdown_title_is_text_and_fetches_nothing(real_kb, tmp_path):
+    """Issue 27, items 4, 5 and 12: `podkb serve` started in the folder above the clone shows the app; an
+    episode titled with Markdown (an image from a local server, a link) shows it as text and nothing is
+    fetched; a moment of `t=²` shows the page from its beginning."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from podkb import KnowledgeBase
+
+    from .feedserver import FeedServer
+
+    kb = tmp_path / "kb"
+    shutil.copytree(real_kb, kb)
+    with FeedServer() as pixels:
+        pixel = pixels.serve("/pixel.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+        title = f"Rest ![tracker]({pixel}) and [click](javascript:alert(1)) **now**"
+        with KnowledgeBase(kb) as base:
+            base.edit("fastbook-reading-session", title=title)
+        process, url = serve(kb, tmp_path, ROOT.parent)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.goto(f"{url}/?page=Episode&episode=fastbook-reading-session&t=%C2%B2", wait_until="networkidle")
+                heading = page.locator("h1").filter(has_text="Rest")
+                expect(heading).to_be_visible(timeout=90_000)
+                settle(page)
+                assert "![tracker](" in heading.inner_text() and "**now**" in heading.inner_text()
+                # Streamlit's own anchor link beside a heading points into the page; nothing else is a link
+                assert heading.locator("img, a:not([href^='#'])").count() == 0, heading.inner_html()
+                expect(page.locator(".podkb-transcript p").first).to_be_visible(timeout=30_000)
+                assert page.locator("[data-testid='stException']").count() == 0
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+        assert not [r for r in pixels.requests if r.startswith("/pixel")], pixels.requests

@@ -31,7 +31,7 @@ from podkb.ingest.timecode import check_date
 from podkb.index.hits import said_at
 from podkb.events import Done, Indexing, Outcome, Transcribing
 from podkb.knowledgebase import NotIndexed, home
-from podkb.ui.exports import FORMATS, export, file_name, md
+from podkb.ui.exports import FORMATS, export, file_name, md as markdown_text
 from podkb.collections import AlreadySaved, moment, parse_tags
 from podkb.ui.web import (scroll_to, seconds_of, EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
                           natural, playback, point_html, save_upload, segment_at, transcript_html)
@@ -41,6 +41,16 @@ PAGES = ("Search", "Episode", "Library", "Collections")
 TRANSCRIPT_LINES = 300  # segments of an episode shown at a time
 FILTER_KEYS = ("show", "in_episode", "speaker", "from", "to")  # "episode" and "t" are the Episode page's
 ALL = "All"
+
+
+# Streamlit's Markdown makes links of bare URLs and e-mail addresses after parsing, whatever is escaped:
+# a word joiner (U+2060, invisible) after "http", "www" or before "@" keeps them text.
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|www)(?=\\?[:.])|(?=@)")
+
+
+def md(text: str | None) -> str:
+    """Text for st.markdown, st.title and captions that shows as written: exports.md's escapes, no links."""
+    return _AUTOLINK.sub(lambda m: (m.group(1) or "") + "\u2060", markdown_text(text))
 
 
 @st.cache_resource(show_spinner="Opening the knowledge base…")
