@@ -55,7 +55,7 @@ def main() -> None:
             runs[(rescore, nprobe)] = (found, percentiles(timings))
     ids = vectors.ids()
     kb._index._vectors = VectorIndex.build(kb._index.dim, ids,
-                                           kb._index._stored_vectors(ids), switch_size=len(ids) + 1)
+                                           kb._index.passage_vectors(ids.tolist())[1], switch_size=len(ids) + 1)
     exact = [top_passages(kb.search(q, k=10)) for q in queries]
     print("| re-scored candidates | nprobe | recall@10 (whole call) | p50 / p99 ms |")
     print("|---|---|---|---|")

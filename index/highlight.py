@@ -170,11 +170,12 @@ def said_of(index: Index, hit, hosts: frozenset[str], following: int = 0,
         rows = index.db.execute(f"SELECT {COLUMNS} FROM passages p WHERE p.episode_id = ? AND p.idx > ? "
                                 f"ORDER BY p.idx LIMIT ?", (hit.episode_id, parts[-1].idx, following)).fetchall()
         parts += [from_row(row) for row in rows]
+    texts = [part.said() for part in parts]  # each passage's sentences, split once
     known = getattr(hit, "vectors", None)
-    if known is not None and not following and len(known) == sum(len(p.said()) for p in parts):
+    if known is not None and not following and len(known) == sum(map(len, texts)):
         stored, at = {}, 0  # the vectors choose() read for this very hit
-        for p in parts:
-            stored[p.id], at = known[at:at + len(p.said())], at + len(p.said())
+        for part, said in zip(parts, texts):
+            stored[part.id], at = known[at:at + len(said)], at + len(said)
     else:
         stored = index.sentence_vectors([p.id for p in parts])
     hosting = {p.turn for p in parts if p.speaker in hosts}
@@ -184,20 +185,18 @@ def said_of(index: Index, hit, hosts: frozenset[str], following: int = 0,
         ends[hit.episode_id] = _episode_end(index, hit.episode_id)
     end = ends.get(hit.episode_id)
     said = []
-    for part in parts:
-        texts = part.said()
+    for part, sentences in zip(parts, texts):
         vectors = stored.get(part.id)
-        if vectors is not None and len(vectors) != len(texts):
+        if vectors is not None and len(vectors) != len(sentences):
             vectors = None
-        for i, (text, start, offset) in enumerate(texts):
-            host = part.speaker in hosts
+        host = part.speaker in hosts
+        for i, (text, start, offset) in enumerate(sentences):
             edge = host and start is not None and (start < spans.SHOW_EDGE or
                                                    (end is not None and start > end - spans.SHOW_EDGE))
             said.append(spans.Said(part.speaker, text, start, offset, None if vectors is None else vectors[i],
                                    usable=not (host and part.turn in asking) and not edge, end=part.end,
                                    part=part))
-    inside = sum(len(p.said()) for p in hit.parts)
-    return said, inside
+    return said, sum(map(len, texts[:len(hit.parts)]))
 
 
 def _episode_end(index: Index, episode_id: str) -> float | None:

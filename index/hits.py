@@ -190,6 +190,13 @@ def sentences(parts) -> list[tuple[Passage, str, float | None, int | None]]:
     return [(part, *said) for part in parts for said in part.said()]
 
 
+def ends_at(later, start: float | None, fallback: float | None) -> float | None:
+    """When words that start at ``start`` end: where the first of the ``later`` sentences (their starts, in
+    order) timed after ``start`` begins, else ``fallback``. Sentences of one segment without word times share
+    the segment's start, and the next of them must not end a quote where it began."""
+    return next((t for t in later if t is not None and (start is None or t > start)), fallback)
+
+
 def said_at(start: float | None, paragraph: int | None, millis: bool = False) -> str:
     """Where something was said, as every citation writes it: its time ('1:02:03'), or in an untimed
     transcript its paragraph, counted from 1 (``paragraph`` is the segment's index); '' when neither."""

@@ -32,7 +32,7 @@ from ..ingest.dedup import shingles as shingles_of
 from . import keywords
 from . import spans as shapes
 from .highlight import _paragraph, said_of
-from .hits import Citation, Hit
+from .hits import Citation, Hit, ends_at
 from .judge import Judge
 from .ranking import Filters, search
 from .store import Index
@@ -51,6 +51,7 @@ SAME_WORDS = 0.5      # share of 3-word shingles that makes two points one
 # refused, pooled over three corpora (bench/RESULTS.md, issue 26).
 EVIDENCE = {"judged": 0.41, "first": 0.41}
 SPREAD = 0.04         # how fast confidence goes from 0 to 1 around the threshold
+NO_ANSWER = "Nothing in this library answers that well; the nearest passages are below."  # as every UI says it
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,26 @@ def ask(index: Index, question: str, k: int = 10, points: int = POINTS, filters:
         return Answer(question, [], [], answered=False, confidence=0.0)
     query_vector = index.query_embedder.encode([question])[0]
     hits = search(index, question, k=max(k, POOL_HITS), mode=mode, filters=filters,
-                  query_vector=None if mode == "keyword" else query_vector)
-    options = _options(index, hits[:POOL_HITS], question, query_vector)
-    options.sort(key=lambda o: -o.first)
+                  query_vector=None if mode == "keyword" else query_vector, cited=k)
+    chosen = _choose(index, hits[:POOL_HITS], question, query_vector, points, judge)
+    evidence, kind = _evidence(chosen)
+    confidence = 1 / (1 + math.exp(-(evidence - EVIDENCE[kind]) / SPREAD)) if chosen else 0.0
+    return Answer(question, [point for point, _ in chosen], hits[:k], answered=confidence >= 0.5,
+                  confidence=confidence)
+
+
+def key_points(index: Index, hits: list[Hit], question: str, limit: int = POINTS,
+               judge: Judge | None = None) -> list[Point]:
+    """The key points among ``hits`` for ``question``, as ``ask`` chooses them."""
+    query_vector = index.query_embedder.encode([question])[0]
+    return [point for point, _ in _choose(index, hits, question, query_vector, limit, judge)]
+
+
+def _choose(index: Index, hits: list[Hit], question: str, query_vector: np.ndarray, limit: int,
+            judge: Judge | None) -> list[tuple[Point, _Option]]:
+    """Up to ``limit`` distinct points: every span scored by the first stage, the best SHORTLIST judged
+    again (when there is a judge) and the two scores mixed."""
+    options = sorted(_options(index, hits, question, query_vector), key=lambda o: -o.first)
     shortlist = options[:SHORTLIST]
     if judge is not None and shortlist:
         scores = judge.scores(question, [[o.said[i].text for i in range(o.span.first, o.span.last + 1)]
@@ -141,21 +159,7 @@ def ask(index: Index, question: str, k: int = 10, points: int = POINTS, filters:
         option.final = option.first if option.judged is None else \
             (1 - JUDGE_WEIGHT) * option.first + JUDGE_WEIGHT * (option.judged + rest)
     shortlist.sort(key=lambda o: -o.final)
-    chosen = _distinct(index, shortlist, points)
-    evidence, kind = _evidence(chosen)
-    confidence = 1 / (1 + math.exp(-(evidence - EVIDENCE[kind]) / SPREAD)) if chosen else 0.0
-    return Answer(question, [point for point, _ in chosen], hits[:k], answered=confidence >= 0.5,
-                  confidence=confidence)
-
-
-def key_points(index: Index, hits: list[Hit], question: str, limit: int = POINTS,
-               judge: Judge | None = None) -> list[Point]:
-    """The key points among ``hits`` for ``question``, as ``ask`` chooses them."""
-    query_vector = index.query_embedder.encode([question])[0]
-    options = sorted(_options(index, hits, question, query_vector), key=lambda o: -o.first)[:SHORTLIST]
-    for option in options:
-        option.final = option.first
-    return [point for point, _ in _distinct(index, options, limit)]
+    return _distinct(index, shortlist, limit)
 
 
 def _options(index: Index, hits: list[Hit], question: str, query_vector: np.ndarray) -> list[_Option]:
@@ -195,10 +199,7 @@ def _distinct(index: Index, options: list[_Option], limit: int) -> list[tuple[Po
 def _point(index: Index, option: _Option) -> Point:
     said, span = option.said, option.span
     first = said[span.first]
-    # It ends where the next sentence timed after its start begins (sentences of one segment share its start).
-    end = next((s.start for s in said[span.last + 1:] if s.start is not None and
-                (first.start is None or s.start > first.start)), None)
-    end = end if end is not None else said[span.last].end
+    end = ends_at((s.start for s in said[span.last + 1:]), first.start, said[span.last].end)
     paragraph = None
     if first.start is None:
         paragraph = _paragraph(index, option.hit.episode_id, first.part, first.offset) if first.part else None

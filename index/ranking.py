@@ -67,9 +67,11 @@ class Filters:
 
 def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
            reranker=None, highlight: bool = True, fusion: str = "convex",
-           query_vector: np.ndarray | None = None) -> list[Hit]:
+           query_vector: np.ndarray | None = None, cited: int | None = None) -> list[Hit]:
     """The k best hits for ``query``. ``highlight=False`` skips choosing sentences (and the answer after
-    a question); ``query_vector`` saves embedding the query again when the caller has it."""
+    a question); ``query_vector`` saves embedding the query again when the caller has it. ``cited``: how
+    many of the first hits cite their best answer span (default all k; the rest cite their nearest
+    sentence), for a caller that shows only those."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     if fusion not in FUSIONS:
@@ -113,7 +115,7 @@ def search(index: Index, query: str, k: int = 10, mode: str = "hybrid", filters:
         hits = choose(index, hits, query, query_vector if mode != "keyword" else None,
                        set(allowed.tolist()) if allowed is not None else None, quoted)
         if mode != "keyword" and not quoted:  # a quoted phrase is cited where it is said
-            hits = cite_spans(index, hits, query, query_vector, k)
+            hits = cite_spans(index, hits, query, query_vector, k if cited is None else min(k, cited))
     return [hit.hit() for hit in hits[:k]]
 
 

@@ -332,7 +332,7 @@ def lean(text: str) -> float:
     return ADVICE_WEIGHT * min(ADVICE_CAP, advice(text)) - QUOTED_WEIGHT * quoted_share(text)
 
 
-def score(span: Span, query_vector: np.ndarray, question: str) -> float:
+def score(span: Span, query_vector: np.ndarray) -> float:
     """The span's first score: its mean vector against the query's, leaned by its shape."""
     return float(span.vector @ query_vector) + lean(span.text)
 
@@ -341,6 +341,6 @@ def best(said: list[Said], query_vector: np.ndarray, question: str, first: int =
          within: int | None = None) -> tuple[Span, float] | None:
     """The best-scoring span of ``said`` that starts at or after ``first`` and ends before ``within``."""
     end = len(said) if within is None else within
-    found = [(span, score(span, query_vector, question)) for span in spans(said[:end], question=question)
+    found = [(span, score(span, query_vector)) for span in spans(said[:end], question=question)
              if span.first >= first and span.vector is not None]
     return max(found, key=lambda item: item[1]) if found else None

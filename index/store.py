@@ -514,8 +514,7 @@ class Index:
         building = VectorIndex(self.embedder.dim, nprobe=self.config.nprobe)
         rows = self.db.execute(f"SELECT passage_id, vector FROM {NEXT.vectors} ORDER BY passage_id").fetchall()
         if rows:
-            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).astype(np.float32)
-            building.add(np.array([r[0] for r in rows], dtype=np.int64), matrix.reshape(len(rows), -1))
+            building.add(*_decoded(rows, self.embedder.dim))
         return building
 
     def _swap(self, building: VectorIndex) -> int:
@@ -600,35 +599,22 @@ class Index:
         extra, missing = np.setdiff1d(held, stored), np.setdiff1d(stored, held)
         vectors.remove(extra)
         if len(missing):
-            vectors.add(missing, self._stored_vectors(missing))
+            vectors.add(missing, self.passage_vectors(missing.tolist())[1])
         return bool(len(extra) or len(missing))
 
     def passage_vectors(self, passage_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, vectors) of those of these passages that have a stored vector: the float16 copy in SQLite,
-        exact where an approximate FAISS index holds 8-bit codes."""
-        if not passage_ids:
-            return np.empty(0, dtype=np.int64), np.empty((0, self.dim), dtype=np.float32)
-        rows = self.db.execute(f"SELECT passage_id, vector FROM vectors WHERE passage_id IN "
-                               f"({','.join('?' * len(passage_ids))})", passage_ids).fetchall()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
-        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float16).astype(np.float32)
-        return ids, matrix.reshape(len(rows), self.dim)
-
-    def _stored_vectors(self, ids: np.ndarray) -> np.ndarray:
-        found = []
-        for start in range(0, len(ids), 10_000):
-            chunk = ids[start:start + 10_000].tolist()
-            rows = self.db.execute(f"SELECT vector FROM vectors WHERE passage_id IN ({','.join('?' * len(chunk))}) "
-                                   "ORDER BY passage_id", chunk)
-            found += [row[0] for row in rows]
-        return np.frombuffer(b"".join(found), dtype=np.float16).astype(np.float32).reshape(len(found), self.dim)
+        """(ids, vectors) of those of these passages that have a stored vector, in passage id order: the
+        float16 copy in SQLite, exact where an approximate FAISS index holds 8-bit codes."""
+        rows = []
+        for start in range(0, len(passage_ids), 10_000):
+            chunk = list(passage_ids[start:start + 10_000])
+            rows += self.db.execute(f"SELECT passage_id, vector FROM vectors WHERE passage_id IN "
+                                    f"({','.join('?' * len(chunk))}) ORDER BY passage_id", chunk).fetchall()
+        return _decoded(rows, self.dim)
 
     def _rebuild(self) -> VectorIndex:
         rows = self.db.execute("SELECT passage_id, vector FROM vectors ORDER BY passage_id").fetchall()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).astype(np.float32)
-        return VectorIndex.build(self.dim, ids, matrix.reshape(len(rows), self.dim), self.config.switch_size,
-                                 self.config.nprobe)
+        return VectorIndex.build(self.dim, *_decoded(rows, self.dim), self.config.switch_size, self.config.nprobe)
 
     def _save(self, vectors: VectorIndex, generation: int) -> None:
         """Write the index, which agrees with SQLite as it was at ``generation``."""
@@ -643,6 +629,13 @@ def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scales = np.maximum(np.abs(vectors).max(axis=1), 1e-12).astype(np.float32) / 127 if len(vectors) else \
         np.zeros(0, dtype=np.float32)
     return scales, np.round(vectors / scales[:, None]).astype(np.int8) if len(vectors) else np.zeros((0,), np.int8)
+
+
+def _decoded(rows, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of (passage_id, float16 vector blob) as (ids, float32 matrix)."""
+    ids = np.array([row[0] for row in rows], dtype=np.int64)
+    matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float16).astype(np.float32)
+    return ids, matrix.reshape(len(rows), dim)
 
 
 def dequantise(scales: bytes, vectors: bytes, dim: int) -> np.ndarray:

@@ -44,6 +44,12 @@ def text(value):
     return well_formed(value) if isinstance(value, str) else value
 
 
+def one_line(value: str | None) -> str:
+    """A name as one line of printable text (``text``'s rule, then 'a\nb' is 'a b'): a title, a speaker, a
+    collection."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in (text(value) or "")).split())
+
+
 def _well_formed(episode: Episode, transcript: Transcript, chapters) -> list | None:
     for name in ("id", "title", "show", "date", "source", "media", "format", "language", "path", "feed", "guid"):
         setattr(episode, name, text(getattr(episode, name)))

@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass, field, replace
 
 from .ingest import Episode, Library, Segment, Word
 from .ingest.migrations import Migrations
+from .ingest.store import one_line
 from .ingest.store import text as _text
 from .ingest.timecode import format_timestamp
 from .ingest.timecode import utc_now as _now
-from .index.hits import Citation, link
+from .index.hits import Citation, ends_at, link
 
 migration = Migrations("quotes")
 MAX_NAME = 80
@@ -273,7 +274,7 @@ def well_formed_quote(quote: Quote) -> Quote:
 
 def clean_name(name: str) -> str:
     """A collection name: one line of printable text, at most MAX_NAME characters."""
-    name = " ".join("".join(ch if ch.isprintable() else " " for ch in (_text(name) or "")).split())
+    name = one_line(name)
     if not name:
         raise ValueError("a collection needs a name")
     if len(name) > MAX_NAME:
@@ -339,10 +340,7 @@ def moment(hit, before: int = 0, after: int = 0) -> tuple[str, float | None, flo
     first, last = max(0, at - max(0, before)), min(len(sentences) - 1, end_at + max(0, after))
     text = " ".join(s[0] for s in sentences[first:last + 1])
     start = hit.start if first == at else (sentences[first][1] if sentences[first][1] is not None else hit.start)
-    # It ends where the next sentence timed after its start begins: sentences of one segment without word
-    # times share the segment's start, and the one after them must not end the quote where it began.
-    end = next((s[1] for s in sentences[last + 1:] if s[1] is not None and (start is None or s[1] > start)),
-               sentences[last][2].end)
+    end = ends_at((s[1] for s in sentences[last + 1:]), start, sentences[last][2].end)
     if start is not None and end is not None and end <= start:
         end = None
     return " ".join(text.split()), start, end

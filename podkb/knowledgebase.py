@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Generator, Iterable, Iterator
 
 from .ingest import Episode, EpisodeInfo, Library, Outcome, Segment
 from .ingest.errors import StoreError
-from .ingest.store import DB_NAME
+from .ingest.store import DB_NAME, one_line
 from .ingest.settings import setting
 from .ingest.migrations import migration as ingest_migration
 from .index.config import Config
@@ -653,9 +653,7 @@ def _name(text: str | None, what: str, limit: int, clear: bool = False) -> str |
     '' with ``clear``: remove it)."""
     if text is None:
         return None
-    from .ingest.decode import well_formed
-
-    name = " ".join("".join(ch if ch.isprintable() else " " for ch in well_formed(text)).split())  # 'a\nb': 'a b'
+    name = one_line(text)
     if not name and not clear:
         raise ValueError(f"the {what} is empty")
     if len(name) > limit:

@@ -29,6 +29,7 @@ from podkb.ingest.formats import labels
 from podkb.ingest.importer import SUFFIXES
 from podkb.ingest.timecode import check_date
 from podkb.index.hits import said_at
+from podkb.index.points import NO_ANSWER
 from podkb.events import Done, Indexing, Outcome, Transcribing
 from podkb.knowledgebase import NotIndexed, home
 from podkb.ui.exports import FORMATS, export, file_name, md as markdown_text
@@ -174,7 +175,7 @@ def search_page(kb: KnowledgeBase) -> None:
     if answer.answered:
         show_points(kb, answer.points)
     else:
-        st.warning("Nothing in this library answers that well; the nearest passages are below.")
+        st.warning(NO_ANSWER)
     # After the points: a point saved in this run may have made a collection, and the save forms'
     # help lists them; a form drawn with stale help changes identity and loses what was typed in it.
     names = [name for name, _ in kb.collections.names()]

@@ -22,6 +22,7 @@ from ..index.chapters import podcasting20
 from ..index.config import Config
 from ..index.hits import said_at
 from ..index.keywords import phrases
+from ..index.points import NO_ANSWER
 from ..ingest.formats import FORMATS as TRANSCRIPT_FORMATS
 from .exports import FORMATS as EXPORTS
 from ..collections import AlreadySaved
@@ -579,7 +580,7 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
             return
         hits = base.search(query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion, sync=False)
         tell(base)
-        filled = has_episodes(base, kb)
+        filled = bool(hits) or has_episodes(base, kb)  # no hits: an empty knowledge base says so
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
         return
@@ -617,7 +618,7 @@ def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to
         sync_index(base, quiet=as_json)
         result = base.ask(question, k=k, points=points, filters=filters, sync=False)
         tell(base)
-        filled = has_episodes(base, kb)
+        filled = bool(result.hits) or has_episodes(base, kb)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -636,9 +637,6 @@ def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to
     heading = "Hits" if result.answered else "Nearest passages"
     click.echo(click.style(heading, bold=True) if color else heading)
     click.echo("\n\n".join(hit_text(n, hit, color) for n, hit in enumerate(result.hits, 1)))
-
-
-NO_ANSWER = "Nothing in this library answers that well; the nearest passages are below."
 
 
 def has_episodes(base: KnowledgeBase, kb: str) -> bool:
