@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from podkb import KnowledgeBase
 from podkb.ui.cli import cli
 
-from .conftest import FAKE_MODEL, TRANSCRIPTS, built, wait_for
+from .conftest import FAKE_MODEL, TRANSCRIPTS, built
 from .fake_embedder import HashEmbedder
 from .feedserver import FeedServer, Route
 
