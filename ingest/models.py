@@ -65,6 +65,19 @@ class Episode:
 
 
 @dataclass
+class Voice:
+    """A speaker's voice print in one episode (ingest/voices.py)."""
+    episode_id: str
+    speaker: str                    # the name its segments carry now
+    seconds: float                  # how long it speaks
+    print: object                   # a unit float32 vector
+    named_by: str | None = None     # None: a label; "user"; "voice": matched to a known voice at ``score``
+    score: float | None = None
+    maybe: str | None = None        # a name offered, not applied, at ``maybe_score``
+    maybe_score: float | None = None
+
+
+@dataclass
 class Transcript:
     """What a format reader returns: segments plus anything the file said about itself."""
 
@@ -75,6 +88,7 @@ class Transcript:
     warnings: list[str] = field(default_factory=list)
     media_duration: float | None = None  # audio length, when the transcript came from audio
     diarized: bool = False  # its speakers were found in the recording (ingest/diarize.py)
+    voices: dict[str, list[float]] = field(default_factory=dict)  # speaker -> voice print, when diarized
 
     @property
     def speakers(self) -> list[str]:

