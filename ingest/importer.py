@@ -99,6 +99,7 @@ def build_episode(path: Path, transcript: Transcript, content_hash: str, info: E
         names = dict(zip(diarize.numbered(named), given))
         for segment in transcript.segments:
             segment.speaker = names.get(segment.speaker, segment.speaker)
+        transcript.voices = {names.get(label, label): v for label, v in transcript.voices.items()}
         named = transcript.speakers
     elif not named and len(given) == 1 and all(s.turn == 0 for s in transcript.segments):
         # A monologue whose speaker the user named: every segment is theirs.

@@ -152,3 +152,24 @@ def m004_chapters(db):
             PRIMARY KEY (episode_id, source, idx)
         ) WITHOUT ROWID"""
     )
+
+
+@migration
+def m005_voices(db):
+    """A voice print per speaker per episode, for audio whose speakers podkb found (ingest/voices.py):
+    ``speaker`` is the name its segments carry now; ``named_by`` says who gave it (NULL: the diarizer's
+    label; 'user'; 'voice': matched to a known voice at ``score``); ``maybe`` is a name offered, not
+    applied, at ``maybe_score``."""
+    db.execute(
+        """CREATE TABLE voices (
+            episode_id TEXT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            speaker TEXT NOT NULL,
+            seconds REAL NOT NULL,
+            print BLOB NOT NULL,
+            named_by TEXT CHECK (named_by IN ('user', 'voice')),
+            score REAL,
+            maybe TEXT,
+            maybe_score REAL
+        )"""
+    )
+    db.execute("CREATE INDEX voices_by_episode ON voices (episode_id, speaker)")

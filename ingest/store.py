@@ -10,14 +10,14 @@ import re
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from . import dedup
+from . import dedup, voices
 from .decode import well_formed
 from .migrations import migration
-from .models import Episode, Segment, Transcript, Word
+from .models import Episode, Segment, Transcript, Voice, Word
 from .timecode import milliseconds as _ms
 from .timecode import utc_now as _now
 
@@ -36,6 +36,7 @@ class AddResult:
     status: str  # "added", "replaced", "unchanged" or "changed" (same file, new content, no --replace)
     episode: Episode
     duplicate_of: Episode | None = None
+    voices: list = field(default_factory=list)  # voices.Match: known voices recognised (sure) or offered
 
 
 def text(value):
@@ -185,13 +186,18 @@ class Library:
                 self.set_chapters(episode_id, chapters, "published")
         return self.episode(episode_id)
 
-    def rename_speaker(self, old: str, new: str, episodes: list[str]) -> int:
-        """Call ``old`` ``new`` in these episodes' segments and speaker lists; how many segments changed.
-        Renaming to a name already there merges the two."""
+    def rename_speaker(self, old: str, new: str, episodes: list[str], by: str = "user",
+                       score: float | None = None) -> int:
+        """Call ``old`` ``new`` in these episodes' segments, speaker lists and voices; how many segments
+        changed. Renaming to a name already there merges the two. ``by`` says who named the voice: "user",
+        or "voice" (matched at ``score``)."""
         changed, old, new = 0, text(old), text(new)
+        named_by = None if voices.generic(new) else by
         for episode_id in episodes:
             changed += self.db.execute("UPDATE segments SET speaker = ? WHERE episode_id = ? AND speaker = ?",
                                        (new, episode_id, old)).rowcount
+            self.db.execute("UPDATE voices SET speaker = ?, named_by = ?, score = ?, maybe = NULL, maybe_score = NULL "
+                            "WHERE episode_id = ? AND speaker = ?", (new, named_by, score, episode_id, old))
             row = self.db.execute("SELECT speakers FROM episodes WHERE id = ?", (episode_id,)).fetchone()
             if row:
                 names = list(dict.fromkeys(new if name == old else name for name in json.loads(row[0])))
@@ -217,12 +223,18 @@ class Library:
         return [(kind, _seconds(start), title, paragraph) for kind, start, title, paragraph in rows]
 
     def speaker_counts(self, episodes: list[str]) -> dict[str, int]:
-        """Named speaker → segments, over these episodes."""
+        """Named speaker → segments, over these episodes. A label ("Speaker 1", "Guest") is a different
+        person in each episode, so over several it is counted per episode, as "Guest (E249)"."""
         if not episodes:
             return {}
-        rows = self.db.execute(f"SELECT speaker, count(*) FROM segments WHERE speaker IS NOT NULL AND episode_id IN "
-                               f"({','.join('?' * len(episodes))}) GROUP BY speaker ORDER BY min(idx)", episodes)
-        return dict(rows.fetchall())
+        rows = self.db.execute(f"SELECT speaker, episode_id, count(*) FROM segments WHERE speaker IS NOT NULL AND "
+                               f"episode_id IN ({','.join('?' * len(episodes))}) GROUP BY speaker, episode_id "
+                               "ORDER BY min(idx)", episodes)
+        counts: dict[str, int] = {}
+        for speaker, episode_id, n in rows:
+            key = f"{speaker} ({episode_id})" if len(episodes) > 1 and voices.generic(speaker) else speaker
+            counts[key] = counts.get(key, 0) + n
+        return counts
 
     def episodes_of_show(self, show: str) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT id FROM episodes WHERE show = ? COLLATE NOCASE ORDER BY added_at",
@@ -287,12 +299,73 @@ class Library:
             episode.duplicate_of = duplicate.id if duplicate else None
             episode.similarity = round(similarity, 3) if duplicate else None
             episode.added_at = _now()
+            found = self._recognise(episode, transcript)
             self._write_episode(episode, fp, update=bool(previous))
             self._write_segments(episode.id, transcript.segments)
+            self._write_voices(episode.id, transcript, found)
             if chapters is not None or previous:
                 self.set_chapters(episode.id, chapters or [], "published")
             episode.segment_count = len(transcript.segments)
-        return AddResult("replaced" if previous else "added", episode, duplicate)
+        return AddResult("replaced" if previous else "added", episode, duplicate, found)
+
+    # Voices (ingest/voices.py)
+
+    def _recognise(self, episode: Episode, transcript: Transcript) -> list[voices.Match]:
+        """Name the transcript's unnamed voices that match a known one surely; the rest may be offered."""
+        if not transcript.voices:
+            return []
+        self.db.execute("DELETE FROM voices WHERE episode_id = ?", (episode.id,))  # a replaced episode's
+        known = self.people(exclude=episode.id)
+        taken = {name for name in transcript.voices if not voices.generic(name)}
+        found = voices.matches({label: v for label, v in transcript.voices.items() if voices.generic(label)},
+                               known, taken)
+        names = {m.label: m.name for m in found if m.sure}
+        if names:
+            for segment in transcript.segments:
+                segment.speaker = names.get(segment.speaker, segment.speaker)
+            transcript.voices = {names.get(label, label): v for label, v in transcript.voices.items()}
+            episode.speakers = list(dict.fromkeys(names.get(name, name) for name in episode.speakers))
+        return found
+
+    def _write_voices(self, episode_id: str, transcript: Transcript, found: list[voices.Match]) -> None:
+        seconds: dict[str, float] = {}
+        for s in transcript.segments:
+            if s.speaker and s.start is not None and s.end is not None:
+                seconds[s.speaker] = seconds.get(s.speaker, 0.0) + max(0.0, s.end - s.start)
+        sure = {m.name: m for m in found if m.sure}
+        offered = {m.label: m for m in found if not m.sure}
+        rows = []
+        for name, vector in transcript.voices.items():
+            matched, maybe = sure.get(name), offered.get(name)
+            rows.append((episode_id, text(name), round(seconds.get(name, 0.0), 2), voices.to_blob(voices.unit(vector)),
+                         "voice" if matched else None if voices.generic(name) else "user",
+                         matched.score if matched else None, maybe.name if maybe else None,
+                         maybe.score if maybe else None))
+        self.db.executemany("INSERT INTO voices (episode_id, speaker, seconds, print, named_by, score, maybe, "
+                            "maybe_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def voices(self, episodes: list[str] | None = None) -> list[Voice]:
+        """The voice prints of these episodes (of every episode when None), in the order they were added."""
+        where, args = "", []
+        if episodes is not None:
+            if not episodes:
+                return []
+            where, args = f"WHERE v.episode_id IN ({','.join('?' * len(episodes))})", episodes
+        rows = self.db.execute(
+            "SELECT v.episode_id, v.speaker, v.seconds, v.print, v.named_by, v.score, v.maybe, v.maybe_score FROM voices v "
+            f"JOIN episodes e ON e.id = v.episode_id {where} ORDER BY e.added_at, e.rowid, v.rowid", args)
+        return [Voice(r[0], r[1], r[2], voices.from_blob(r[3]), *r[4:]) for r in rows]
+
+    def people(self, exclude: str | None = None) -> dict:
+        """Every named voice, as one print per person (voices.people), leaving out episode ``exclude``."""
+        rows = self.db.execute("SELECT speaker, print FROM voices WHERE episode_id != ? AND named_by IS NOT NULL",
+                               (exclude or "",))
+        return voices.people([(name, voices.from_blob(blob)) for name, blob in rows])
+
+    def offer(self, episode_id: str, speaker: str, name: str | None, score: float | None) -> None:
+        """Offer ``name`` for a voice (None: withdraw the offer)."""
+        self.db.execute("UPDATE voices SET maybe = ?, maybe_score = ? WHERE episode_id = ? AND speaker = ?",
+                        (text(name), score, episode_id, text(speaker)))
 
     def remove(self, episode_id: str, also: Callable[[], T] | None = None) -> T | None:
         """Delete an episode; one from a feed is remembered as removed, and its downloaded media deleted.

@@ -34,11 +34,21 @@ from .collections import migration as quotes_migration
 from .events import Done, Event
 
 if TYPE_CHECKING:
+    from .ingest.voices import Person
     from .index import SyncReport
     from .index.chapters import Chapter
 
 APP_NAME = "podkb"
 MIGRATIONS = (ingest_migration, index_migration, quotes_migration)  # in the order they build on each other
+
+
+@dataclass
+class Renamed:
+    """What ``rename_voice`` did: segments renamed in the episode, and the other episodes' voices it
+    named (episode, label, score) or only offered the name to."""
+    segments: int
+    named: list[tuple[str, str, float]]
+    offered: list[tuple[str, str, float]]
 
 
 def home(option: str | Path | None = None) -> Path:
@@ -500,6 +510,52 @@ class KnowledgeBase:
                     index_.rename_speaker(old, new, episodes)
                     counts.append(changed)
         return counts
+
+    def voices(self, episode: str | None = None, show: str | None = None) -> list[Person]:
+        """The voices of an episode, a show, or everything, gathered into people across episodes
+        (ingest/voices.py): who each is, how sure, and which are only offered ("may be")."""
+        from .ingest import voices
+
+        with self._lock:
+            scope = self._scope(self._library, episode, show)
+            return voices.group(self._library.voices(scope), self._library.people())
+
+    def rename_voice(self, episode: str, old: str, new: str, everywhere: bool = False) -> Renamed:
+        """Call speaker ``old`` of ``episode`` ``new`` (as ``rename_speaker``), then name the same voice
+        in the show's other episodes (in every episode, with ``everywhere``): where its voice print
+        matches surely it is renamed there too; where it only may match, the name is offered. With
+        ``everywhere``, a voice already named ``old`` elsewhere is renamed when its print matches."""
+        from .ingest import voices
+        from .ingest.decode import well_formed
+
+        old, new = well_formed(old), _name(new, "speaker name", 80)
+        named, offered = [], []
+        with self._writer() as (library, index_):
+            found = library.episode(well_formed(episode))
+            with library.transaction():
+                changed = library.rename_speaker(old, new, [found.id])
+                if not changed:
+                    raise LookupError(f"no speaker {old!r} in episode {found.id}; nothing was renamed")
+                index_.rename_speaker(old, new, [found.id])
+                prints = [v.print for v in library.voices([found.id]) if v.speaker == new]
+                if prints and not voices.generic(new):
+                    target = {new: voices.unit(sum(voices.unit(p) for p in prints))}
+                    others = [e.id for e in library.episodes() if e.id != found.id and
+                              (everywhere or (found.show and (e.show or "").casefold() == found.show.casefold()))]
+                    for other in others:
+                        heard = library.voices([other])
+                        taken = {v.speaker for v in heard if not voices.generic(v.speaker)} - {old}
+                        candidates = {v.speaker: v.print for v in heard
+                                      if voices.generic(v.speaker) or everywhere and v.speaker == old}
+                        for match in voices.matches(candidates, target, taken):
+                            if match.sure:
+                                library.rename_speaker(match.label, new, [other], by="voice", score=match.score)
+                                index_.rename_speaker(match.label, new, [other])
+                                named.append((other, match.label, match.score))
+                            else:
+                                library.offer(other, match.label, new, match.score)
+                                offered.append((other, match.label, match.score))
+        return Renamed(changed, named, offered)
 
     @staticmethod
     def _scope(library: Library, episode: str | None, show: str | None) -> list[str]:

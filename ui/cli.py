@@ -342,6 +342,12 @@ def describe(path: str, result: AddResult) -> str:
     if result.duplicate_of:
         line += (f"\n  near-duplicate of {result.duplicate_of.id} "
                  f"({e.similarity:.0%} of the text is shared); linked to it")
+    for match in getattr(result, "voices", ()):
+        if match.sure:
+            line += f"\n  {safe(match.name)} recognised by voice ({match.score:.2f})"
+        else:
+            line += (f"\n  {safe(match.label)} may be {safe(match.name)} ({match.score:.2f}): "
+                     f"podkb speakers {e.id} --ask")
     return line
 
 
@@ -493,31 +499,87 @@ def edit(episode, title, date, show, pairs, kb):
 @click.argument("episode", required=False)
 @click.option("--show", help="Every episode of this show (a speaker who recurs, such as the host).")
 @click.option("--rename", "pairs", multiple=True, callback=renames, metavar="OLD=NEW",
-              help="Rename a speaker, e.g. --rename \"Speaker 2=Rob Bracco\"; repeat for several.")
+              help="Rename a speaker, e.g. --rename \"Speaker 2=Rob Bracco\"; repeat for several. With EPISODE, "
+                   "the same voice is named in the show's other episodes too.")
+@click.option("--everywhere", is_flag=True, help="With EPISODE --rename: name the voice in every episode, not "
+                                                  "only the show's.")
+@click.option("--ask/--no-ask", default=None, help="Ask about each voice that may be someone known (default: "
+                                                   "when run in a terminal).")
+@click.option("--voices", "list_voices", is_flag=True, help="With --json: output the voices instead.")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON: {name: segments}.")
 @kb_option
-def speakers(episode, show, pairs, as_json, kb):
+def speakers(episode, show, pairs, everywhere, ask, list_voices, as_json, kb):
     """List the speakers of EPISODE (or of a --show, or of everything), or rename them.
 
-    A rename reaches passages, hits, citations and the speaker filter at once,
-    without embedding anything again; quotes already saved keep their names.
+    Voices found in recordings are matched across episodes: each is listed under
+    the person it is (named, or recognised by voice, with how sure), or offered
+    ("may be"). A rename reaches passages, hits, citations and the speaker filter
+    at once, without embedding anything again; quotes already saved keep their names.
     """
     with open_kb(kb, check_model=False) as base:
         episode_id = find_episode(base, episode).id if episode else None
         if pairs:
-            rename_all(base, pairs, episode=episode_id, show=show)
+            if episode_id:
+                rename_voices(base, episode_id, pairs, everywhere)
+            else:
+                rename_all(base, pairs, show=show)
             return
         try:
             found = base.speakers(episode=episode_id, show=show)
+            people = base.voices(episode=episode_id, show=show)
         except (LookupError, ValueError) as error:
             raise click.ClickException(safe(str(error))) from None
-    if as_json:
-        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
-        return
-    if not found:
-        click.echo("No named speakers.", err=True)
-    for name, n in found.items():
-        click.echo(f"{safe(name)}  ({plural(n, 'segment')})")
+        if as_json:
+            click.echo(json.dumps([voice_json(p) for p in people] if list_voices else found, indent=2,
+                                  ensure_ascii=False))
+            return
+        if not found:
+            click.echo("No named speakers.", err=True)
+        for name, n in found.items():
+            click.echo(f"{safe(name)}  ({plural(n, 'segment')})")
+        if people:
+            click.echo("\nVoices, matched across episodes:")
+            for n, person in enumerate(people, 1):
+                click.echo(f"  {safe(person.name) if person.name else f'unnamed voice {n}'}  "
+                           f"({plural(len(person.episodes), 'episode')})")
+                for heard in person.heard:
+                    how = f"{heard.how}, {heard.score:.2f}" if heard.score is not None else heard.how
+                    click.echo(f"    {heard.voice.episode_id}  {safe(heard.voice.speaker)}  "
+                               f"{duration(heard.voice.seconds)}" + (f"  ({how})" if how else ""))
+        if ask is None:
+            ask = sys.stdin.isatty()
+        if ask:
+            for person in people:
+                for heard in person.heard:
+                    if heard.how == "may be" and click.confirm(
+                            f"{heard.voice.episode_id}: is {safe(heard.voice.speaker)} {safe(person.name)} "
+                            f"({heard.score:.2f})?", default=False):
+                        rename_voices(base, heard.voice.episode_id, [(heard.voice.speaker, person.name)], False)
+
+
+def voice_json(person) -> dict:
+    return {"name": person.name, "episodes": person.episodes,
+            "heard": [{"episode": h.voice.episode_id, "speaker": h.voice.speaker, "seconds": h.voice.seconds,
+                       "how": h.how or None, "score": h.score} for h in person.heard]}
+
+
+def rename_voices(base: KnowledgeBase, episode_id: str, pairs, everywhere: bool) -> None:
+    """--rename OLD=NEW in one episode, each voice named in the other episodes where it is heard; every
+    OLD is checked first, so a name that is not there renames nothing."""
+    there = base.speakers(episode=episode_id)
+    for old, _ in pairs:
+        if old not in there:
+            raise click.ClickException(f"no speaker {safe(old)!r} in episode {episode_id}; nothing was renamed")
+    for old, new in pairs:
+        try:
+            done = base.rename_voice(episode_id, old, new, everywhere=everywhere)
+        except (LookupError, ValueError) as error:
+            raise click.ClickException(safe(str(error))) from None
+        click.echo(f"renamed {safe(old)} to {safe(new)} in {plural(done.segments, 'segment')}")
+        for other, label, score in done.named:
+            click.echo(f"  also {other}: {safe(label)} is {safe(new)} by voice ({score:.2f})")
+        for other, label, score in done.offered:
+            click.echo(f"  {other}: {safe(label)} may be {safe(new)} ({score:.2f}): podkb speakers {other} --ask")
 
 
 def filter_options(fn):
