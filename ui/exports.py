@@ -2,15 +2,24 @@
 
 Transcript text is data: the Markdown formats escape it so a quote can't become a link,
 an image or HTML; the Anki file says ``#html:false``.
+
+``clips`` (optional, one per quote, None where a quote has none) are the quotes' audio clips
+(podkb/clips.py) by their path relative to the exported file, ``clips/NAME.m4a``: Markdown links
+them, Obsidian embeds them, Anki plays them (``[sound:NAME.m4a]``), CSV and JSON name them.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
+import tempfile
+import zipfile
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path, PurePosixPath
+from typing import Callable, Sequence
 
 
+from ..clips import clips_for
 from ..collections import Quote
 from .web import clock
 
@@ -18,6 +27,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), @SUM, ...).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LINE_START = re.compile(r"^(\d+)([.)])|^([-+=])")
+CLIPS_DIR = "clips"  # beside the exported file
+Clips = Sequence["str | None"]
 
 
 def md(text: str | None) -> str:
@@ -36,13 +47,19 @@ def _url(link: str) -> str:
     return re.sub(r"[<>\s]", lambda m: f"%{ord(m.group()):02X}", link)
 
 
-def to_markdown(name: str, quotes: list[Quote]) -> str:
+def _each(quotes: list[Quote], clips: Clips | None):
+    return zip(quotes, clips if clips is not None else [None] * len(quotes))
+
+
+def to_markdown(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
     """A heading, then each quote as a blockquote followed by its citation with a timestamped link."""
     out = [f"# {md(name)}", ""]
-    for quote in quotes:
+    for quote, clip in _each(quotes, clips):
         out.append(f"> {md(quote.text)}")
         out.append(">")
         out.append(f"> — {_cite_md(quote)}")
+        if clip:
+            out += [">", f"> [▶ clip](<{_url(clip)}>)"]
         if quote.note:
             out += ["", md(quote.note)]
         if quote.tags:
@@ -51,15 +68,17 @@ def to_markdown(name: str, quotes: list[Quote]) -> str:
     return "\n".join(out)
 
 
-def to_obsidian(name: str, quotes: list[Quote]) -> str:
+def to_obsidian(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
     """Obsidian Markdown: YAML front matter, then each quote as a quote callout."""
     tags = sorted({_tag(tag) for quote in quotes for tag in quote.tags} - {""})
     front = ["---", f"title: {json.dumps(name, ensure_ascii=False)}", f"tags: {json.dumps(tags, ensure_ascii=False)}",
              f"quotes: {len(quotes)}", "source: podkb", "---", ""]
     out = front + [f"# {md(name)}", ""]
-    for quote in quotes:
+    for quote, clip in _each(quotes, clips):
         out.append(f"> [!quote] {_cite_md(quote)}")
         out.append(f"> {md(quote.text)}")
+        if clip:
+            out.append(f"> ![[{PurePosixPath(clip).name}]]")  # Obsidian finds an embed by its name in the vault
         if quote.note:
             out.append(f"> *{md(quote.note)}*")
         tags = [t for t in (_tag(tag) for tag in quote.tags) if t]
@@ -89,26 +108,27 @@ def _csv(rows: list[dict], columns: list[str], header: bool = True) -> str:
     return pd.DataFrame(safe_rows, columns=columns).to_csv(index=False, header=header)
 
 
-def _rows(quotes: list[Quote]) -> list[dict]:
+def _rows(quotes: list[Quote], clips: Clips | None = None) -> list[dict]:
     return [{
         "text": q.text, "episode_id": q.episode_id, "episode_title": q.episode_title, "show": q.show or "",
         "speaker": q.speaker or "", "date": q.date or "", "start": q.start, "end": q.end,
         "timestamp": q.cited.moment, "link": q.link or "", "note": q.note, "tags": " ".join(q.tags),
-        "added_at": q.added_at or "",
-    } for q in quotes]
+        "added_at": q.added_at or "", "clip": clip or "",
+    } for q, clip in _each(quotes, clips)]
 
 
-def to_csv(name: str, quotes: list[Quote]) -> str:
+def to_csv(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
     columns = ["text", "episode_id", "episode_title", "show", "speaker", "date", "start", "end", "timestamp",
-               "link", "note", "tags", "added_at"]
-    return _csv(_rows(quotes), columns)
+               "link", "note", "tags", "added_at"] + (["clip"] if clips is not None else [])
+    return _csv(_rows(quotes, clips), columns)
 
 
-def to_json(name: str, quotes: list[Quote]) -> str:
-    return json.dumps({"collection": name, "quotes": [q.to_dict() for q in quotes]}, indent=2, ensure_ascii=False)
+def to_json(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
+    rows = [q.to_dict() | ({"clip": clip} if clips is not None else {}) for q, clip in _each(quotes, clips)]
+    return json.dumps({"collection": name, "quotes": rows}, indent=2, ensure_ascii=False)
 
 
-def to_readwise(name: str, quotes: list[Quote]) -> str:
+def to_readwise(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
     """Readwise's CSV import: Highlight,Title,Author,URL,Note,Location,Date; the location is in seconds."""
     rows = [{
         "Highlight": q.text,
@@ -124,13 +144,15 @@ def to_readwise(name: str, quotes: list[Quote]) -> str:
     return _csv(rows, columns)
 
 
-def to_anki(name: str, quotes: list[Quote]) -> str:
-    """Anki's text import: header lines, then Front (the quote), Back (citation, link, note), Tags."""
+def to_anki(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
+    """Anki's text import: header lines, then Front (the quote), Back (citation, link, note, and the clip
+    as Anki's ``[sound:NAME]``, played from the collection.media folder), Tags."""
     rows = [{
         "Front": q.text,
-        "Back": " — ".join(part for part in (q.citation, q.link or "", q.note) if part),
+        "Back": " — ".join(part for part in (q.citation, q.link or "", q.note) if part)
+                + (f" [sound:{PurePosixPath(clip).name}]" if clip else ""),
         "Tags": " ".join(re.sub(r"\s+", "_", tag) for tag in ["podkb", *q.tags]),
-    } for q in quotes]
+    } for q, clip in _each(quotes, clips)]
     header = "#separator:Comma\n#html:false\n#columns:Front,Back,Tags\n#tags column:3\n"
     body = _csv(rows, ["Front", "Back", "Tags"], header=False)
     return header + body
@@ -139,24 +161,59 @@ def to_anki(name: str, quotes: list[Quote]) -> str:
 @dataclass(frozen=True)
 class Format:
     name: str
-    write: Callable[[str, list[Quote]], str]
+    write: Callable[..., str]   # (name, quotes, clips=None) -> the file's text
     suffix: str
     mime: str
     label: str
+    clips: bool = True          # whether the format can carry the quotes' audio clips
 
 
 FORMATS = {f.name: f for f in (
     Format("markdown", to_markdown, ".md", "text/markdown", "Markdown"),
     Format("csv", to_csv, ".csv", "text/csv", "CSV"),
     Format("json", to_json, ".json", "application/json", "JSON"),
-    Format("readwise", to_readwise, ".readwise.csv", "text/csv", "Readwise CSV"),
+    Format("readwise", to_readwise, ".readwise.csv", "text/csv", "Readwise CSV", clips=False),
     Format("anki", to_anki, ".anki.csv", "text/csv", "Anki CSV"),
     Format("obsidian", to_obsidian, ".obsidian.md", "text/markdown", "Obsidian Markdown"),
 )}
+WITH_CLIPS = [name for name, f in FORMATS.items() if f.clips]
 
 
-def export(name: str, quotes: list[Quote], format: str) -> str:
-    return FORMATS[format].write(name, quotes)
+def export(name: str, quotes: list[Quote], format: str, clips: Clips | None = None) -> str:
+    return FORMATS[format].write(name, quotes, clips)
+
+
+@dataclass
+class ClipsExport:
+    """An export with its clips: the file's text, the clip files written, and a warning per recording
+    that gave none."""
+    text: str
+    files: list[Path]
+    warnings: list[str]
+
+
+def export_with_clips(name: str, quotes: list[Quote], format: str, media: dict[str, str | None],
+                      folder: str | Path) -> ClipsExport:
+    """Cut the quotes' clips into ``folder``/clips (``media``: episode id → its recording) and export
+    ``quotes`` referring to them; the export file itself is the caller's to write, in ``folder``."""
+    if not FORMATS[format].clips:
+        raise ValueError(f"{FORMATS[format].label} can't carry clips; try one of {', '.join(WITH_CLIPS)}")
+    files, warnings = clips_for(quotes, media, Path(folder) / CLIPS_DIR)
+    names = [f"{CLIPS_DIR}/{path.name}" if path else None for path in files]
+    return ClipsExport(export(name, quotes, format, names), [path for path in files if path], warnings)
+
+
+def zip_with_clips(name: str, quotes: list[Quote], format: str,
+                   media: dict[str, str | None]) -> tuple[bytes, list[str]]:
+    """The export and its clips/ folder as one zip (the web app's download): (its bytes, warnings)."""
+    with tempfile.TemporaryDirectory(prefix="podkb-clips-") as folder:
+        done = export_with_clips(name, quotes, format, media, folder)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr(file_name(name, format), done.text)
+            for path in done.files:
+                archive.write(path, f"{CLIPS_DIR}/{path.name}", compress_type=zipfile.ZIP_STORED)  # compressed already
+    return out.getvalue(), done.warnings
 
 
 def file_name(name: str, format: str) -> str:
@@ -164,4 +221,9 @@ def file_name(name: str, format: str) -> str:
     return stem[:60] + FORMATS[format].suffix
 
 
-__all__ = ["FORMATS", "export", "file_name", "md"]
+def zip_name(name: str, format: str) -> str:
+    return file_name(name, format) + ".zip"
+
+
+__all__ = ["CLIPS_DIR", "FORMATS", "WITH_CLIPS", "export", "export_with_clips", "file_name", "md", "zip_name",
+           "zip_with_clips"]
