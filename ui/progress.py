@@ -52,11 +52,8 @@ class Bars:
 
     def transcribing(self, event: Transcribing) -> None:
         name = safe(event.name)
-        if event.stage != "transcribing":  # a stage with no steps to show (finding speakers): one line as it starts
-            if event.done < event.total:
-                click.echo(f"{event.stage} in {name}…", err=True)
-            return
-        self._advance(("transcribing", event.name), f"transcribing {name}", "s", event.done, event.total,
+        self._advance((event.stage, event.name), f"{event.stage} in {name}" if event.stage != "transcribing"
+                      else f"transcribing {name}", "s", event.done, event.total,
                       lambda elapsed: f"{event.done / elapsed:.1f}x real time" if event.done else None,
                       "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]")
 
