@@ -112,6 +112,7 @@ def test_a_voice_named_in_one_episode_is_offered_asked_and_recognised_in_others(
     assert speaker_of(segments("reading-b"), b, "1089") == {"Speaker 2"}   # offered, not applied
     listed = run.invoke(cli, ["speakers", "--show", "Readings", "--no-ask", "--kb", kb]).output
     assert "Stephen  (2 episodes)" in listed and "Speaker 2  " in listed and "(may be, 0." in listed
+    offered_on_the_web(tmp_path, kb)
     asked = run.invoke(cli, ["speakers", "reading-b", "--ask", "--kb", kb], input="y\n")
     assert asked.exit_code == 0, asked.output
     assert "is Speaker 2 Stephen" in asked.output
@@ -130,3 +131,26 @@ def test_a_voice_named_in_one_episode_is_offered_asked_and_recognised_in_others(
     assert stephen["episodes"] == ["reading-a", "reading-b", "reading-d"]
     assert [h["how"] for h in stephen["heard"]] == ["named", "named", "recognised"]
     assert all(p["name"] is None or p["name"] == "Stephen" for p in heard)
+
+
+def offered_on_the_web(tmp_path, kb):
+    """On a copy of the knowledge base: the web app's Episode page says "Speaker 2 may be Stephen" and
+    its button names the voice so."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    copy = tmp_path / "web-kb"
+    shutil.copytree(kb, copy)
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "ui" / "app.py"), default_timeout=120)
+    at.query_params.update({"page": "Episode", "episode": "reading-b"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PODKB_HOME", str(copy))
+        at.run()
+        assert not at.exception, at.exception
+        assert any("Speaker 2 may be Stephen (voice match 0." in i.value for i in at.info)
+        next(b for b in at.button if b.label == "Yes, Speaker 2 is Stephen").click().run()
+        assert not at.exception, at.exception
+        assert any("Named Speaker 2 Stephen" in s.value for s in at.success)
+    shown = json.loads(CliRunner().invoke(cli, ["show", "reading-b", "--json", "--kb", str(copy)]).output)
+    assert "Stephen" in {s["speaker"] for s in shown["segments"]}

@@ -369,6 +369,7 @@ def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:
                 else:
                     say_after_rerun("success", "Saved.")
         speakers = list(kb.speakers(episode=episode.id))
+        voice_offers(kb, episode)
         if speakers:
             with st.form(f"rename-{episode.id}"):
                 old = st.selectbox("Speaker", speakers, key=f"rename-old-{episode.id}")
@@ -383,6 +384,24 @@ def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:
                         say("error", str(error))
                     else:  # the transcript and chapters above are drawn again with the new name
                         say_after_rerun("success", f"Renamed {old} to {new.strip()} in {n} lines.")
+
+
+def voice_offers(kb: KnowledgeBase, episode: Episode) -> None:
+    """Each of this episode's voices that may be someone known: "this may be X", with a button that
+    names it so (and the same voice in the show's other episodes)."""
+    for person in kb.voices(episode=episode.id):
+        for heard in person.heard:
+            if heard.how != "may be" or heard.voice.episode_id != episode.id or not person.name:
+                continue
+            say("info", f"{heard.voice.speaker} may be {person.name} (voice match {heard.score:.2f}).")
+            if st.button(md(f"Yes, {heard.voice.speaker} is {person.name}"),
+                         key=f"accept-{episode.id}-{heard.voice.speaker}"):
+                try:
+                    kb.rename_voice(episode.id, heard.voice.speaker, person.name)
+                except (ValueError, LookupError) as error:
+                    say("error", str(error))
+                else:
+                    say_after_rerun("success", f"Named {heard.voice.speaker} {person.name}.")
 
 
 # Library
