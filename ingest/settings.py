@@ -29,8 +29,9 @@ SETTINGS = {
     "home": Setting("PODKB_HOME", None, "the knowledge base folder when --kb is not given (default: the user's app "
                                         "folder)"),
     "model": Setting("PODKB_MODEL", None, "the embedding model of a new knowledge base (default: all-MiniLM-L6-v2)"),
-    "whisper_model": Setting("PODKB_WHISPER_MODEL", None, "the Whisper model: a size or a CTranslate2 folder "
-                                                          "(default: tiny.en, offline)"),
+    "whisper_model": Setting("PODKB_WHISPER_MODEL", None, "the Whisper model: tiny.en (the default) or base "
+                                                          "(make whisper-models) offline, a CTranslate2 folder, or "
+                                                          "a hub name"),
     "device": Setting("PODKB_DEVICE", None, "where the embedding model runs: cpu or cuda (default: cuda when "
                                             "there is a GPU)"),
     "engine": Setting("PODKB_ENGINE", "auto", "how the embedding model runs on the CPU: auto (measured once), "
