@@ -188,7 +188,7 @@ def _diarizing(transcript: Transcript, audio, diarizer: Diarizer, name: str,
     worker.start()
     while (at := heard.get()) is not None:
         if at < total:
-            yield Transcribing(name, min(float(at), total), total, "finding speakers")
+            yield Transcribing(name, float(at), total, "finding speakers")
     worker.join()
     if isinstance(result[0], BaseException):
         raise result[0]
