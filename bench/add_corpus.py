@@ -68,7 +68,7 @@ def main() -> None:
           f"engine {engine}\n")
     print("| run | seconds | passages/s | × bare fp32 encode |")
     print("|---|---|---|---|")
-    for name, seconds in ((f"`podkb add` (whole call, model load included)", added),
+    for name, seconds in (("`podkb add` (whole call, model load included)", added),
                           ("bare encode, fp32 (sentence-transformers)", fp32),
                           (f"bare encode, podkb's engine ({engine})", engine_only)):
         print(f"| {name} | {seconds:.1f} | {len(passages) / seconds:.1f} | {seconds / fp32:.2f} |")

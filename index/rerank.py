@@ -1,7 +1,7 @@
 """An optional cross-encoder that re-scores the fused candidates, when the user names one."""
 from __future__ import annotations
 
-from .embed import resolve
+from .bundled import resolve
 from .hits import Candidate
 
 RERANK_POOL = 30

@@ -166,6 +166,11 @@ class WhisperTranscriber(Transcriber):
         return transcript
 
 
+def default() -> Transcriber:
+    """The local backend with its defaults (tiny.en, offline); the model loads at the first audio file."""
+    return WhisperTranscriber()
+
+
 def _diarizing(transcript: Transcript, audio, diarizer: Diarizer, name: str,
                total: float) -> Generator[Transcribing, None, Transcript]:
     """``diarize.diarize`` in a worker thread, yielding its progress in seconds of audio as it comes."""

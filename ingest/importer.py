@@ -10,7 +10,7 @@ from typing import Generator, Iterable, Iterator
 
 from . import diarize, manifest
 from . import paths as paths_
-from . import transcriber as transcribers
+from . import audio
 from .audio import AUDIO_SUFFIXES, probe
 from .decode import Decoded, check_size, decode, well_formed
 from .errors import BadInput, store_problem
@@ -160,7 +160,7 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
     """
     info = info or EpisodeInfo()
     manifests: dict[Path, dict[str, EpisodeInfo]] = {}
-    transcriber = transcriber or transcribers.default()
+    transcriber = transcriber or audio.default()
     # A cluster (podkb/cluster.py) sends every audio file out at once and hands each back as it finishes.
     for item in transcriber.schedule(expand(paths), known=lambda path: _known(library, path)):
         if isinstance(item, Transcribing):

@@ -57,10 +57,11 @@ def parse_clock(value: str) -> float:
     return check_time(total / 1000, value.strip())
 
 
-def format_timestamp(seconds: float | None, millis: bool = False) -> str:
-    """Seconds → 'H:MM:SS' (or 'MM:SS' under an hour), with '.mmm' when asked."""
+def format_timestamp(seconds: float | None, millis: bool = False, missing: str | None = "--:--") -> str | None:
+    """Seconds → 'H:MM:SS' (or 'MM:SS' under an hour), with '.mmm' when asked; ``missing`` for no time.
+    The one way podkb writes a time, in citations, transcripts, exports, the web app and the MCP server."""
     if seconds is None:
-        return "--:--"
+        return missing
     total_ms = round(seconds * 1000)
     hours, rest = divmod(total_ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)

@@ -4,7 +4,7 @@
 - ``podkb/cluster.py``: ``ClusterTranscriber``, an actor pool on a Ray cluster, many files at once.
 
 ``KnowledgeBase`` chooses between them in one place (``podkb/knowledgebase.py``, ``_backends``);
-``ingest`` itself only ever makes the local one, as the default of a direct call. A test's or a
+``ingest`` itself only ever makes the local one (``audio.default``), as the default of a direct call. A test's or a
 script's transcriber subclasses the protocol and overrides ``transcribe`` (or ``transcribing``,
 to report progress).
 """
@@ -42,10 +42,3 @@ class Transcriber(Protocol):
         """A feed item's audio fetched and transcribed elsewhere: (transcript, sha256 of the audio), or
         None when it is downloaded and transcribed here."""
         return None
-
-
-def default() -> Transcriber:
-    """The local backend with its defaults (tiny.en, offline); the model loads at the first audio file."""
-    from .audio import WhisperTranscriber
-
-    return WhisperTranscriber()

@@ -54,7 +54,7 @@ class _Worker:
 
     def ready(self) -> str:
         """Check, before any work, that this worker can run both models: their files resolve here."""
-        from .index.embed import resolve
+        from .index.bundled import resolve
         from .ingest.audio import resolve_model
 
         whisper = resolve_model(self.transcriber.options.model)

@@ -238,11 +238,6 @@ class KnowledgeBase:
         with self._lock:
             return examples(self._library.db, n)
 
-    def dated(self) -> bool:
-        """Whether any episode has a date (the date filter is shown only then)."""
-        with self._lock:
-            return self._library.db.execute("SELECT 1 FROM episodes WHERE date IS NOT NULL LIMIT 1").fetchone() is not None
-
     def feeds(self) -> list[tuple[str, str | None, str | None]]:
         """(url, title, last checked) of every feed followed."""
         with self._lock:

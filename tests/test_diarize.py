@@ -21,7 +21,7 @@ class Scripted:
     def __init__(self, turns=None, error=None, prints=None):
         self.given, self.error, self.calls, self.prints = turns or [], error, 0, prints or {}
 
-    def find(self, samples, sample_rate=16000, speech=None, progress=None):
+    def find(self, samples, sample_rate=16000, progress=None):
         self.calls += 1
         if self.error:
             raise self.error
@@ -259,7 +259,7 @@ def test_audio_import_yields_finding_speakers_progress_from_the_diarizer_thread(
     from podkb.ingest import audio as audio_
 
     class Stepping(Scripted):
-        def find(self, samples, sample_rate=16000, speech=None, progress=None):
+        def find(self, samples, sample_rate=16000, progress=None):
             for at in (3.0, 6.0, 9.0):
                 progress(at)
             return super().find(samples, sample_rate)

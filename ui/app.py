@@ -34,7 +34,7 @@ from podkb.events import Done, Indexing, Outcome, Transcribing
 from podkb.knowledgebase import NotIndexed, home
 from podkb.ui.exports import FORMATS, export, file_name, md as markdown_text
 from podkb.collections import AlreadySaved, moment, parse_tags
-from podkb.ui.web import (scroll_to, seconds_of, EXAMPLES, FOLLOW, STYLE, chapters_html, clock, context_html, e, hit_html, moment_url,
+from podkb.ui.web import (scroll_to, seconds_of, EXAMPLES, FOLLOW, STYLE, chapters_html, context_html, e, hit_html, moment_url,
                           natural, playback, point_html, save_upload, segment_at, transcript_html)
 
 KB = str(home())  # $PODKB_HOME (podkb serve --kb sets it), else the user's app folder
@@ -216,11 +216,11 @@ def show_hit(kb: KnowledgeBase, n: int, hit, episode: Episode, segments: list, n
         left, episode_column, right = st.columns(3)
         with left:
             if play.audio and hit.start is not None:
-                if st.toggle(f"▶ Play from {clock(hit.start)}", key=f"play-{hit.passage_id}"):
+                if st.toggle(f"▶ Play from {format_timestamp(hit.start, missing='')}", key=f"play-{hit.passage_id}"):
                     kind = mimetypes.guess_type(play.audio)[0] or "audio/mpeg"
                     st.audio(play.audio, format=kind, start_time=play.start, autoplay=True)
             elif play.link:
-                label = f"▶ Play from {clock(hit.start)}" if hit.start is not None else "Open the source"
+                label = f"▶ Play from {format_timestamp(hit.start, missing='')}" if hit.start is not None else "Open the source"
                 st.link_button(label, play.link)
         with episode_column:  # in this tab, at this moment (a link button would open a new tab each time)
             st.button("Open episode", key=f"open-{n}-{hit.passage_id}", width="stretch", on_click=open_hit,
@@ -255,7 +255,7 @@ def save_form(kb: KnowledgeBase, hit, names: list[str]) -> None:
     more_before = before.number_input("Sentences before", 0, 5, 0, key=f"{key}-before")
     more_after = after.number_input("Sentences after", 0, 5, 0, key=f"{key}-after")
     text, start, _ = moment(hit, int(more_before), int(more_after))
-    st.caption(md(f"{clock(start)} · {hit.speaker or ''}".strip(" ·")))
+    st.caption(md(f"{format_timestamp(start, missing='')} · {hit.speaker or ''}".strip(" ·")))
     st.html(f'<div class="podkb-preview">“{e(text)}”</div>')
     note = st.text_input("Note", key=f"{key}-note")
     tags = st.text_input("Tags", placeholder="focus, habits", key=f"{key}-tags")
@@ -308,7 +308,7 @@ def episode_page(kb: KnowledgeBase) -> None:
     st.title(md(episode.title))  # a title from a feed or `podkb edit` is text, never Markdown or a link
     said()
     st.caption(md(" · ".join(part for part in (episode.show, episode.date, ", ".join(episode.speakers),
-                                               clock(episode.duration)) if part)))
+                                               format_timestamp(episode.duration, missing='')) if part)))
     play = playback(episode.media, episode.source, start)
     follow = False
     if play.audio:
@@ -318,7 +318,7 @@ def episode_page(kb: KnowledgeBase) -> None:
         follow = st.toggle("Follow along", value=True, key="follow",
                            help="Keep the line being heard in view while it plays")
     elif play.link:
-        st.link_button(f"▶ Open the source at {clock(start)}" if start is not None else "▶ Open the source", play.link)
+        st.link_button(f"▶ Open the source at {format_timestamp(start, missing='')}" if start is not None else "▶ Open the source", play.link)
     else:
         st.caption("No recording for this episode yet: attach one on the Library page, and every moment plays.")
     chapters, transcript = st.columns([1, 2])
@@ -351,7 +351,7 @@ def episode_page(kb: KnowledgeBase) -> None:
             st.html(scroll_to(here, f"{chosen}@{start:g}"), unsafe_allow_javascript=True)
         if first + TRANSCRIPT_LINES < len(segments):
             later = segments[first + TRANSCRIPT_LINES]
-            st.markdown(f"[Later: {clock(later.start) or 'more'} →]({moment_url(chosen, later.start)})")
+            st.markdown(f"[Later: {format_timestamp(later.start, missing='') or 'more'} →]({moment_url(chosen, later.start)})")
 
 
 def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:

@@ -21,7 +21,6 @@ from typing import Callable, Sequence
 
 from ..clips import clips_for
 from ..collections import Quote
-from .web import clock
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), @SUM, ...).

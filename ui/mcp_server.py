@@ -40,14 +40,10 @@ MAX_K = 50
 log = logging.getLogger("podkb.mcp")
 
 
-def _clock(seconds: float | None) -> str | None:
-    return format_timestamp(seconds) if seconds is not None else None
-
-
 def _hit(hit) -> dict[str, Any]:
     return {
         "episode_id": hit.episode_id, "episode_title": hit.episode_title, "show": hit.show, "speaker": hit.speaker,
-        "start": hit.start, "end": hit.end, "time": _clock(hit.start), "text": " ".join(hit.text.split()),
+        "start": hit.start, "end": hit.end, "time": format_timestamp(hit.start, missing=None), "text": " ".join(hit.text.split()),
         "highlight": hit.highlight, "question": hit.question, "citation": hit.citation, "link": hit.link,
     }
 
@@ -160,7 +156,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
             "note": None if answer.answered else "Nothing in this library answers that well; the hits are the "
                                                  "nearest passages.",
             "points": [{"text": p.text, "episode_id": p.episode_id, "episode_title": p.episode_title, "show": p.show,
-                        "speaker": p.speaker, "start": p.start, "time": _clock(p.start), "citation": p.citation,
+                        "speaker": p.speaker, "start": p.start, "time": format_timestamp(p.start, missing=None), "citation": p.citation,
                         "link": p.link} for p in points],
             "hits": [_hit(h) for h in answer.hits],
         }
@@ -185,7 +181,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
             chosen = segments[max(0, at - 2):at + 3]
         return {
             "episode_id": found.id, "episode_title": found.title, "show": found.show,
-            "lines": [{"time": _clock(s.start), "start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text}
+            "lines": [{"time": format_timestamp(s.start, missing=None), "start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text}
                       for s in chosen],
         }
 
@@ -193,7 +189,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
                              "H:MM:SS), source link and whether they have audio.")
     def episodes() -> list[dict]:
         return [{"id": e.id, "title": e.title, "show": e.show, "date": e.date, "duration": e.duration,
-                 "length": _clock(e.duration), "source": web_url(e.source), "audio": bool(e.media), "speakers": e.speakers}
+                 "length": format_timestamp(e.duration, missing=None), "source": web_url(e.source), "audio": bool(e.media), "speakers": e.speakers}
                 for e in kb.episodes()]
 
     @server.tool(description="Save what an episode says from `start` (to `end`, else to the end of that segment) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from ..index import Hit
+from ..ingest import format_timestamp
 
 from .terminal import safe
 
@@ -21,17 +22,11 @@ def hit_text(n: int, hit: Hit, color: bool) -> str:
     if hit.link:
         lines.append(f"   ▶ {safe(hit.link)}")
     elif hit.media and hit.start is not None:
-        lines.append(f"   ▶ {safe(hit.media)} at {_clock(hit.start)}")
+        lines.append(f"   ▶ {safe(hit.media)} at {format_timestamp(hit.start)}")
     for other in hit.also_in:
-        where = f" at {_clock(other.start)}" if other.start is not None else ""
+        where = f" at {format_timestamp(other.start)}" if other.start is not None else ""
         lines.append(f"   also in: {other.episode_id}{where}")
     return "\n".join(lines)
-
-
-def _clock(seconds: float) -> str:
-    from ..ingest import format_timestamp
-
-    return format_timestamp(seconds)
 
 
 def point_text(n: int, point, color: bool) -> str:

@@ -107,10 +107,6 @@ def e(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def clock(seconds: float | None) -> str:
-    return format_timestamp(seconds) if seconds is not None else ""
-
-
 def moment_url(episode_id: str, start: float | None = None, base: str = "") -> str:
     """The episode page at a moment: '?page=Episode&episode=ID&t=SECONDS' (``base``: the app's own URL)."""
     query = {"page": "Episode", "episode": episode_id}
@@ -143,7 +139,7 @@ def hit_html(n: int, hit: Hit) -> str:
     asked = f'<div class="asked">Asked: {e(" ".join(hit.question.split()))}</div>' if hit.question else ""
     also = ""
     if hit.also_in:
-        others = ", ".join(f"{e(o.episode_title)}" + (f" at {e(clock(o.start))}" if o.start is not None else "")
+        others = ", ".join(f"{e(o.episode_title)}" + (f" at {e(format_timestamp(o.start, missing=''))}" if o.start is not None else "")
                            for o in hit.also_in)
         also = f'<div class="also">Also in: {others}</div>'
     return f'<div class="podkb-hit"><div class="cite">{" · ".join(parts)}</div>{asked}<div>{body}</div>{also}</div>'
@@ -163,7 +159,7 @@ def context_html(segments: list[Segment], first: int, last: int, around: int = 3
     lines = []
     for i in range(max(0, first - around), min(len(segments), last + around + 1)):
         s = segments[i]
-        when = f'<span class="ts">[{e(clock(s.start))}]</span> ' if s.start is not None else ""
+        when = f'<span class="ts">[{e(format_timestamp(s.start, missing=""))}]</span> ' if s.start is not None else ""
         who = f"<b>{e(s.speaker)}:</b> " if s.speaker else ""
         mark = ' class="here"' if first <= i <= last else ""
         lines.append(f"<p{mark}>{when}{who}{e(s.text)}</p>")
@@ -184,7 +180,7 @@ def transcript_html(episode_id: str, segments: list[Segment], first: int = 0, la
             if s.speaker:
                 out.append(f'<div class="turn"><span class="who">{e(s.speaker)}</span></div>')
         when = (f'<a class="ts" href="{e(moment_url(episode_id, s.start))}" target="_self" data-t="{s.start:g}">'
-                f'{e(clock(s.start))}</a> ' if s.start is not None else f'<span class="ts">{e(said_at(None, i))}</span> ')
+                f'{e(format_timestamp(s.start, missing=""))}</a> ' if s.start is not None else f'<span class="ts">{e(said_at(None, i))}</span> ')
         text = e(s.text)
         if pattern:
             text = pattern.sub(lambda m: f"<mark>{m.group()}</mark>", text)
@@ -200,7 +196,7 @@ def chapters_html(episode_id: str, chapters) -> str:
     for chapter in chapters:
         if chapter.start is not None:
             when = (f'<a class="ts" href="{e(moment_url(episode_id, chapter.start))}" target="_self" '
-                    f'data-t="{chapter.start:g}">{e(clock(chapter.start))}</a>')
+                    f'data-t="{chapter.start:g}">{e(format_timestamp(chapter.start, missing=""))}</a>')
         else:
             when = f'<span class="ts">{e(said_at(None, chapter.paragraph or 0))}</span>'
         items.append(f"<li>{when} {e(chapter.title)}</li>")
