@@ -48,6 +48,11 @@ def podcasting20(chapters: list[Chapter]) -> dict:
                                              for c in chapters if c.start is not None]}
 
 
+def stored(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) -> list[tuple]:
+    """The chapters ``find`` finds, as the store keeps them: (start seconds, title, paragraph) each."""
+    return [(c.start, c.title, c.paragraph) for c in find(sentences, vectors)]
+
+
 def find(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) -> list[Chapter]:
     """Chapters of one episode from its sentences in order (text, start seconds, segment) and their unit
     vectors (one row each). An episode too short to divide is one chapter."""

@@ -13,11 +13,10 @@ follows a host's turn to the reply). A host is:
   and the host is the one clearly ahead.
 
 A monologue (a lecture, a reading) has no host. What is counted per episode and speaker is kept in
-``speaker_stats`` as episodes are indexed, so finding the hosts is one query.
+``speaker_stats`` as episodes are indexed (tables.py), so finding the hosts is one query.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -83,18 +82,16 @@ def speakers(passages) -> dict[str, Speaker]:
     return found
 
 
-def write_counts(db, episode_id: str, passages) -> None:
-    db.execute("DELETE FROM speaker_stats WHERE episode_id = ?", (episode_id,))
-    db.executemany("INSERT INTO speaker_stats (episode_id, speaker, words, turns, questions, first, hosting, guesting) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   [(episode_id, name, w.words, w.turns, w.questions, w.first, w.hosting, w.guesting)
-                    for name, w in speakers(passages).items()])
+def counts(passages) -> list[tuple]:
+    """What is kept of an episode's speakers (tables.write_speakers): (name, words, turns, questions,
+    first, hosting, guesting) each."""
+    return [(name, w.words, w.turns, w.questions, w.first, w.hosting, w.guesting)
+            for name, w in speakers(passages).items()]
 
 
-def hosts(db) -> dict[str, frozenset[str]]:
-    """Episode id → its hosts' names (episodes without a host are left out)."""
-    rows = db.execute("SELECT s.episode_id, e.show, s.speaker, s.words, s.turns, s.questions, s.first, s.hosting, "
-                      "s.guesting FROM speaker_stats s JOIN episodes e ON e.id = s.episode_id").fetchall()
+def hosts(rows: list[tuple]) -> dict[str, frozenset[str]]:
+    """Episode id → its hosts' names (episodes without a host are left out), from every indexed speaker's
+    (episode id, show, speaker, and the counts of ``counts``) (tables.speaker_counts)."""
     episodes_of_show: dict[str, set[str]] = defaultdict(set)
     heard_in: dict[tuple[str, str], set[str]] = defaultdict(set)
     by_episode: dict[str, dict[str, Speaker]] = defaultdict(dict)
@@ -141,20 +138,8 @@ def _host_of(people: dict[str, Speaker]) -> str | None:
 ASKING_TAIL = 3  # a turn asks when one of its last sentences is a question
 
 
-def asking_turns(db, episode_id: str, turns: set[int]) -> set[int]:
-    """Of these turns of an episode, those that end asking (a question among their last sentences): a
-    host's words in such a turn lead into the question, so they are never an answer."""
-    if not turns:
-        return set()
-    rows = db.execute(f"SELECT turn, text, sentences FROM passages WHERE episode_id = ? AND turn IN "
-                      f"({','.join('?' * len(turns))}) ORDER BY idx", [episode_id, *sorted(turns)]).fetchall()
-    last: dict[int, tuple[str, str]] = {}
-    for turn, text, marks in rows:
-        last[turn] = (text, marks)  # the turn's last passage, as rows come in order
-    found = set()
-    for turn, (text, marks) in last.items():
-        bounds = [m[0] for m in json.loads(marks)] + [len(text)]
-        said = [text[a:b] for a, b in zip(bounds, bounds[1:])] or [text]
-        if any(is_question(s) for s in said[-ASKING_TAIL:]):
-            found.add(turn)
-    return found
+def asking_turns(endings: dict[int, list[str]]) -> set[int]:
+    """Of the turns whose last passage's sentences are ``endings`` (tables.turn_endings), those that end
+    asking (a question among their last sentences): a host's words in such a turn lead into the
+    question, so they are never an answer."""
+    return {turn for turn, said in endings.items() if any(is_question(s) for s in said[-ASKING_TAIL:])}

@@ -15,21 +15,23 @@ import re
 
 import numpy as np
 
-from . import keywords, recurring, spans
-from .conversation import asking_turns, question_like
+from . import keywords, recurring, spans, tables
+from .conversation import asking_turns
 from .embed import sentence_text
 from .hits import Candidate
-from .passages import COLUMNS, Passage, from_row
+from .passages import Passage
+from .query import Query
 from .questions import echoes, is_question
 from .store import Index
 
 
-def choose(index: Index, hits: list[Candidate], query: str, query_vector: np.ndarray | None,
-           allowed: set[int] | None = None, quoted: list[str] = ()) -> list[Candidate]:
-    """Choose each hit's sentence (answer-first); drop hits that became the same answer as a better
-    one. An answer outside ``allowed`` (the filters) is not followed."""
-    scorer = Scorer(index, query, query_vector, quoted)
-    hosts = index.hosts() if question_like(query) and not quoted else {}
+def choose(index: Index, hits: list[Candidate], query: Query, query_vector: np.ndarray | None,
+           allowed: set[int] | None = None) -> list[Candidate]:
+    """Choose each hit's sentence (answer-first), scored against ``query_vector`` (by shared words without
+    one); drop hits that became the same answer as a better one. An answer outside ``allowed`` (the
+    filters) is not followed."""
+    scorer = Scorer(index, query, query_vector)
+    hosts = index.hosts() if query.asks and not query.phrases else {}
     for hit in hits:
         _choose(index, hit, scorer, allowed, hosts.get(hit.episode_id, frozenset()))
     seen: set[int] = set()
@@ -55,10 +57,10 @@ class Scorer:
     """Sentence vectors for a hit's passages: stored at index time, else (a passage indexed before they
     were kept) embedded now. Without a query vector (keyword mode) sentences are scored by shared words."""
 
-    def __init__(self, index: Index, query: str, query_vector: np.ndarray | None, quoted: list[str] = ()):
-        self.index, self.query_vector, self.words = index, query_vector, keywords.terms(query)
+    def __init__(self, index: Index, query: Query, query_vector: np.ndarray | None):
+        self.index, self.query_vector, self.words = index, query_vector, query.terms
         # A quoted phrase's sentence is the one to cite, matched as the index matched it (stemmed).
-        self.phrases = [tuple(terms) for terms in keywords.fts_terms(list(quoted)) if terms]
+        self.phrases = query.phrase_terms
 
     def vectors(self, parts: list[Passage]) -> np.ndarray | None:
         if self.query_vector is None:
@@ -136,16 +138,16 @@ HEAD_SPANS = 5       # the first hits re-ordered by their best answer span; the 
 SPAN_WEIGHT = 0.5    # of a head hit's order that is its best span's score (bench/RESULTS.md, issue 26)
 
 
-def cite_spans(index: Index, hits: list[Candidate], query: str, query_vector: np.ndarray,
-               k: int | None = None) -> list[Candidate]:
+def cite_spans(index: Index, hits: list[Candidate], query: Query, k: int | None = None) -> list[Candidate]:
     """Each hit cites its best answer span (spans.py), within the answer when it follows a question; the
     first HEAD_SPANS hits are re-ordered by it, half their fused score and half their span's."""
-    hosts = index.hosts() if question_like(query) else {}
+    hosts = index.hosts() if query.asks else {}
+    query_vector = query.vector
     order, ends = [], {}
     for n, hit in enumerate(hits[:max(k or len(hits), HEAD_SPANS)]):  # the hits shown, and the head
         said, inside = said_of(index, hit, hosts.get(hit.episode_id, frozenset()), ends=ends)
-        found = spans.best(said, query_vector, query, first=hit.sentence if hit.question and hit.sentence else 0,
-                           within=inside)
+        found = spans.best(said, query_vector, query.known,
+                           first=hit.sentence if hit.question and hit.sentence else 0, within=inside)
         if found is not None:
             span, score = found
             _cite(index, hit, hit.sentences(), span.first, span.last)
@@ -167,9 +169,7 @@ def said_of(index: Index, hit, hosts: frozenset[str], following: int = 0,
     asking (a lead-in to the question), nor in the show's first and last minutes (the intro, the credits)."""
     parts = list(hit.parts)
     if following:
-        rows = index.db.execute(f"SELECT {COLUMNS} FROM passages p WHERE p.episode_id = ? AND p.idx > ? "
-                                f"ORDER BY p.idx LIMIT ?", (hit.episode_id, parts[-1].idx, following)).fetchall()
-        parts += [from_row(row) for row in rows]
+        parts += tables.following(index.db, hit.episode_id, parts[-1].idx, following)
     texts = [part.said() for part in parts]  # each passage's sentences, split once
     known = getattr(hit, "vectors", None)
     if known is not None and not following and len(known) == sum(map(len, texts)):
@@ -179,10 +179,10 @@ def said_of(index: Index, hit, hosts: frozenset[str], following: int = 0,
     else:
         stored = index.sentence_vectors([p.id for p in parts])
     hosting = {p.turn for p in parts if p.speaker in hosts}
-    asking = asking_turns(index.db, hit.episode_id, hosting) if hosting else set()
+    asking = asking_turns(tables.turn_endings(index.db, hit.episode_id, hosting)) if hosting else set()
     ends = {} if ends is None else ends
     if hosting and hit.episode_id not in ends:
-        ends[hit.episode_id] = _episode_end(index, hit.episode_id)
+        ends[hit.episode_id] = tables.episode_end(index.db, hit.episode_id)
     end = ends.get(hit.episode_id)
     said = []
     for part, sentences in zip(parts, texts):
@@ -199,18 +199,12 @@ def said_of(index: Index, hit, hosts: frozenset[str], following: int = 0,
     return said, sum(map(len, texts[:len(hit.parts)]))
 
 
-def _episode_end(index: Index, episode_id: str) -> float | None:
-    row = index.db.execute("SELECT max(end_ms) FROM passages WHERE episode_id = ?", (episode_id,)).fetchone()
-    return row[0] / 1000 if row and row[0] is not None else None
-
-
 def _paragraph(index: Index, episode_id: str, part, offset: int | None) -> int:
     """The untimed segment (paragraph) holding the sentence at character ``offset`` of the source."""
     if offset is None or part.first_segment == part.last_segment:
         return part.first_segment
-    row = index.db.execute("SELECT max(idx) FROM segments WHERE episode_id = ? AND idx BETWEEN ? AND ? "
-                           "AND offset <= ?", (episode_id, part.first_segment, part.last_segment, offset)).fetchone()
-    return row[0] if row and row[0] is not None else part.first_segment
+    found = index.library.paragraph_at(episode_id, part.first_segment, part.last_segment, offset)
+    return found if found is not None else part.first_segment
 
 
 def _answers(sentences: list, after: range, vectors: np.ndarray | None,
@@ -239,10 +233,8 @@ QUESTION_RUN = 3  # a host's question shown above the answer: up to this many qu
 def _answer_follows(index: Index, hit: Candidate, allowed: set[int] | None, hosts: frozenset[str] = frozenset()) -> bool:
     """Make the hit the passage after its stretch (where a question at its end is answered), if any;
     for a host's turn, the first passage after it by someone else: the reply."""
-    rows = index.db.execute(
-        f"SELECT {COLUMNS} FROM passages p WHERE p.episode_id = ? AND p.idx > ? ORDER BY p.idx LIMIT ?",
-        (hit.episode_id, hit.parts[-1].idx, REPLY_WITHIN if hosts else 1)).fetchall()
-    following = next((p for p in map(from_row, rows) if p.speaker not in hosts), None)
+    rows = tables.following(index.db, hit.episode_id, hit.parts[-1].idx, REPLY_WITHIN if hosts else 1)
+    following = next((p for p in rows if p.speaker not in hosts), None)
     if following is None or (allowed is not None and following.id not in allowed):
         return False
     hit.set_parts([following])

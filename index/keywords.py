@@ -4,9 +4,10 @@ Only the query's distinctive words are searched. FTS5 ranks every passage that m
 its cost grows with the postings of the words searched, while BM25's ranking is decided by
 the rare ones. Words are taken rarest first while their postings stay within MAX_POSTINGS
 (about 2.7 µs a posting at 1M passages), and none found in more than MAX_DF of all passages.
-Document frequencies come from the term_df table, keyed by the very terms FTS5 indexes: text
-is stemmed by SQLite's own porter tokenizer (an in-memory FTS5 table), since another Porter
-implementation disagrees on some words ("technologies", "possibly") and skews the counts.
+Document frequencies come from the term_df table (tables.py), keyed by the very terms FTS5 indexes:
+text is stemmed by SQLite's own porter tokenizer (an in-memory FTS5 table here, the one SQL this
+module sends), since another Porter implementation disagrees on some words ("technologies",
+"possibly") and skews the counts.
 """
 from __future__ import annotations
 
@@ -51,30 +52,15 @@ def stem_words(words: list[str]) -> list[str]:
     return [terms[0] if terms else word.lower() for word, terms in zip(words, fts_terms(words))]
 
 
-def count_terms(db: sqlite3.Connection, texts: list[str], sign: int = 1) -> None:
-    """Add (or with sign=-1 take away) the passages ``texts`` from the term_df counts."""
-    counts: dict[str, int] = {}
-    for terms in fts_terms(texts):
-        for stem in set(terms):
-            counts[stem] = counts.get(stem, 0) + 1
-    db.executemany(
-        "INSERT INTO term_df (stem, df) VALUES (?, ?) ON CONFLICT(stem) DO UPDATE SET df = max(0, df + excluded.df)",
-        [(stem, sign * n) for stem, n in counts.items()],
-    )
-
-
-def distinctive(db: sqlite3.Connection, query: str, total: int, table: str = "term_df") -> list[str]:
-    """The query's words, rarest first, without those in more than MAX_DF of ``total`` passages."""
-    found = terms(query)
+def distinctive(found: list[str], df: dict[str, int], total: int) -> list[str]:
+    """A query's words (``found``), rarest first, without those in more than MAX_DF of ``total`` passages;
+    ``df``: in how many passages each word's stem is (tables.term_df)."""
     if not found or total == 0:
         return found[:MAX_TERMS]
-    stemmed = stem_words(found)
-    rows = db.execute(f"SELECT stem, df FROM {table} WHERE stem IN ({','.join('?' * len(stemmed))})", stemmed)
-    df = dict(rows.fetchall())
-    ranked = sorted(zip(found, stemmed), key=lambda pair: df.get(pair[1], 0))
+    ranked = sorted(found, key=lambda word: df.get(word, 0))
     kept, postings = [], 0
-    for word, stem in ranked[:MAX_TERMS]:
-        count = df.get(stem, 0)
+    for word in ranked[:MAX_TERMS]:
+        count = df.get(word, 0)
         if count > MAX_DF * total or postings + count > MAX_POSTINGS:
             break
         kept.append(word)
@@ -82,7 +68,7 @@ def distinctive(db: sqlite3.Connection, query: str, total: int, table: str = "te
     if kept:
         return kept
     # Only everyday words: search the rarest if that stays cheap, else leave it to dense search.
-    return [ranked[0][0]] if df.get(ranked[0][1], 0) <= MAX_POSTINGS else []
+    return [ranked[0]] if df.get(ranked[0], 0) <= MAX_POSTINGS else []
 
 
 _QUOTED = re.compile(r'"([^"]*)"|“([^”]*)”|„([^“”]*)[“”]')

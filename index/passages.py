@@ -7,7 +7,6 @@ character offset in the source), so a hit can cite the exact sentence.
 from __future__ import annotations
 
 import bisect
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -66,22 +65,6 @@ class Passage:
         """(text, start seconds, source offset) of each sentence; the whole text when none is marked."""
         return [(self.text[a:b].strip(), s.start, s.offset) for (a, b), s in zip(self.spans, self.sentences)] \
             or [(self.text, self.start, None)]
-
-
-# An indexed passage as search reads it back (``from_row``): passages ``p`` of the index's store.
-COLUMNS = ("p.id, p.episode_id, p.idx, p.text, p.start_ms, p.end_ms, p.speaker, p.turn, p.first_segment, "
-           "p.last_segment, p.sentences")
-
-
-def from_row(row) -> Passage:
-    """A passage from a row of ``COLUMNS``; its sentences are stored as [char, start ms, source offset]."""
-    passage_id, episode_id, idx, text, start_ms, end_ms, speaker, turn, first, last, marks = row
-    return Passage(episode_id, idx, text, _seconds(start_ms), _seconds(end_ms), speaker, turn, first, last,
-                   [Sentence(at, _seconds(ms), offset) for at, ms, offset in json.loads(marks)], passage_id)
-
-
-def _seconds(ms: int | None) -> float | None:
-    return None if ms is None else ms / 1000
 
 
 @dataclass

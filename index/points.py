@@ -23,18 +23,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 
-from ..ingest.decode import well_formed
 from ..ingest.dedup import containment
 from ..ingest.dedup import shingles as shingles_of
 
-from . import keywords
 from . import spans as shapes
 from .highlight import _paragraph, said_of
 from .hits import Citation, Hit, ends_at
 from .judge import Judge
-from .ranking import Filters, search
+from .query import Filters, Query
+from .ranking import search
 from .store import Index
 
 POINTS = 5
@@ -119,39 +117,45 @@ class _Option:
     final: float = 0.0
 
 
-def ask(index: Index, question: str, k: int = 10, points: int = POINTS, filters: Filters | None = None,
+def ask(index: Index, question: Query | str, k: int = 10, points: int = POINTS, filters: Filters | None = None,
         mode: str = "hybrid", judge: Judge | None = None) -> Answer:
     """The hits for ``question`` (as search gives them), up to ``points`` key points drawn from them, and
     whether they answer it."""
-    question = well_formed(question)
-    if not keywords.terms(question):
-        return Answer(question, [], [], answered=False, confidence=0.0)
-    query_vector = index.query_embedder.encode([question])[0]
-    hits = search(index, question, k=max(k, POOL_HITS), mode=mode, filters=filters,
-                  query_vector=None if mode == "keyword" else query_vector, cited=k)
-    chosen = _choose(index, hits[:POOL_HITS], question, query_vector, points, judge)
+    query = _asked(index, question)
+    if not query.terms:
+        return Answer(query.text, [], [], answered=False, confidence=0.0)
+    hits = search(index, query, k=max(k, POOL_HITS), mode=mode, filters=filters, cited=k)
+    chosen = _choose(index, hits[:POOL_HITS], query, points, judge)
     evidence, kind = _evidence(chosen)
     confidence = 1 / (1 + math.exp(-(evidence - EVIDENCE[kind]) / SPREAD)) if chosen else 0.0
-    return Answer(question, [point for point, _ in chosen], hits[:k], answered=confidence >= 0.5,
+    return Answer(query.text, [point for point, _ in chosen], hits[:k], answered=confidence >= 0.5,
                   confidence=confidence)
 
 
-def key_points(index: Index, hits: list[Hit], question: str, limit: int = POINTS,
+def key_points(index: Index, hits: list[Hit], question: Query | str, limit: int = POINTS,
                judge: Judge | None = None) -> list[Point]:
     """The key points among ``hits`` for ``question``, as ``ask`` chooses them."""
-    query_vector = index.query_embedder.encode([question])[0]
-    return [point for point, _ in _choose(index, hits, question, query_vector, limit, judge)]
+    return [point for point, _ in _choose(index, hits, _asked(index, question), limit, judge)]
 
 
-def _choose(index: Index, hits: list[Hit], question: str, query_vector: np.ndarray, limit: int,
+def _asked(index: Index, question: Query | str) -> Query:
+    """The question as ``ask`` reads it: its vector is of the question as asked, quotes and all (a search
+    alone embeds its plain words)."""
+    query = question if isinstance(question, Query) else Query.of(question)
+    if query.vector is None and query.terms:
+        query.vector = index.query_embedder.encode([query.text])[0]
+    return query
+
+
+def _choose(index: Index, hits: list[Hit], query: Query, limit: int,
             judge: Judge | None) -> list[tuple[Point, _Option]]:
     """Up to ``limit`` distinct points: every span scored by the first stage, the best SHORTLIST judged
     again (when there is a judge) and the two scores mixed."""
-    options = sorted(_options(index, hits, question, query_vector), key=lambda o: -o.first)
+    options = sorted(_options(index, hits, query), key=lambda o: -o.first)
     shortlist = options[:SHORTLIST]
     if judge is not None and shortlist:
-        scores = judge.scores(question, [[o.said[i].text for i in range(o.span.first, o.span.last + 1)]
-                                         for o in shortlist])
+        scores = judge.scores(query.text, [[o.said[i].text for i in range(o.span.first, o.span.last + 1)]
+                                           for o in shortlist])
         for option, score in zip(shortlist, scores):
             option.judged = score
     for option in shortlist:
@@ -162,7 +166,7 @@ def _choose(index: Index, hits: list[Hit], question: str, query_vector: np.ndarr
     return _distinct(index, shortlist, limit)
 
 
-def _options(index: Index, hits: list[Hit], question: str, query_vector: np.ndarray) -> list[_Option]:
+def _options(index: Index, hits: list[Hit], query: Query) -> list[_Option]:
     """Every span of the hits that may be a point, with its first score. A sponsor read or intro the show
     repeats (a recurring hit) has none."""
     hosts = index.hosts()
@@ -172,10 +176,10 @@ def _options(index: Index, hits: list[Hit], question: str, query_vector: np.ndar
             continue
         episode_hosts = hosts.get(hit.episode_id, frozenset())
         said, inside = said_of(index, hit, episode_hosts, following=FOLLOWING)
-        for span in shapes.spans(said, question=question):
+        for span in shapes.spans(said, known=query.known):
             if span.first >= inside or span.vector is None:
                 continue  # a span starts in its hit; only an announcement reaches past it
-            near = float(span.vector @ query_vector)
+            near = float(span.vector @ query.vector)
             host = said[span.first].speaker in episode_hosts
             first = near + shapes.lean(span.text) - RANK_STEP * rank - (HOST_PENALTY if host else 0.0)
             found.append(_Option(hit, said, span, first, near))

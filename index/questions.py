@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from . import keywords
+from . import keywords, tables
 
 NEW_WORDS = 3  # a sentence with fewer new words (of 4+ letters) than this only echoes the question
 
@@ -52,19 +52,15 @@ _CONTEXT = re.compile(r"\b(?:those|these|that|this|it|them|they|he|she|him|her|h
                       r"tonight|earlier|before|again)\b", re.IGNORECASE)
 
 
-def examples(db, n: int = 4) -> list[str]:
-    """Questions asked in a knowledge base, to offer as examples: plain ones of 6 to 14 words ending in a
-    question mark, about something (three content words, no names, no small talk, nothing that points
-    back into the talk), those asking for advice first, one per episode; topped up with chapter titles."""
-    import json
-
+def examples(library, n: int = 4) -> list[str]:
+    """Questions asked in a knowledge base (its ``library``), to offer as examples: plain ones of 6 to 14
+    words ending in a question mark, about something (three content words, no names, no small talk, nothing
+    that points back into the talk), those asking for advice first, one per episode; topped up with
+    chapter titles."""
     found = []
-    rows = db.execute("SELECT p.episode_id, p.text, p.sentences FROM passages p JOIN episodes e ON e.id = p.episode_id "
-                      "ORDER BY e.added_at, p.idx")
-    for episode_id, text, marks in rows:
-        bounds = [m[0] for m in json.loads(marks)] + [len(text)]
-        for a, b in zip(bounds, bounds[1:]):
-            sentence = " ".join(text[a:b].split())
+    for episode_id, sentences in tables.sentences_in_order(library.db):
+        for said in sentences:
+            sentence = " ".join(said.split())
             words = sentence.split()
             content = [w for w in keywords.terms(sentence) if len(w) >= 4 and w not in keywords.STOPWORDS]
             names = any(w[:1].isupper() and w.lower() != "i" and not w.startswith("I'") for w in words[1:])
@@ -78,8 +74,7 @@ def examples(db, n: int = 4) -> list[str]:
             episodes.add(episode_id)
         if len(chosen) == n:
             return chosen
-    for source, title in db.execute("SELECT source, title FROM chapters ORDER BY source DESC, episode_id, idx "
-                                    "LIMIT ?", (4 * n,)):  # published titles first; a found one's first phrase
+    for source, title in library.chapter_titles(4 * n):  # published titles first; a found one's first phrase
         title = title.rstrip("…") if source == "published" else title.split(", ")[0]
         if len(chosen) < n and title.lower() not in {c.lower() for c in chosen}:
             chosen.append(title)

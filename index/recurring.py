@@ -39,27 +39,22 @@ def fingerprints(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def write(db, episode_id: str, texts: list[str]) -> None:
-    db.execute("DELETE FROM shingles WHERE episode_id = ?", (episode_id,))
-    db.executemany("INSERT OR IGNORE INTO shingles (hash, episode_id) VALUES (?, ?)",
-                   [(value, episode_id) for text in texts for value in fingerprints(text)])
+def kept(texts: list[str]) -> list[int]:
+    """The kept shingle hashes of an episode's passages, as the shingles table holds them (tables.write_shingles)."""
+    return [value for text in texts for value in fingerprints(text)]
 
 
-def recurring(db, passages: list[tuple[int, str, str]]) -> set[int]:
-    """Of these (passage id, episode id, text), the ids of those the show repeats in other episodes."""
+def wanted(passages: list[tuple[int, str, str]]) -> list[int]:
+    """The shingle hashes to look up (tables.heard_in) for these (passage id, episode id, text), sorted."""
+    return sorted({value for _, _, text in passages for value in fingerprints(text)})
+
+
+def recurring(passages: list[tuple[int, str, str]], heard: dict[int, set[str]], rows: list[tuple]) -> set[int]:
+    """Of these (passage id, episode id, text), the ids of those the show repeats in other episodes, from
+    the episodes each of their shingles is ``heard`` in and the (id, show, duplicate_of) ``rows`` of those
+    episodes and theirs."""
     prints = {pid: fingerprints(text) for pid, _, text in passages}
-    wanted = sorted({value for values in prints.values() for value in values})
-    if not wanted:
-        return set()
-    heard: dict[int, set[str]] = defaultdict(set)
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start:start + 900]
-        for value, episode_id in db.execute(
-                f"SELECT hash, episode_id FROM shingles WHERE hash IN ({','.join('?' * len(chunk))})", chunk):
-            heard[value].add(episode_id)
-    episodes = {e for values in heard.values() for e in values} | {episode for _, episode, _ in passages}
-    rows = db.execute(f"SELECT id, show, duplicate_of FROM episodes WHERE id IN ({','.join('?' * len(episodes))})",
-                      sorted(episodes)).fetchall()
+    heard = defaultdict(set, heard)
     show = {episode_id: name for episode_id, name, _ in rows}
     twins = defaultdict(set)
     for episode_id, _, duplicate_of in rows:

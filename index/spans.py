@@ -170,11 +170,12 @@ def promo(sentence: str) -> bool:
     return bool(_PROMO.search(text) or _NAMES_SHOW.search(text))
 
 
-def spans(said: list[Said], allowed=lambda i: True, question: str = "") -> list[Span]:
+def spans(said: list[Said], allowed=lambda i: True, known: frozenset[str] | None = None) -> list[Span]:
     """Every span of ``said`` that can stand as a point (see the module's rules), in order of its start.
     ``allowed(i)`` says whether sentence i may be in a point at all (a host's lead-in may not); a span
-    that only restates ``question`` in its own words ("so he talked about how you avoid burnout") is none."""
-    shape = _Shapes(said, allowed, question)
+    that only restates the question, whose ``known`` words are given (query.Query.known), in its own
+    words ("so he talked about how you avoid burnout") is none."""
+    shape = _Shapes(said, allowed, known)
     found, seen = [], set()
     for first in range(len(said)):
         for last in range(first, min(first + MAX_SENTENCES, len(said))):
@@ -214,7 +215,7 @@ class _Shapes:
     """What each sentence of a hit is (a question, a promo, an announcement, ...), found once, so that the
     spans over them are shaped without reading a sentence twice."""
 
-    def __init__(self, said: list[Said], allowed, question: str):
+    def __init__(self, said: list[Said], allowed, known: frozenset[str] | None):
         self.said, self._sums = said, None
         found = [_features(s.text) for s in said]
         self.announced = [f.announced for f in found]
@@ -225,8 +226,7 @@ class _Shapes:
         # What an announcement announces may be questions ("ask yourself two questions: ..."); nothing else may.
         self.content = [s.usable and allowed(i) and not f.promo and not f.preamble
                         for i, (s, f) in enumerate(zip(said, found))]
-        known = {w for w in keywords.terms(question) if len(w) >= 4} if question else set()
-        self.new = [f.terms - known for f in found] if question else None
+        self.new = None if known is None else [f.terms - known for f in found]
         # A sentence that only says the question's words again restates it ("so he talked about how you avoid
         # burnout"), unless it concludes what came before ("and that helps me avoid burnout").
         self.usable = [ok and not f.question and not (self.new is not None and len(self.new[i]) < NEW_WORDS
@@ -337,10 +337,11 @@ def score(span: Span, query_vector: np.ndarray) -> float:
     return float(span.vector @ query_vector) + lean(span.text)
 
 
-def best(said: list[Said], query_vector: np.ndarray, question: str, first: int = 0,
+def best(said: list[Said], query_vector: np.ndarray, known: frozenset[str], first: int = 0,
          within: int | None = None) -> tuple[Span, float] | None:
-    """The best-scoring span of ``said`` that starts at or after ``first`` and ends before ``within``."""
+    """The best-scoring span of ``said`` that starts at or after ``first`` and ends before ``within``; ``known``:
+    the question's words (query.Query.known)."""
     end = len(said) if within is None else within
-    found = [(span, score(span, query_vector)) for span in spans(said[:end], question=question)
+    found = [(span, score(span, query_vector)) for span in spans(said[:end], known=known)
              if span.first >= first and span.vector is not None]
     return max(found, key=lambda item: item[1]) if found else None

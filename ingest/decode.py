@@ -150,3 +150,28 @@ def well_formed(text: str | None) -> str | None:
     if text is None or text.isascii():
         return text
     return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def text(value):
+    """The one well-formedness rule for text that enters the store: a lone surrogate (a JSON escape
+    such as "\\udcff", a broken terminal's byte) becomes '?', which SQLite can encode; the rest stays."""
+    return well_formed(value) if isinstance(value, str) else value
+
+
+def one_line(value: str | None) -> str:
+    """A name as one line of printable text (``text``'s rule, then 'a\nb' is 'a b'): a title, a speaker, a
+    collection."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in (text(value) or "")).split())
+
+
+def typed_name(value: str | None, what: str, limit: int, clear: bool = False) -> str | None:
+    """A title, show, speaker or collection name as a person typed it: one line of printable text (None:
+    not given; '' with ``clear``: remove it). ValueError when it is empty or longer than ``limit``."""
+    if value is None:
+        return None
+    name = one_line(value)
+    if not name and not clear:
+        raise ValueError(f"the {what} is empty")
+    if len(name) > limit:
+        raise ValueError(f"a {what} has at most {limit} characters")
+    return name

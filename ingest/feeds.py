@@ -26,8 +26,9 @@ from urllib.request import url2pathname
 import podcastparser
 from xml import sax
 
-from . import audio, fetch
+from . import feed_items, fetch, formats
 from .audio import AUDIO_SUFFIXES
+from .audio import default as default_transcriber
 from .errors import BadInput, store_problem
 from .events import Transcribing
 from .importer import Outcome, build_episode, file_hash, parse, read_audio
@@ -90,14 +91,10 @@ class _Handler(podcastparser.PodcastHandler):
 for _uri in ("https://podcastindex.org/namespace/1.0", "http://podcastindex.org/namespace/1.0"):
     podcastparser.Namespace.NAMESPACES.setdefault(_uri, "podcast")
 
-# The transcript types podkb reads, best first; anything else (text/html, ...) is passed over.
-TRANSCRIPT_TYPES = {
-    "application/x-subrip": ".srt", "application/srt": ".srt", "text/srt": ".srt",
-    "text/vtt": ".vtt",
-    "application/json": ".json", "application/x-json": ".json",
-    "text/plain": ".txt",
-}
-_PREFERENCE = [".vtt", ".srt", ".json", ".txt"]
+# The transcript types podkb reads (the formats' registry says which); anything else (text/html, ...) is
+# passed over. When an item offers several, the best: timed cues, then JSON, then text.
+TRANSCRIPT_TYPES = formats.MIME_TYPES
+_PREFERENCE = sorted(dict.fromkeys(TRANSCRIPT_TYPES.values()), key=lambda s: (s not in formats.SUBTITLES, s != ".json"))
 _MEDIA_TYPES = {
     "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/mp4": ".m4a", "audio/x-m4a": ".m4a", "audio/aac": ".aac",
     "audio/ogg": ".ogg", "audio/opus": ".opus", "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav",
@@ -264,7 +261,7 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
     """Add the feed's new items to the library, lazily: one Outcome per item tried, and one for the feed
     if it fails, with ``Transcribing`` events among them while audio is transcribed.
 
-    The feed is remembered (``library.feeds()``, keyed by its URL, a file's as file://) once it has been
+    The feed is remembered (``feed_items.followed``, keyed by its URL, a file's as file://) once it has been
     read, so it can be checked again later.
     """
     options = options or FeedOptions()
@@ -273,16 +270,17 @@ def follow(library: Library, source: str, options: FeedOptions | None = None,
     except BadInput as bad:
         yield Outcome(source, error=str(bad))
         return
-    library.follow(feed.url, feed.title)
-    transcriber = transcriber or audio.default()  # the model loads at the first audio item, once
+    feed_items.follow(library.db, feed.url, feed.title)
+    transcriber = transcriber or default_transcriber()  # the model loads at the first audio item, once
     for item in select(feed.items, options.limit, options.since):
-        if library.seen_item(feed.url, item.guid):
+        if feed_items.seen(library.db, feed.url, item.guid):
             continue
         outcome = Outcome(f"{item.title} <{item.enclosure or item.link or item.guid}>", warnings=list(item.problems))
-        known = library.by_enclosure(item.enclosure) if item.enclosure else None
+        known = feed_items.by_enclosure(library.db, item.enclosure) if item.enclosure else None
         if known is not None:  # the same audio under another GUID, or this feed under another URL
-            episode, content_hash = known
-            library.record_item(feed.url, item.guid, item.enclosure, content_hash, episode.id if episode else None)
+            episode, content_hash = library.get(known[0]) if known[0] else None, known[1]
+            feed_items.record(library.db, feed.url, item.guid, item.enclosure, content_hash,
+                              episode.id if episode else None)
             if episode is not None:  # (one the user removed stays removed, silently)
                 outcome.result = AddResult("unchanged", episode)
                 yield outcome
@@ -353,7 +351,7 @@ def add_item(library: Library, feed: Feed, item: Item, options: FeedOptions, tra
     result = library.add(episode, transcript, chapters=published_chapters(item, options, warnings) or None)
     if result.status == "unchanged" and media and Path(media).parent == library.media_dir:
         _discard(Path(media), result.episode)  # stored meanwhile by another process: keep no second copy
-    library.record_item(feed.url, item.guid, item.enclosure, content_hash, result.episode.id)
+    feed_items.record(library.db, feed.url, item.guid, item.enclosure, content_hash, result.episode.id)
     return result
 
 
@@ -383,7 +381,7 @@ def _discard(path: Path, kept=None) -> None:
 def _already(library: Library, feed: Feed, item: Item, content_hash: str) -> AddResult:
     """An item whose content is already stored (added by hand, or under another GUID): record it, add nothing."""
     known = library.by_hash(content_hash)
-    library.record_item(feed.url, item.guid, item.enclosure, content_hash, known.id)
+    feed_items.record(library.db, feed.url, item.guid, item.enclosure, content_hash, known.id)
     return AddResult("unchanged", known)
 
 

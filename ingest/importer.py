@@ -4,17 +4,17 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generator, Iterable, Iterator
 
 from . import diarize, manifest
 from . import paths as paths_
-from . import audio
 from .audio import AUDIO_SUFFIXES, probe
+from .audio import default as default_transcriber
 from .decode import Decoded, check_size, decode, well_formed
 from .errors import BadInput, store_problem
-from .events import Transcribing
+from .events import Outcome, Transcribing
+from . import formats
 from .formats import read_text
 from .manifest import EpisodeInfo
 from .models import Episode, Transcript
@@ -22,18 +22,8 @@ from .store import AddResult, Library
 from .timecode import check_date
 from .transcriber import Transcriber
 
-TRANSCRIPT_SUFFIXES = {".txt", ".text", ".srt", ".vtt", ".json", ".md"}
-SUFFIXES = TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES
-
-
-@dataclass
-class Outcome:
-    """What happened to one input path: a result, or an error; warnings either way."""
-
-    path: str
-    result: AddResult | None = None
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
+TRANSCRIPT_SUFFIXES = formats.SUFFIXES
+SUFFIXES = TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES  # what a folder's files are read for
 
 
 def expand(paths: Iterable[str]) -> Iterator[tuple[str, str | None]]:
@@ -160,7 +150,7 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
     """
     info = info or EpisodeInfo()
     manifests: dict[Path, dict[str, EpisodeInfo]] = {}
-    transcriber = transcriber or audio.default()
+    transcriber = transcriber or default_transcriber()
     # A cluster (podkb/cluster.py) sends every audio file out at once and hands each back as it finishes.
     for item in transcriber.schedule(expand(paths), known=lambda path: _known(library, path)):
         if isinstance(item, Transcribing):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BadInput
+from .formats import SUBTITLES
 from .timecode import check_date
 
 NAME = "manifest.toml"
@@ -110,7 +111,7 @@ def base_name(path: Path) -> str:
     """A transcript's name without its own suffix, a media suffix or a subtitle language: 'E249.mp3.vtt'
     → 'E249', 'Talk [abc].en.vtt' → 'Talk [abc]'."""
     stem = path.stem
-    if path.suffix.lower() in (".vtt", ".srt"):
+    if path.suffix.lower() in SUBTITLES:
         stem = _LANGUAGE.sub("", stem) if _MEDIA.search(_LANGUAGE.sub("", stem)) or "." in stem else stem
     return _MEDIA.sub("", stem) or path.stem
 

@@ -47,11 +47,16 @@ class Migrations:
 
     def require(self, db: sqlite3.Connection, where) -> None:
         """Refuse a store that lacks some of these migrations: it was not opened through the knowledge base."""
-        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        done = set(applied(db))
         missing = [name for name, _ in self.steps if name not in done]
         if missing:
             raise StoreError(f"{where}: the store lacks {', '.join(missing)}; open it with podkb.KnowledgeBase, "
                              "which applies every migration")
+
+
+def applied(db: sqlite3.Connection) -> list[str]:
+    """The names of the migrations applied to a store ('ingest:m001_...'), every stage's."""
+    return [row[0] for row in db.execute("SELECT name FROM migrations")]
 
 
 migration = Migrations("ingest")

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from . import dedup, voices
-from .decode import well_formed
+from . import feed_items, voice_prints
+from .decode import one_line, text, typed_name, well_formed  # noqa: F401 (names of this module too)
 from .migrations import migration
-from .models import Episode, Segment, Transcript, Voice, Word
+from .models import Episode, Segment, Transcript, Word
 from .timecode import milliseconds as _ms
 from .timecode import utc_now as _now
 
@@ -25,7 +26,7 @@ T = TypeVar("T")
 DB_NAME = "podkb.db"
 BUSY_SECONDS = 30  # how long a write waits for another process's
 MEDIA_DIR = "media"  # audio downloaded from feeds lives here, inside the knowledge base folder
-_EPISODE_COLUMNS = (
+EPISODE_COLUMNS = (
     "id, title, show, date, source, media, duration, speakers, format, language, content_hash, path, "
     "duplicate_of, similarity, added_at, feed, guid, (SELECT count(*) FROM segments WHERE episode_id = episodes.id)"
 )
@@ -37,18 +38,6 @@ class AddResult:
     episode: Episode
     duplicate_of: Episode | None = None
     voices: list = field(default_factory=list)  # voices.Match: known voices recognised (sure) or offered
-
-
-def text(value):
-    """The one well-formedness rule for text that enters the store: a lone surrogate (a JSON escape
-    such as "\\udcff", a broken terminal's byte) becomes '?', which SQLite can encode; the rest stays."""
-    return well_formed(value) if isinstance(value, str) else value
-
-
-def one_line(value: str | None) -> str:
-    """A name as one line of printable text (``text``'s rule, then 'a\nb' is 'a b'): a title, a speaker, a
-    collection."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in (text(value) or "")).split())
 
 
 def _well_formed(episode: Episode, transcript: Transcript, chapters) -> list | None:
@@ -99,19 +88,27 @@ class Library:
 
     # Reading
 
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM episodes").fetchone()[0]
+
     def episodes(self) -> list[Episode]:
-        rows = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes ORDER BY added_at, rowid")
+        rows = self.db.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes ORDER BY added_at, rowid")
         return [_episode(row) for row in rows]
+
+    def get(self, episode_id: str) -> Episode | None:
+        """An episode by its id; None if there is none."""
+        row = self.db.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+        return _episode(row) if row else None
 
     def episode(self, ref: str) -> Episode:
         """An episode by id, or by a prefix of its id that names only one."""
         ref = text(ref)
-        row = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (ref,)).fetchone()
+        row = self.db.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (ref,)).fetchone()
         if row:
             return _episode(row)
         pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self.db.execute(
-            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id LIKE ? ESCAPE '\\' LIMIT 6", (pattern,)
+            f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id LIKE ? ESCAPE '\\' LIMIT 6", (pattern,)
         ).fetchall()
         if len(rows) == 1:
             return _episode(rows[0])
@@ -129,30 +126,48 @@ class Library:
         return [_segment(row) for row in rows]
 
     def by_hash(self, content_hash: str) -> Episode | None:
-        row = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE content_hash = ?", (content_hash,))
+        row = self.db.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE content_hash = ?", (content_hash,))
         row = row.fetchone()
         return _episode(row) if row else None
 
     def by_path(self, path: str) -> Episode | None:
         row = self.db.execute(
-            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE path = ? ORDER BY added_at DESC", (path,)
+            f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE path = ? ORDER BY added_at DESC", (path,)
         ).fetchone()
         return _episode(row) if row else None
 
-    def feeds(self) -> list[tuple[str, str | None, str | None]]:
-        """(url, title, last checked) of every feed followed, oldest first."""
-        return self.db.execute("SELECT url, title, checked_at FROM feeds ORDER BY added_at, rowid").fetchall()
+    def content_hash(self, episode_id: str) -> str | None:
+        """The hash of an episode's content as stored now; None if it is gone."""
+        row = self.db.execute("SELECT content_hash FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+        return row[0] if row else None
+
+    def segment_speakers(self, episode_id: str) -> dict[int, str | None]:
+        """Segment number → who speaks it now."""
+        return dict(self.db.execute("SELECT idx, speaker FROM segments WHERE episode_id = ?", (episode_id,)).fetchall())
+
+    def paragraph_at(self, episode_id: str, first: int, last: int, offset: int) -> int | None:
+        """Of segments ``first`` to ``last`` of an untimed transcript, the one (paragraph) holding the
+        character at ``offset`` of the source."""
+        row = self.db.execute("SELECT max(idx) FROM segments WHERE episode_id = ? AND idx BETWEEN ? AND ? "
+                              "AND offset <= ?", (episode_id, first, last, offset)).fetchone()
+        return row[0] if row else None
+
+    def shows(self, episode_ids: list[str]) -> list[tuple[str, str | None, str | None]]:
+        """(id, show, the episode it is a near-duplicate of) of these episodes."""
+        return self.db.execute(f"SELECT id, show, duplicate_of FROM episodes WHERE id IN "
+                               f"({','.join('?' * len(episode_ids))})", episode_ids).fetchall()
+
+    def linked(self) -> set[tuple[str, str]]:
+        """Every pair of episodes linked as near-duplicates, both ways round."""
+        rows = self.db.execute("SELECT id, duplicate_of FROM episodes WHERE duplicate_of IS NOT NULL").fetchall()
+        return {pair for a, b in rows for pair in ((a, b), (b, a))}
+
+    def chapter_titles(self, limit: int) -> list[tuple[str, str]]:
+        """(source, title) of up to ``limit`` chapters, published ones first, by episode and order."""
+        return self.db.execute("SELECT source, title FROM chapters ORDER BY source DESC, episode_id, idx LIMIT ?",
+                               (limit,)).fetchall()
 
     # Writing
-
-    def follow(self, url: str, title: str | None) -> None:
-        """Remember a feed (or note that it was checked again)."""
-        now = _now()
-        self.db.execute(
-            "INSERT INTO feeds (url, title, added_at, checked_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(url) DO UPDATE SET title = coalesce(excluded.title, title), checked_at = excluded.checked_at",
-            (text(url), text(title), now, now),
-        )
 
     def edit(self, episode_id: str, title: str | None = None, date: str | None = None, show: str | None = None) -> None:
         """Set an episode's title, date or show (None: leave it; '' for date or show: clear it)."""
@@ -196,8 +211,7 @@ class Library:
         for episode_id in episodes:
             changed += self.db.execute("UPDATE segments SET speaker = ? WHERE episode_id = ? AND speaker = ?",
                                        (new, episode_id, old)).rowcount
-            self.db.execute("UPDATE voices SET speaker = ?, named_by = ?, score = ?, maybe = NULL, maybe_score = NULL "
-                            "WHERE episode_id = ? AND speaker = ?", (new, named_by, score, episode_id, old))
+            voice_prints.rename(self.db, episode_id, old, new, named_by, score)
             row = self.db.execute("SELECT speakers FROM episodes WHERE id = ?", (episode_id,)).fetchone()
             if row:
                 names = list(dict.fromkeys(new if name == old else name for name in json.loads(row[0])))
@@ -236,6 +250,19 @@ class Library:
             counts[key] = counts.get(key, 0) + n
         return counts
 
+    def scope(self, episode: str | None = None, show: str | None = None) -> list[str]:
+        """The ids of one episode (by id or the start of one), of a show's episodes, or (neither) of all."""
+        if episode is not None and not episode.strip() or show is not None and not show.strip():
+            raise ValueError("an empty --episode or --show names nothing: leave it out to mean everywhere")
+        if episode:
+            return [self.episode(episode).id]
+        if show:
+            found = self.episodes_of_show(show)
+            if not found:
+                raise LookupError(f"no show {show!r}")
+            return found
+        return [e.id for e in self.episodes()]
+
     def episodes_of_show(self, show: str) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT id FROM episodes WHERE show = ? COLLATE NOCASE ORDER BY added_at",
                                                   (show,))]
@@ -244,35 +271,6 @@ class Library:
         """Name the audio an episode plays from (a path or an http(s) URL)."""
         if self.db.execute("UPDATE episodes SET media = ? WHERE id = ?", (media, episode_id)).rowcount == 0:
             raise LookupError(f"no episode '{episode_id}'")
-
-    def record_item(self, feed: str, guid: str, enclosure: str | None, content_hash: str | None,
-                    episode_id: str | None) -> None:
-        """Remember a feed item whose content is known (stored as ``episode_id``, or already there)."""
-        self.db.execute("INSERT OR REPLACE INTO feed_items (feed, guid, enclosure, content_hash, episode_id) "
-                        "VALUES (?, ?, ?, ?, ?)", (text(feed), text(guid), text(enclosure), content_hash, episode_id))
-
-    def seen_item(self, feed: str, guid: str) -> bool:
-        """Whether this feed item was taken in before (stored, already there, or removed by the user)."""
-        return self.db.execute(
-            "SELECT 1 FROM feed_items WHERE feed = ?1 AND guid = ?2 UNION ALL "
-            "SELECT 1 FROM episodes WHERE feed = ?1 AND guid = ?2 UNION ALL "
-            "SELECT 1 FROM removed_items WHERE feed = ?1 AND guid = ?2 LIMIT 1", (text(feed), text(guid))).fetchone() \
-            is not None
-
-    def by_enclosure(self, url: str) -> tuple[Episode | None, str | None] | None:
-        """A feed item seen before with this enclosure URL, under any feed or GUID: (its episode, or None if
-        the user removed it; its content hash), or None if no item had it."""
-        row = self.db.execute("SELECT episode_id, content_hash FROM feed_items WHERE enclosure = ? "
-                              "ORDER BY episode_id IS NULL LIMIT 1", (text(url),)).fetchone()
-        if row is None:
-            row = self.db.execute("SELECT id, content_hash FROM episodes WHERE media = ? LIMIT 1", (text(url),)).fetchone()
-        if row is None:
-            return None
-        found = self.db.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (row[0],)).fetchone()
-        return (_episode(found) if found else None), row[1]
-
-    def unfollow(self, url: str) -> bool:
-        return self.db.execute("DELETE FROM feeds WHERE url = ?", (text(url),)).rowcount > 0
 
     def add(self, episode: Episode, transcript: Transcript, replace: bool = False,
             chapters: list[tuple[float, str]] | None = None) -> AddResult:
@@ -299,73 +297,14 @@ class Library:
             episode.duplicate_of = duplicate.id if duplicate else None
             episode.similarity = round(similarity, 3) if duplicate else None
             episode.added_at = _now()
-            found = self._recognise(episode, transcript)
+            found = voice_prints.recognise(self.db, episode, transcript)
             self._write_episode(episode, fp, update=bool(previous))
             self._write_segments(episode.id, transcript.segments)
-            self._write_voices(episode.id, transcript, found)
+            voice_prints.write(self.db, episode.id, transcript, found)
             if chapters is not None or previous:
                 self.set_chapters(episode.id, chapters or [], "published")
             episode.segment_count = len(transcript.segments)
         return AddResult("replaced" if previous else "added", episode, duplicate, found)
-
-    # Voices (ingest/voices.py)
-
-    def _recognise(self, episode: Episode, transcript: Transcript) -> list[voices.Match]:
-        """Name the transcript's unnamed voices that match a known one surely; the rest may be offered."""
-        if not transcript.voices:
-            return []
-        self.db.execute("DELETE FROM voices WHERE episode_id = ?", (episode.id,))  # a replaced episode's
-        known = self.people(exclude=episode.id)
-        taken = {name for name in transcript.voices if not voices.generic(name)}
-        found = voices.matches({label: v for label, v in transcript.voices.items() if voices.generic(label)},
-                               known, taken)
-        names = {m.label: m.name for m in found if m.sure}
-        if names:
-            for segment in transcript.segments:
-                segment.speaker = names.get(segment.speaker, segment.speaker)
-            transcript.voices = {names.get(label, label): v for label, v in transcript.voices.items()}
-            episode.speakers = list(dict.fromkeys(names.get(name, name) for name in episode.speakers))
-        return found
-
-    def _write_voices(self, episode_id: str, transcript: Transcript, found: list[voices.Match]) -> None:
-        seconds: dict[str, float] = {}
-        for s in transcript.segments:
-            if s.speaker and s.start is not None and s.end is not None:
-                seconds[s.speaker] = seconds.get(s.speaker, 0.0) + max(0.0, s.end - s.start)
-        sure = {m.name: m for m in found if m.sure}
-        offered = {m.label: m for m in found if not m.sure}
-        rows = []
-        for name, vector in transcript.voices.items():
-            matched, maybe = sure.get(name), offered.get(name)
-            rows.append((episode_id, text(name), round(seconds.get(name, 0.0), 2), voices.to_blob(voices.unit(vector)),
-                         "voice" if matched else None if voices.generic(name) else "user",
-                         matched.score if matched else None, maybe.name if maybe else None,
-                         maybe.score if maybe else None))
-        self.db.executemany("INSERT INTO voices (episode_id, speaker, seconds, print, named_by, score, maybe, "
-                            "maybe_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-    def voices(self, episodes: list[str] | None = None) -> list[Voice]:
-        """The voice prints of these episodes (of every episode when None), in the order they were added."""
-        where, args = "", []
-        if episodes is not None:
-            if not episodes:
-                return []
-            where, args = f"WHERE v.episode_id IN ({','.join('?' * len(episodes))})", episodes
-        rows = self.db.execute(
-            "SELECT v.episode_id, v.speaker, v.seconds, v.print, v.named_by, v.score, v.maybe, v.maybe_score FROM voices v "
-            f"JOIN episodes e ON e.id = v.episode_id {where} ORDER BY e.added_at, e.rowid, v.rowid", args)
-        return [Voice(r[0], r[1], r[2], voices.from_blob(r[3]), *r[4:]) for r in rows]
-
-    def people(self, exclude: str | None = None) -> dict:
-        """Every named voice, as one print per person (voices.people), leaving out episode ``exclude``."""
-        rows = self.db.execute("SELECT speaker, print FROM voices WHERE episode_id != ? AND named_by IS NOT NULL",
-                               (exclude or "",))
-        return voices.people([(name, voices.from_blob(blob)) for name, blob in rows])
-
-    def offer(self, episode_id: str, speaker: str, name: str | None, score: float | None) -> None:
-        """Offer ``name`` for a voice (None: withdraw the offer)."""
-        self.db.execute("UPDATE voices SET maybe = ?, maybe_score = ? WHERE episode_id = ? AND speaker = ?",
-                        (text(name), score, episode_id, text(speaker)))
 
     def remove(self, episode_id: str, also: Callable[[], T] | None = None) -> T | None:
         """Delete an episode; one from a feed is remembered as removed, and its downloaded media deleted.
@@ -380,7 +319,7 @@ class Library:
             row = self.db.execute("SELECT feed, guid, media FROM episodes WHERE id = ?", (episode_id,)).fetchone()
             self.db.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
             if row and row[1]:
-                self.db.execute("INSERT OR IGNORE INTO removed_items (feed, guid) VALUES (?, ?)", row[:2])
+                feed_items.removed(self.db, *row[:2])
         media = Path(row[2]) if row and row[2] else None
         if media and media.parent == self.media_dir:
             media.unlink(missing_ok=True)

@@ -96,6 +96,37 @@ def matches(voices: dict[str, np.ndarray], known: dict[str, np.ndarray], taken: 
 
 
 @dataclass
+class Renamed:
+    """What a rename of a voice did (``KnowledgeBase.rename_voice``): segments renamed in its episode, and
+    the other episodes' voices it named (episode, label, score) or only offered the name to."""
+    segments: int
+    named: list[tuple[str, str, float]]
+    offered: list[tuple[str, str, float]]
+
+
+def elsewhere(heard_in, episodes: list, episode, name: str, old: str, everywhere: bool = False
+              ) -> list[tuple[str, Match]]:
+    """Where else the voice just named ``name`` (it was ``old``) in ``episode`` is heard: (another of the
+    ``episodes``, the match of one of its voices), in the show's other episodes (in every episode, with
+    ``everywhere``). A sure match is for the caller to rename, the rest to offer. Only a generic label is
+    matched there, or, with ``everywhere``, a voice also called ``old``; a name the episode has already is
+    not offered. ``heard_in(episode ids)`` gives their voices (voice_prints.of)."""
+    prints = [v.print for v in heard_in([episode.id]) if v.speaker == name]
+    if not prints or generic(name):
+        return []
+    target = {name: unit(sum(unit(p) for p in prints))}
+    others = [e.id for e in episodes if e.id != episode.id and
+              (everywhere or (episode.show and (e.show or "").casefold() == episode.show.casefold()))]
+    found = []
+    for other in others:
+        heard = heard_in([other])
+        taken = {v.speaker for v in heard if not generic(v.speaker)} - {old}
+        candidates = {v.speaker: v.print for v in heard if generic(v.speaker) or everywhere and v.speaker == old}
+        found += [(other, match) for match in matches(candidates, target, taken)]
+    return found
+
+
+@dataclass
 class Heard:
     """One episode's voice, as listed under a person: how it got there, and how sure that is."""
     voice: Voice

@@ -13,23 +13,6 @@ the CLI, ``st.progress`` in the web app, log lines in the MCP server). ``Knowled
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+from .ingest.events import Done, Event, Indexing, Outcome, SyncReport, Transcribing, Waiting, done
 
-from .ingest import Outcome
-from .ingest.events import Transcribing
-from .index import Indexing, SyncReport, Waiting
-
-
-@dataclass(frozen=True)
-class Done:
-    """The last event of a job: the outcomes of an add or follow (none for a sync), and the indexing's
-    report (None when it did not index: ``index=False``)."""
-
-    outcomes: tuple[Outcome, ...] = ()
-    report: SyncReport | None = None
-
-
-Event = Union[Outcome, Transcribing, Indexing, Waiting, Done]
-
-__all__ = ["Done", "Event", "Indexing", "Outcome", "SyncReport", "Transcribing", "Waiting"]
+__all__ = ["Done", "Event", "Indexing", "Outcome", "SyncReport", "Transcribing", "Waiting", "done"]

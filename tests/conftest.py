@@ -40,6 +40,20 @@ def podkb(kb, monkeypatch):
     return run
 
 
+BAD = "\\udcff"  # a JSON escape of a lone surrogate, as a broken exporter writes it
+
+
+def run(kb, *args, expect=0, env=None):
+    """Run a podkb command in-process against ``kb`` with the fake embedder (and ``env``), as the `podkb`
+    fixture does, and check it ended with ``expect`` and without a traceback."""
+    from podkb.ui.cli import cli
+
+    result = CliRunner().invoke(cli, [*map(str, args), "--kb", str(kb)], env={"PODKB_MODEL": FAKE_MODEL, **(env or {})})
+    assert result.exit_code == expect, result.output + result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    return result
+
+
 def built(folder: Path, paths, *, embedder=None, model: str | None = None, info=None) -> list:
     """Add ``paths`` to the knowledge base in ``folder`` and index them, through ``KnowledgeBase`` as a
     user's code would (with ``embedder``, e.g. the fake one, or the model named); its outcomes."""
@@ -56,6 +70,18 @@ def index_of(folder: Path, embedder):
     from podkb.knowledgebase import open_store
 
     return Index(open_store(folder), embedder=embedder)
+
+
+@pytest.fixture
+def quoted(kb, tmp_path):
+    """A knowledge base holding the fastbook sample, indexed with the fake embedder, and a collection
+    "Rest" with one quote from it."""
+    from podkb import KnowledgeBase
+
+    built(kb, [TRANSCRIPTS / "fastbook-reading-session-jeremy-howard.txt"], model=FAKE_MODEL)
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        base.quote("Rest", "fastbook", 60.0)
+    return kb
 
 
 @pytest.fixture(scope="session")

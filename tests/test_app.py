@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 from podkb import KnowledgeBase
 
 from podkb.knowledgebase import open_store
-from podkb.collections import Collections
+from podkb.quotes import Collections
 
 from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, built, silent_wav
 
@@ -173,8 +173,7 @@ def test_save_the_highlighted_moment_widen_it_merge_then_reorder_export_and_dele
         quotes = Collections(library).quotes("Rest")
     assert len(quotes) == 2 and saved.text in quotes[1].text and len(quotes[1].text) > len(saved.text)
 
-    app.radio(key="page").set_value("Collections").run()
-    assert app.query_params["page"] == "Collections"
+    app.switch_page("pages/collections.py").run()
     assert {b.label for b in app.get("download_button")} == {
         "Markdown", "CSV", "JSON", "Readwise CSV", "Anki CSV", "Obsidian Markdown"}
     cards = [h.value for h in app.get("html") if "podkb-hit" in h.value]
@@ -236,7 +235,7 @@ def test_dates_filter_only_when_episodes_have_dates(tmp_path, monkeypatch):
 
 
 def test_library_lists_uploads_and_removes_after_confirmation(app, app_kb):
-    app.radio(key="page").set_value("Library").run()
+    app.switch_page("pages/library.py").run()
     table = app.dataframe[0].value
     assert len(table) == 6 and set(table.columns) >= {"Episode", "Duration", "Passages", "Source", "Duplicate of"}
     duplicate = table[table["id"] == "karpathy-advice"]["Duplicate of"].iloc[0]
@@ -269,12 +268,12 @@ def test_library_lists_uploads_and_removes_after_confirmation(app, app_kb):
     assert not app.exception, app.exception
     with open_store(app_kb) as library:
         assert library.episode("chai-time-learning-to-learn").media == str((app_kb / "uploads" / "chai.wav").resolve())
-    app.radio(key="page").set_value("Search").run()
+    app.switch_page("pages/search.py").run()
     ask(app, "how to avoid burnout")
     assert any(t.label.startswith("▶ Play from") for t in app.toggle)
     app.toggle[0].set_value(True).run()
     assert app.get("audio") and not app.exception
-    app.radio(key="page").set_value("Library").run()
+    app.switch_page("pages/library.py").run()
     # Remove asks first.
     app.selectbox(key="remove-choice").set_value("fastai-lesson-8").run()
     [remove] = [b for b in app.button if b.label == "Remove…"]
@@ -308,13 +307,13 @@ def test_an_empty_knowledge_base_says_where_to_start(tmp_path, monkeypatch):
     monkeypatch.setenv("PODKB_MODEL", FAKE_MODEL)
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception and "knowledge base is empty" in at.info[0].value
-    at.radio(key="page").set_value("Collections").run()
+    at.switch_page("pages/collections.py").run()
     assert "No collections yet" in at.info[0].value
 
 
 def test_the_library_page_sends_imports_to_the_ray_cluster_it_names(app, app_kb):
     """The cluster is a setting of the Library page; one that can't be reached is one message, before any work."""
-    app.radio(key="page").set_value("Library").run()
+    app.switch_page("pages/library.py").run()
     app.text_input(key="ray").set_value("127.0.0.1:1").run()
     srt = b"1\n00:00:01,000 --> 00:00:03,000\nSent to a cluster that is not there.\n"
     app.file_uploader[0].set_value([("cluster.srt", srt, "application/x-subrip")])
@@ -334,7 +333,7 @@ def test_open_episode_goes_there_in_the_same_tab_at_the_moment(app):
     opener = next(b for b in app.button if b.label == "Open episode")
     opener.click().run()
     assert not app.exception, app.exception
-    assert app.query_params["page"] == "Episode" and app.query_params["t"]
+    assert "page" not in app.query_params and app.query_params["t"]
     episode = app.query_params["episode"]
     transcript = next(h.value for h in app.get("html") if 'class="podkb-transcript"' in h.value)
     assert 'class="here"' in transcript  # the hit's moment is marked
@@ -343,15 +342,13 @@ def test_open_episode_goes_there_in_the_same_tab_at_the_moment(app):
 
 
 def test_a_click_on_any_cell_of_the_library_opens_its_episode(app):
-    app.session_state["page"] = "Library"
-    app.run()
+    app.switch_page("pages/library.py").run()
     table = app.dataframe[0].value
     first = table.iloc[0]
     app.session_state["library-table"] = {"selection": {"rows": [], "columns": [], "cells": [(0, "Duration")]}}
-    app.run()
-    app.run()  # the selection's run asks to go; the next one is the episode page
+    app.run()  # the selection's run goes to the episode page (st.switch_page)
     assert not app.exception, app.exception
-    assert app.query_params["page"] == "Episode" and app.query_params["episode"] == first["id"]
+    assert app.query_params["episode"] == first["id"]
     assert app.title[0].value.replace("\\", "") == first["Episode"]  # the title escaped as Markdown
 
 
@@ -368,3 +365,39 @@ def test_a_rename_shows_at_once_on_the_episode_page(app_kb, monkeypatch):
     transcript = next(h.value for h in at.get("html") if 'class="podkb-transcript"' in h.value)
     assert '<span class="who">Robert Bracco</span>' in transcript
     assert '<span class="who">Rob Bracco</span>' not in transcript
+
+
+def one_page(name: str, folder: str) -> None:
+    """A page of ui/pages/ run alone, as AppTest.from_function runs it: a function of the knowledge base (and
+    of the URL's parameters the test sets)."""
+    import importlib
+
+    from podkb import KnowledgeBase
+
+    importlib.import_module(f"podkb.ui.pages.{name}").page(KnowledgeBase(folder))
+
+
+@pytest.mark.parametrize("name, url, check", [
+    ("search", {"q": "how to avoid burnout", "show": "Chai Time Data Science"},
+     lambda at: hit_cards(at) and all("Chai Time Data Science" in card for card in hit_cards(at))),
+    ("episode", {"episode": "fastbook-reading-session", "t": "3540"},
+     lambda at: at.title[0].value == "Fastbook reading session with Jeremy Howard"
+     and any('class="here"' in h.value for h in at.get("html"))),
+    ("library", {}, lambda at: len(at.dataframe[0].value) == 6),
+    ("collections", {}, lambda at: "No collections yet" in at.info[0].value),
+])
+def test_each_page_runs_alone_from_the_knowledge_base_and_its_url(app_kb, name, url, check):
+    at = AppTest.from_function(one_page, args=(name, str(app_kb)), default_timeout=120)
+    at.query_params.update(url)
+    at.run()
+    assert not at.exception, at.exception
+    assert check(at)
+
+
+def test_a_link_of_an_older_podkb_opens_its_page(app_kb, monkeypatch):
+    monkeypatch.setenv("PODKB_HOME", str(app_kb))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"page": "Episode", "episode": "chai-time-learning-to-learn", "t": "60"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Learning to learn, with Robert Bracco" and "page" not in at.query_params

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
+from podkb import KnowledgeBase
 from podkb.ingest import BadInput
 from podkb.ingest.decode import decode
 
-from .conftest import one_error_each
+from .conftest import BAD, FAKE_MODEL, one_error_each, run
 
 GOOD = "[00:00:01.000 --> 00:00:02.500]  A good transcript line.\n"
 
@@ -105,3 +106,40 @@ def test_hostile_text_is_stored_as_written_and_shown_inert(write, podkb):
     shown = podkb("show", "evil").output
     assert "<script>alert(1)</script>" in shown
     assert "\x1b" not in shown and "\\x1b[31m" in shown
+
+
+# One lone-surrogate escape in one file (a speaker, a chapter title) never costs the other files
+
+def test_a_folder_with_surrogate_escapes_adds_every_file(tmp_path, kb):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a-whisper.json").write_text(
+        '{"segments": [{"start": 0, "end": 5, "speaker": "Sp ' + BAD + '", "text": "Rest before you are tired."}]}')
+    (folder / "b-podcasting.json").write_text(
+        '{"segments": [{"speaker": "Host ' + BAD + '", "startTime": 0, "endTime": 4, "body": "Take whole days off."}]}')
+    (folder / "c.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:04.000\nSleep eight hours every night.\n")
+    (folder / "c.chapters.json").write_text('{"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Intro '
+                                            + BAD + '"}]}')
+    (folder / "d.txt").write_text("Walk every day for an hour and you think better.")
+    result = run(kb, "add", folder)
+    assert "4 added" in result.output
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        speakers = {s for e in base.episodes() for s in e.speakers}
+        assert {"Sp ?", "Host ?"} <= speakers
+        assert [c.title for c in base.chapters("c")][0] == "Intro ?"
+
+
+# A side file's broken date or huge title is a warning: dates are ASCII, titles are capped, the file still adds
+
+def test_a_broken_date_or_a_huge_title_in_an_info_json_is_a_warning(tmp_path, kb):
+    (tmp_path / "talk.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:04.000\nRest before you are tired.\n")
+    (tmp_path / "talk.info.json").write_text(json.dumps({"title": "T" * 100_000, "upload_date": "20211301"}))
+    (tmp_path / "wide.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:04.000\nSleep eight hours a night.\n")
+    (tmp_path / "wide.info.json").write_text(json.dumps({"title": "Wide", "upload_date": "２０２１０３０４"}))
+    result = run(kb, "add", tmp_path / "talk.vtt", tmp_path / "wide.vtt")
+    assert "2 added" in result.output
+    assert "date '2021-13-01' is not a date" in result.stderr and "cut to 300" in result.stderr
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        episodes = {e.id: e for e in base.episodes()}
+        assert episodes["talk"].date is None and len(episodes["talk"].title) == 300
+        assert episodes["wide"].date is None

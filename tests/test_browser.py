@@ -215,7 +215,7 @@ def test_phrase_quote_episode_page_chapters_rename_and_dark_mode_in_a_real_brows
     from playwright.sync_api import expect, sync_playwright
 
     from podkb import KnowledgeBase
-    from podkb.ui.web import clock
+    from podkb import format_timestamp
 
     url, kb = server
     with sync_playwright() as p:
@@ -244,11 +244,11 @@ def test_phrase_quote_episode_page_chapters_rename_and_dark_mode_in_a_real_brows
         page.keyboard.press("Escape")
         with KnowledgeBase(kb) as base:
             [saved] = base.collections.quotes("Hours")
-        assert saved.text == marked and clock(saved.start) == shown_at
+        assert saved.text == marked and format_timestamp(saved.start) == shown_at
 
         # The hit's moment opens its episode page there: the line said then is marked; chapters link onwards.
         first.locator(".cite a.ts").click()
-        page.wait_for_url("**page=Episode**", timeout=30_000)
+        page.wait_for_url("**/episode?**", timeout=30_000)
         here = page.locator(".podkb-transcript p.here")
         expect(here).to_be_visible(timeout=60_000)
         settle(page)
@@ -266,7 +266,7 @@ def test_phrase_quote_episode_page_chapters_rename_and_dark_mode_in_a_real_brows
         assert starts - 60 <= at <= starts + 0.5  # the line being said when the chapter starts
 
         # With a recording, a line's time plays from there in the page, and the line heard is marked.
-        page.goto(f"{url}/?page=Episode&episode=habits", wait_until="networkidle")
+        page.goto(f"{url}/episode?episode=habits", wait_until="networkidle")
         line = page.locator(".podkb-transcript p[data-t='3.5'] a.ts")
         expect(line).to_be_visible(timeout=60_000)
         settle(page)
@@ -274,10 +274,10 @@ def test_phrase_quote_episode_page_chapters_rename_and_dark_mode_in_a_real_brows
         page.wait_for_function("() => { const a = document.querySelector('audio'); return a && a.currentTime >= 3.4; }",
                                timeout=30_000)
         expect(page.locator(".podkb-transcript p.playing")).to_have_attribute("data-t", "3.5", timeout=30_000)
-        assert "page=Episode" in page.url and "t=3" not in page.url  # played in place, no reload
+        assert "/episode?" in page.url and "t=3" not in page.url  # played in place, no reload
 
         # Rename a speaker on the episode page; the next search's hits carry the new name.
-        page.goto(f"{url}/?page=Episode&episode=chai-time-learning-to-learn", wait_until="networkidle")
+        page.goto(f"{url}/episode?episode=chai-time-learning-to-learn", wait_until="networkidle")
         expect(page.get_by_text("Edit this episode")).to_be_visible(timeout=60_000)
         settle(page)
         page.get_by_text("Edit this episode").click()
@@ -337,7 +337,7 @@ def test_the_episode_page_as_a_newcomer_uses_it_in_a_real_browser(server):
 
         # Open episode: this tab, the moment marked and scrolled into view.
         page.get_by_role("button", name="Open episode").first.click()
-        page.wait_for_url("**page=Episode**", timeout=30_000)
+        page.wait_for_url("**/episode?**", timeout=30_000)
         here = page.locator(".podkb-transcript p.here")
         expect(here).to_be_visible(timeout=60_000)
         settle(page)
@@ -346,7 +346,7 @@ def test_the_episode_page_as_a_newcomer_uses_it_in_a_real_browser(server):
         assert in_view(page, ".podkb-transcript p.here")
 
         # A chapter far into a long episode without audio: the page reloads there, its line in view.
-        page.goto(f"{url}/?page=Episode&episode=fastbook-reading-session", wait_until="networkidle")
+        page.goto(f"{url}/episode?episode=fastbook-reading-session", wait_until="networkidle")
         chapters = page.locator(".podkb-chapters li a")
         expect(chapters.first).to_be_visible(timeout=60_000)
         settle(page)

@@ -11,7 +11,7 @@ import pytest
 
 from podkb import clips
 from podkb.clips import ClipError, clip_name, clips_for, cut
-from podkb.collections import Quote
+from podkb.quotes import Quote
 from podkb.ui.exports import FORMATS, export, zip_with_clips
 
 from .conftest import FAKE_MODEL, ROOT
@@ -224,7 +224,7 @@ def test_the_collections_page_plays_each_quote_and_offers_the_zip(podkb, heard, 
     monkeypatch.setenv("PODKB_MODEL", FAKE_MODEL)
     heard.unlink()  # one episode's recording gone: its quotes say so, the others play
     at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120).run()
-    at.radio(key="page").set_value("Collections").run()
+    at.switch_page("pages/collections.py").run()
     assert not at.exception, at.exception
     players = at.get("audio")
     assert len(players) == 2

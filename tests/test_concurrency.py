@@ -71,3 +71,31 @@ def test_a_search_does_not_wait_for_an_open_write_transaction(kb, monkeypatch):
         threading.Thread(target=search).start()
         assert done.wait(timeout=20), "a reader blocked on the writer"
     library.close()
+
+
+# A speaker renamed by another process while the episode is being indexed keeps the new name
+
+def test_a_rename_during_indexing_survives(tmp_path, kb, monkeypatch):
+    from podkb.index import sync
+
+    path = tmp_path / "talk.vtt"
+    path.write_text("WEBVTT\n\n" + "\n\n".join(
+        f"00:{i:02d}.000 --> 00:{i:02d}.900\n<v Guest>Rest before you are tired, sentence {i}." for i in range(40)))
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        base.add([str(path)], index=False)
+    embed = sync._embed
+
+    def embed_then_rename(index, batch):  # another process renames while this one embeds
+        embed(index, batch)
+        with KnowledgeBase(kb, model=FAKE_MODEL) as other:
+            assert other.rename_speaker("Guest", "Amit Varma") > 0
+
+    monkeypatch.setattr(sync, "_embed", embed_then_rename)
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        base.sync()
+    monkeypatch.undo()
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        hits = base.search("rest before you are tired", k=3)
+        assert hits and all(h.speaker == "Amit Varma" for h in hits)
+        assert base.search("rest", k=3, speaker="Amit Varma")
+        assert base._library.db.execute("SELECT count(*) FROM speaker_stats WHERE speaker = 'Guest'").fetchone()[0] == 0

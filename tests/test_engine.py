@@ -7,8 +7,6 @@ from podkb import KnowledgeBase
 from podkb.index import DEFAULT_MODEL, engine
 from podkb.index.embed import SentenceEmbedder
 
-pytestmark = pytest.mark.slow  # the real model
-
 TEXTS = ["how do I keep going when the excitement of starting wears off",
          "Write every day, even when it is bad, and read the draft aloud. " * 5] * 10
 
@@ -21,6 +19,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+@pytest.mark.slow  # the real model
 def test_the_engine_is_chosen_once_checked_against_fp32_and_remembered(cache, tmp_path):
     model = SentenceEmbedder(DEFAULT_MODEL)
     assert model.engine in engine.ENGINES and model.choice.cosine >= engine.AGREEMENT
@@ -36,6 +35,7 @@ def test_the_engine_is_chosen_once_checked_against_fp32_and_remembered(cache, tm
         assert kb.info().engine.startswith(model.engine)
 
 
+@pytest.mark.slow  # the real model
 def test_a_candidate_that_disagrees_with_fp32_is_refused_and_fp32_is_used(cache, monkeypatch):
     monkeypatch.setattr(engine, "AGREEMENT", 1.01)  # no engine can agree so closely: every check fails
     monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
@@ -46,14 +46,64 @@ def test_a_candidate_that_disagrees_with_fp32_is_refused_and_fp32_is_used(cache,
     assert np.allclose(model.encode(TEXTS), model.run(TEXTS, "cpu-fp32"))
 
 
+@pytest.mark.slow  # the real model
 def test_a_named_engine_is_checked_too(cache, monkeypatch):
     monkeypatch.setenv("PODKB_ENGINE", "cpu-bf16")
     monkeypatch.setattr(engine, "AGREEMENT", 1.01)
     assert SentenceEmbedder(DEFAULT_MODEL).engine == "cpu-fp32"
 
 
+@pytest.mark.slow  # the real model
 def test_a_cpu_without_bf16_units_never_tries_bf16(cache, monkeypatch):
     monkeypatch.setattr(engine, "cpu_has_bf16", lambda: False)
     model = SentenceEmbedder(DEFAULT_MODEL)
     assert "cpu-bf16" not in engine.candidates(model, "cpu")
     assert model.engine in ("cpu-fp32", "onnx-fp32")
+
+
+# The engines are timed interleaved, and a remembered choice is measured again on another CPU or library
+
+class Recording:
+    """An embedder whose engines give fp32's vectors; it records which engine ran, in order."""
+    device = "cpu"
+
+    def __init__(self):
+        self.ran = []
+
+    def onnx(self):
+        return object()
+
+    def run(self, texts, engine_name):
+        self.ran.append(engine_name)
+        vectors = np.ones((len(texts), 4), dtype=np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_engines_are_timed_interleaved(monkeypatch):
+    from podkb.index import engine
+
+    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
+    model = Recording()
+    engine.measure(model, engine.candidates(model, "cpu"))
+    timed = [name for name in model.ran[-engine.ROUNDS * 3:]]
+    rounds = [timed[n:n + 3] for n in range(0, len(timed), 3)]
+    assert all(sorted(r) == ["cpu-bf16", "cpu-fp32", "onnx-fp32"] for r in rounds), model.ran
+    assert len({r[0] for r in rounds}) == 3  # the order rotates: no engine always runs first
+
+
+def test_a_remembered_engine_is_measured_again_when_the_machine_changes(tmp_path, monkeypatch):
+    from podkb.index import engine
+
+    monkeypatch.setenv("PODKB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("PODKB_ENGINE", raising=False)
+    monkeypatch.setattr(engine, "cpu_has_bf16", lambda: True)
+    model = Recording()
+    engine.choose(model, "m", str(tmp_path), "cpu")
+    measured = len(model.ran)
+    engine.choose(model, "m", str(tmp_path), "cpu")
+    assert len(model.ran) == measured  # remembered
+    here = engine.machine()
+    assert "cores" in here and "torch" in here and "onnxruntime" in here
+    monkeypatch.setattr(engine, "machine", lambda: here.replace("torch", "torch 99.0 (upgraded);"))
+    engine.choose(model, "m", str(tmp_path), "cpu")
+    assert len(model.ran) > measured  # the libraries changed: measured again

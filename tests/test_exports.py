@@ -2,15 +2,20 @@
 import csv
 import io
 import json
+import os
 import re
+import stat
+import threading
+from pathlib import Path
 
 import pytest
 
+from podkb import KnowledgeBase
 from podkb.knowledgebase import open_store
 from podkb.ui.exports import FORMATS, export, file_name, md
-from podkb.collections import Collections, Quote, quote_at
+from podkb.quotes import Collections, Quote, quote_at
 
-from .conftest import TRANSCRIPTS, silent_wav
+from .conftest import FAKE_MODEL, TRANSCRIPTS, built, run, silent_wav
 from .fake_embedder import HashEmbedder
 
 HOSTILE = Quote(
@@ -211,3 +216,64 @@ def test_an_export_is_named_as_the_collection_is_stored_not_as_typed(podkb, writ
     podkb("quote", "add", "Burnout Ideas", "--episode", "e01", "--start", "59")
     assert podkb("export", "burnout ideas").stdout.startswith("# Burnout Ideas\n")
     assert json.loads(podkb("export", "BURNOUT IDEAS", "--format", "json").stdout)["collection"] == "Burnout Ideas"
+
+
+# export -o writes through a symlink and keeps its target's mode, streams into a FIFO, and a full device is an error
+
+def test_export_onto_a_symlink_writes_its_target_and_keeps_its_mode(quoted, tmp_path):
+    target = tmp_path / "real.md"
+    target.write_text("old")
+    target.chmod(0o600)
+    link = tmp_path / "link.md"
+    link.symlink_to(target)
+    run(quoted, "export", "Rest", "--format", "markdown", "-o", link)
+    assert link.is_symlink() and target.read_text().startswith("# Rest")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part")) == []
+
+
+def test_export_into_a_fifo_streams_and_a_full_device_is_an_error(quoted, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    run(quoted, "export", "Rest", "--format", "json", "-o", fifo)
+    reader.join(30)
+    assert json.loads(got[0])["collection"] == "Rest" and stat.S_ISFIFO(fifo.stat().st_mode)
+    if Path("/dev/full").exists():
+        result = run(quoted, "export", "Rest", "--format", "json", "-o", "/dev/full", expect=1)
+        assert "cannot write /dev/full: No space left on device" in result.stderr
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+# A quote from an untimed transcript keeps its paragraph
+
+def test_a_quote_from_an_untimed_transcript_is_cited_by_its_paragraph(kb):
+    built(kb, [TRANSCRIPTS / "fastai-part1-2022-lesson-8.txt"], model=FAKE_MODEL)
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        hit = base.search("embedding matrix for movies", k=1)[0]
+        assert hit.start is None and hit.citation.endswith(f"¶{hit.paragraph + 1}")
+        quote = base.save_hit("Lesson", hit)
+        assert quote.citation == hit.citation
+        assert base.collections.quotes("Lesson")[0].citation == hit.citation
+    exported = run(kb, "export", "Lesson", "--format", "markdown").stdout
+    assert f"¶{hit.paragraph + 1}" in exported
+
+
+# A quote of sentences inside one cue ends after it starts
+
+def test_a_quote_of_sentences_inside_one_cue_ends_after_it_starts(tmp_path):
+    srt = tmp_path / "talk.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:09,000\nRest before you are tired, every single day. Sleep eight "
+                   "hours every night without fail.\n\n2\n00:00:09,000 --> 00:00:15,000\nTake whole days off "
+                   "from work each week.\n")
+    with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
+        kb.add([srt])
+        hit = kb.search("rest before you are tired", k=1, mode="keyword")[0]
+        one = kb.save_hit("rest", hit)
+        two = kb.save_hit("rest, longer", hit, after=1)
+        point = kb.ask("rest before you are tired", points=1).points[0]
+    assert (one.start, one.end) == (1.0, 9.0)
+    assert (two.start, two.end) == (1.0, 9.0) and "Sleep eight hours" in two.text
+    assert point.end is None or point.end > point.start

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from podkb.knowledgebase import open_store
-from podkb.index import Index
+from podkb.index import Index, sync
 from podkb.index.vectors import VectorIndex
 
-from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, built, count_rows, index_of, wait_for
+from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, built, count_rows, index_of, run, wait_for
 from .fake_embedder import HashEmbedder
 
 WATCHED = "py:tests.fake_embedder:WatchedHashEmbedder"
@@ -172,7 +172,7 @@ def test_a_stale_file_with_a_matching_generation_and_count_is_still_caught(index
     library, index = indexed
     stale = (kb / "passages.faiss").read_bytes(), json.loads((kb / "passages.faiss.json").read_text())
     gone = "karpathy-advice-chunks"
-    index.remove(gone)
+    sync.remove(index, gone)
     # Same number of passages again, other ids: what a lost race between two writers left behind.
     with sqlite3.connect(kb / "podkb.db") as db:
         (count,) = db.execute("SELECT count(*) FROM vectors").fetchone()
@@ -351,6 +351,20 @@ def test_piped_commands_draw_no_progress_bars(tmp_path):
     added = podkb("add", talks(tmp_path / "t", 3, words=2000), "--kb", kb, env=env)
     assert added.returncode == 0, added.stderr
     assert "Batches" not in added.stderr and "\r" not in added.stderr, added.stderr
+
+
+# A piped add still says how indexing goes through its quiet stretches
+
+def test_a_piped_add_prints_lines_as_indexing_goes(tmp_path, monkeypatch):
+    from podkb.ui import progress
+
+    monkeypatch.setattr(progress, "PIPED_EVERY", 0.0)  # every event a line, rather than one each 10 s
+    monkeypatch.setenv("PODKB_BATCH_PASSAGES", "50")  # several batches out of the samples
+    lines = run(tmp_path / "kb", "add", TRANSCRIPTS).stderr.splitlines()
+    moving = [line for line in lines if line.startswith("indexing: ") and "done" not in line]
+    assert len(moving) >= 2, lines  # counts while it runs, not one label and a silence
+    assert all("episodes" in line and "passages" in line for line in moving)
+    assert any(line.startswith("indexing: done, 5/5 episodes") for line in lines), lines
 
 
 def test_lone_surrogates_in_a_query_or_a_filter_are_no_crash(tmp_path):

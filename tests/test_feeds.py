@@ -4,13 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from podkb import KnowledgeBase
 from podkb.knowledgebase import open_store
 from podkb.ingest.transcriber import Transcriber
+from podkb.ingest import feed_items
 from podkb.ingest.feeds import parse_feed
 
-from .conftest import one_error_each, silent_wav
+from .conftest import BAD, FAKE_MODEL, one_error_each, run, silent_wav
 from .fake_embedder import HashEmbedder
-from .feedserver import FeedServer, rss
+from .feedserver import FeedServer, Route, rss
 from .speech import needs_speech, speak
 
 VTT = """WEBVTT
@@ -124,7 +126,7 @@ def test_a_removed_feed_episode_stays_removed_and_its_download_is_deleted(server
     podkb("feed", feed_url, "--no-index")
     assert set(episodes(podkb)) == {"w2"}
     with open_store(kb) as library:
-        assert library.seen_item(library.feeds()[0][0], "w1")
+        assert feed_items.seen(library.db, feed_items.followed(library.db)[0][0], "w1")
 
 
 def test_feed_errors_are_one_line_each(server, podkb):
@@ -182,6 +184,51 @@ def test_bad_items_fail_alone_and_leave_nothing_behind(server, podkb, kb, tmp_pa
     assert set(episodes(podkb)) == {"good"}
     media = kb / "media"
     assert not media.exists() or list(media.iterdir()) == []  # no partial or rejected downloads left
+
+
+# One bad item costs that item, not the feed: a lone-surrogate escape in a transcript, a malformed URL
+
+def feed(base: str, items: list[tuple[str, str | None, str | None]], enclosures: dict | None = None) -> bytes:
+    """An RSS feed whose items have a <podcast:transcript> (url, type), and an enclosure where given."""
+    entries = []
+    for guid, url, kind in items:
+        transcript = f'<podcast:transcript url="{url}" type="{kind}"/>' if url else ""
+        enclosure = (enclosures or {}).get(guid)
+        enclosed = f'<enclosure url="{enclosure}" type="audio/mpeg" length="10"/>' if enclosure else ""
+        entries.append(f"<item><guid>{guid}</guid><title>Item {guid}</title>{transcript}{enclosed}</item>")
+    return ('<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">'
+            f'<channel><title>Show</title><link>{base}</link>{"".join(entries)}</channel></rss>').encode()
+
+
+def test_a_followed_feed_with_a_surrogate_in_a_transcript_adds_its_items(tmp_path, kb):
+    with FeedServer() as server:
+        bad = ('{"segments": [{"speaker": "Guest ' + BAD + '", "startTime": 0, "endTime": 5, '
+               '"body": "Book two gym sessions each week."}]}').encode()
+        good = b"WEBVTT\n\n00:00.000 --> 00:04.000\nStop work at six every evening.\n"
+        server.routes["/a.json"] = Route(bad, content_type="application/json")
+        server.routes["/b.vtt"] = Route(good, content_type="text/vtt")
+        server.routes["/feed.xml"] = Route(feed(server.url, [("a", f"{server.url}/a.json", "application/json"),
+                                                             ("b", f"{server.url}/b.vtt", "text/vtt")]),
+                                           content_type="application/rss+xml")
+        result = run(kb, "feed", f"{server.url}/feed.xml", "--allow-private")
+        assert "2 added" in result.output
+        assert "nothing new" in run(kb, "feed", "--allow-private").output  # and again, no crash
+
+
+def test_a_feed_with_one_broken_url_adds_its_good_items(tmp_path, kb):
+    with FeedServer() as server:
+        server.routes["/good.vtt"] = Route(b"WEBVTT\n\n00:00.000 --> 00:04.000\nRest before you are tired.\n",
+                                           content_type="text/vtt")
+        server.routes["/feed.xml"] = Route(feed(server.url, [("good", f"{server.url}/good.vtt", "text/vtt"),
+                                                             ("broken", "http://[fe80::1/t.vtt", "text/vtt")],
+                                                {"broken": "http://[fe80::1/x.mp3"}),
+                                           content_type="application/rss+xml")
+        result = run(kb, "feed", f"{server.url}/feed.xml", "--allow-private", expect=1)
+        assert "1 added" in result.output and "Invalid IPv6 URL" in result.stderr
+        with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+            assert [e.title for e in base.episodes()] == ["Item good"]
+    result = run(kb, "feed", "http://[::1", expect=1)
+    assert "not a URL" in result.stderr
 
 
 def test_feed_parser_keeps_every_transcript_and_prefers_one_podkb_reads():

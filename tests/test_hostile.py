@@ -6,13 +6,15 @@ import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
 
 from podkb import KnowledgeBase
 from podkb.ingest.formats import read_text
 from podkb.ui.exports import export
-from podkb.collections import Quote
+from podkb.quotes import Quote
+from podkb.ui.cli import cli
 
-from .conftest import ROOT, one_error_each
+from .conftest import FAKE_MODEL, ROOT, one_error_each, run
 from .feedserver import FeedServer, rss
 
 GOOD = "[00:00:01.000 --> 00:00:02.500]  A good transcript line.\n"
@@ -158,6 +160,48 @@ def test_dates_that_are_not_dates_are_usage_errors(podkb, value):
     for option in ("--from", "--to"):
         result = podkb("search", "burnout", option, value, expect=2)
         assert "YYYY, YYYY-MM or YYYY-MM-DD" in result.stderr and value in result.stderr
+
+
+def test_dates_with_non_ascii_digits_are_refused(quoted):
+    result = run(quoted, "edit", "fastbook", "--date", "２０２１-０３-０４", expect=1)
+    assert "not a date" in result.stderr
+    result = run(quoted, "search", "rest", "--from", "２０２０", expect=2)
+    assert "YYYY" in result.stderr
+
+
+# Arguments and edits: invalid UTF-8 gets one line and is stored well formed; odd values are refused in one line
+
+@pytest.mark.parametrize("command", [["show", "x\udcff"], ["chapters", "x\udcff"], ["remove", "x\udcff"],
+                                     ["export", "x\udcff", "--format", "json"], ["quote", "list", "x\udcff"],
+                                     ["feeds", "--remove", "x\udcff"]])
+def test_arguments_with_invalid_utf8_get_one_line(quoted, command):
+    result = CliRunner().invoke(cli, [*command, "--kb", str(quoted)], env={"PODKB_MODEL": FAKE_MODEL})
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output + result.stderr
+    assert result.exit_code == 0 or result.stderr.count("\n") == 1, result.stderr
+
+
+def test_notes_and_renames_with_invalid_utf8_are_stored_well_formed(quoted):
+    run(quoted, "quote", "add", "Rest", "--episode", "fastbook", "--start", "120", "--note", "n\udcff")
+    with KnowledgeBase(quoted, model=FAKE_MODEL) as base:
+        assert base.collections.quotes("Rest")[-1].note == "n?"
+        assert base.quote("Rest", "fastbook", 300.0, note="\ud800").note == "?"
+
+
+def test_the_small_ones(quoted, tmp_path):
+    assert "cannot load the model /tmp" in run(quoted, "reindex", "--model", "/tmp", expect=1).stderr
+    assert "no quote 99999" in run(quoted, "quote", "remove", "99999", expect=1).stderr
+    run(quoted, "edit", "fastbook", "--title", "a\nb")
+    with KnowledgeBase(quoted, model=FAKE_MODEL) as base:
+        assert base.episode("fastbook").title == "a b"
+    assert "empty --episode or --show" in run(quoted, "speakers", "--show", "", "--rename", "Jeremy Howard=J",
+                                               expect=1).stderr
+    with KnowledgeBase(quoted, model=FAKE_MODEL) as base:
+        before = base.speakers()
+    result = run(quoted, "speakers", "--rename", "Jeremy Howard=JH", "--rename", "Nobody=N", expect=1)
+    assert "nothing was renamed" in result.stderr
+    with KnowledgeBase(quoted, model=FAKE_MODEL) as base:
+        assert base.speakers() == before  # the first rename was not applied either
+
 
 
 # Exports (item 10)

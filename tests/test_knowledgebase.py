@@ -12,7 +12,7 @@ import pytest
 from podkb import KnowledgeBase
 from podkb.events import Done, Indexing, Outcome
 from podkb.knowledgebase import NotIndexed
-from podkb.collections import AlreadySaved
+from podkb.quotes import AlreadySaved
 
 from .conftest import ROOT, TRANSCRIPTS
 from .fake_embedder import HashEmbedder

@@ -4,10 +4,11 @@ import shutil
 import sqlite3
 
 from podkb import KnowledgeBase
+from podkb.ingest import feed_items
 from podkb.knowledgebase import open_store
 from podkb.ingest.migrations import migration
 
-from .conftest import TRANSCRIPTS
+from .conftest import FAKE_MODEL, TRANSCRIPTS, run
 from .fake_embedder import HashEmbedder
 
 EPISODE_KEYS = {
@@ -79,6 +80,18 @@ def test_a_changed_file_needs_replace_which_keeps_the_id(podkb, write):
     assert json.loads(podkb("show", "talk", "--json").output)["segments"][0]["text"] == "Second version."
 
 
+def test_add_replace_takes_in_a_fixed_sidecar_of_an_unchanged_transcript(tmp_path, kb):
+    (tmp_path / "talk.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:04.000\nRest before you are tired.\n")
+    (tmp_path / "talk.info.json").write_text(json.dumps({"title": "Tlak with a typo"}))
+    run(kb, "add", tmp_path / "talk.vtt")
+    (tmp_path / "talk.info.json").write_text(json.dumps({"title": "Talk", "upload_date": "20210304"}))
+    assert "unchanged" in run(kb, "add", tmp_path / "talk.vtt").output
+    assert "1 replaced" in run(kb, "add", tmp_path / "talk.vtt", "--replace").output
+    with KnowledgeBase(kb, model=FAKE_MODEL) as base:
+        [episode] = base.episodes()
+        assert (episode.title, episode.date) == ("Talk", "2021-03-04")
+
+
 def test_remove_deletes_the_episode_and_its_segments(podkb, kb):
     podkb("add", TRANSCRIPTS)
     podkb("remove", "karpathy-advice-chunks")
@@ -146,7 +159,7 @@ def test_an_older_store_upgrades_itself(kb):
         with open_store(kb) as library:
             assert library.db.execute("SELECT count(*) FROM probe").fetchone() == (0,)
             [old] = library.episodes()  # m002 added the feed columns to the existing rows
-            assert old.id == "old" and old.feed is None and old.guid is None and library.feeds() == []
+            assert old.id == "old" and old.feed is None and old.guid is None and feed_items.followed(library.db) == []
         assert extra_ran == [True]
     finally:
         migration.steps.pop()

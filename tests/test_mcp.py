@@ -1,18 +1,22 @@
-"""`podkb mcp`: the official MCP client spawns it over stdio on the samples indexed with the real model."""
+"""`podkb mcp`: the official MCP client spawns it over stdio on the samples indexed with the real model;
+hostile requests are sent as raw JSON-RPC lines to a server over a knowledge base of the fake embedder."""
 import asyncio
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-pytestmark = pytest.mark.slow
+from .conftest import BAD, FAKE_MODEL, TRANSCRIPTS, built
+
 BIN = Path(sys.executable).parent
 TOOLS = {"search", "ask", "context", "episodes", "save_quote"}
 
@@ -54,6 +58,7 @@ def error_text(result) -> str:
     return " ".join(getattr(c, "text", "") for c in result.content)
 
 
+@pytest.mark.slow  # the real model
 def test_tools_answer_with_citations_context_and_saved_quotes(kb):
     async def body(client):
         tools = {t.name: t for t in (await client.list_tools()).tools}
@@ -95,6 +100,7 @@ def test_tools_answer_with_citations_context_and_saved_quotes(kb):
     assert re.match(r"\[\d\d:\d\d\] Sanyam Bhutani: ", transcript.splitlines()[1])
 
 
+@pytest.mark.slow  # the real model
 def test_bad_arguments_are_tool_errors_and_the_server_goes_on(kb):
     async def body(client):
         errors = [
@@ -116,6 +122,7 @@ def test_bad_arguments_are_tool_errors_and_the_server_goes_on(kb):
     assert len(good) == 2
 
 
+@pytest.mark.slow  # the real model
 def test_read_only_refuses_to_save(kb):
     async def body(client):
         return error_text(await client.call_tool("save_quote", {"collection": "X", "episode": "chai", "start": 60}))
@@ -123,6 +130,7 @@ def test_read_only_refuses_to_save(kb):
     assert "read-only" in session(kb, "--read-only")(body)
 
 
+@pytest.mark.slow  # the real model
 def test_an_episode_added_by_another_process_shows_up_in_the_next_search(kb, tmp_path):
     talk = tmp_path / "glaciers.srt"
     talk.write_text("1\n00:00:01,000 --> 00:00:09,000\nTo photograph glaciers at dawn, bring spare batteries: "
@@ -151,6 +159,7 @@ def test_an_episode_added_by_another_process_shows_up_in_the_next_search(kb, tmp
     assert after[0]["episode_id"] == "glaciers" and after[0]["start"] == 1.0
 
 
+@pytest.mark.slow  # the real model
 def test_episodes_left_unindexed_are_indexed_while_the_server_serves_with_log_lines(kb, tmp_path):
     talk = tmp_path / "glaciers.srt"
     talk.write_text("1\n00:00:01,000 --> 00:00:09,000\nTo photograph glaciers at dawn, bring spare batteries: "
@@ -180,3 +189,56 @@ def test_episodes_left_unindexed_are_indexed_while_the_server_serves_with_log_li
     lines = log.read_text().splitlines()
     assert "podkb mcp: indexing: 0 of 1 episodes, 0 passages" in lines, lines
     assert any(re.fullmatch(r"podkb mcp: indexed 1 episodes: \d+ passages with \S+", line) for line in lines), lines
+
+
+class TestRawRequests:
+    """Hostile requests as raw JSON-RPC lines, to a server over a knowledge base of their own (not the
+    module's copy of the real-model samples) built with the fake embedder."""
+
+    @pytest.fixture
+    def kb(self, tmp_path):
+        return tmp_path / "kb"
+
+    # MCP answers a request holding a lone surrogate, and bad arguments are one-line tool errors
+
+    def test_mcp_answers_requests_with_lone_surrogates(self, tmp_path, kb):
+        built(kb, [TRANSCRIPTS / "karpathy-advice-for-beginners.txt", TRANSCRIPTS / "chai-time-robert-bracco-learning-to-learn.txt"],
+              model=FAKE_MODEL)
+        env = {**os.environ, "PODKB_MODEL": FAKE_MODEL, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        server = subprocess.Popen([str(Path(sys.executable).parent / "podkb"), "mcp", "--kb", str(kb)], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        answers = queue.Queue()
+        threading.Thread(target=lambda: [answers.put(line) for line in server.stdout], daemon=True).start()
+        try:
+            def call(n, method, params):
+                line = json.dumps({"jsonrpc": "2.0", "id": n, "method": method, "params": params}).replace("BAD", BAD)
+                server.stdin.write(line.encode() + b"\n")
+                server.stdin.flush()
+                try:
+                    return json.loads(answers.get(timeout=120))  # a server that drops a request fails, not hangs
+                except queue.Empty:
+                    pytest.fail(f"the MCP server never answered request {n} ({method})")
+
+            call(1, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                   "clientInfo": {"name": "t", "version": "1"}})
+            server.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+            found = call(2, "tools/call", {"name": "search", "arguments": {"query": "hours BAD expert"}})
+            assert found["id"] == 2 and not found["result"]["isError"]
+            filtered = call(3, "tools/call", {"name": "search", "arguments": {"query": "hours", "speaker": "BAD"}})
+            assert filtered["id"] == 3 and filtered["result"]["structuredContent"]["result"] == []
+            resource = call(4, "resources/read", {"uri": "podkb://episode/BAD"})
+            assert resource["id"] == 4 and "error" in resource
+            bad = call(5, "tools/call", {"name": "search", "arguments": {"query": "hours", "k": "many"}})
+            text = bad["result"]["content"][0]["text"]
+            assert bad["result"]["isError"] and "\n" not in text and text.startswith("bad arguments for search: k:")
+            untimed = call(6, "tools/call", {"name": "context", "arguments": {"episode": "karpathy", "start": "NaN"}})
+            assert untimed["result"]["isError"] and "NaN" in untimed["result"]["content"][0]["text"]
+            huge = call(7, "tools/call", {"name": "save_quote", "arguments": {"collection": "C", "episode": "chai",
+                                                                            "start": 60, "note": "x" * 1_000_000}})
+            assert huge["result"]["isError"] and "at most 10,000 characters" in huge["result"]["content"][0]["text"]
+        finally:
+            server.stdin.close()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()

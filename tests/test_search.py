@@ -4,10 +4,11 @@ import json
 
 import pytest
 
+from podkb import KnowledgeBase
 from podkb.ingest import add_paths
 
 from podkb.knowledgebase import open_store
-from podkb.index import Filters, Index, ModelMismatch, search_index
+from podkb.index import Filters, Index, ModelMismatch, search_index, sync
 from podkb.index.vectors import VectorIndex
 
 from .conftest import TRANSCRIPTS, built, index_of
@@ -85,7 +86,7 @@ def test_searching_with_another_model_points_to_reindex(samples):
     with pytest.raises(ModelMismatch, match="podkb reindex --model other-model"):
         Index(samples.library, embedder=Other())
     index = Index(samples.library, embedder=Other(), check_model=False)
-    report = index.reindex()
+    report = sync.reindex(index)
     assert report.episodes == 5 and index.meta("model") == "other-model" and index.vectors().dim == 32
     assert search_index(index, "burnout", k=2)
 
@@ -94,9 +95,9 @@ def test_adding_and_removing_an_episode_updates_faiss_without_a_rebuild(samples,
     before = samples.vectors().count
     monkeypatch.setattr(Index, "_rebuild", lambda self: pytest.fail("rebuilt everything"))
     list(add_paths(samples.library, [str(write("extra.txt", "A new talk about burnout and rest. " * 20))]))
-    report = samples.sync()
+    report = sync.sync(samples)
     assert report.episodes == 1 and samples.vectors().count == before + report.passages
-    removed = samples.remove("extra")
+    removed = sync.remove(samples, "extra")
     assert removed == report.passages and samples.vectors().count == before
 
 
@@ -109,7 +110,7 @@ def test_a_crash_between_the_sqlite_and_faiss_writes_heals_on_next_open(samples,
 
     monkeypatch.setattr(VectorIndex, "save", crash)
     with pytest.raises(KeyboardInterrupt):
-        samples.sync()
+        sync.sync(samples)
     monkeypatch.undo()
     stale = VectorIndex.load(kb / "passages.faiss", 64)[0]
     assert stale.count == before  # the file on disk missed the new passages
@@ -132,7 +133,7 @@ def test_a_missing_or_corrupt_faiss_file_is_rebuilt_from_sqlite(samples, kb):
 
 
 def test_fts_rows_follow_removed_episodes(samples):
-    samples.remove("chai-time-learning-to-learn")
+    sync.remove(samples, "chai-time-learning-to-learn")
     hits = search_index(samples, "burnout", k=10, mode="keyword")
     assert all(h.episode_id != "chai-time-learning-to-learn" for h in hits)
     db = samples.db
@@ -166,8 +167,8 @@ def test_a_useless_query_says_so(podkb):
 
 def test_term_counts_agree_with_fts5_after_adds_and_removes(samples, write):
     list(add_paths(samples.library, [str(write("more.txt", "Naïve learners café schedule burnout rest. " * 12))]))
-    samples.sync()
-    samples.remove("chai-time-learning-to-learn")
+    sync.sync(samples)
+    sync.remove(samples, "chai-time-learning-to-learn")
     ours = dict(samples.db.execute("SELECT stem, df FROM term_df WHERE df > 0"))
     theirs = dict(samples.db.execute("SELECT term, doc FROM passages_vocab"))
     wrong = {term for term, doc in theirs.items() if ours.get(term) != doc}
@@ -207,3 +208,22 @@ def test_an_untimed_moment_is_the_same_paragraph_in_search_show_and_the_mcp_tran
     assert cited == f"¶{hit['paragraph'] + 1}"
     shown = [line for line in podkb("show", "lecture").stdout.splitlines() if "walks" in line]
     assert shown and all(line.startswith(f"[{cited}]") for line in shown), (cited, hit["citation"])
+
+
+# An approximate (IVF) index's candidates are re-scored with the exact vectors
+
+def test_an_ivf_index_scores_its_candidates_as_the_exact_index_does(tmp_path):
+    """IVF/SQ8 codes round every vector (by up to 6e-4 in a score here); the dense candidates are re-scored
+    with SQLite's float16 copy, so with every list probed the dense hits and their scores are the exact
+    index's, to float16's rounding."""
+    queries = ["how to avoid burnout", "what should I learn first", "how many hours a week do you practise"]
+    with KnowledgeBase(tmp_path / "exact", embedder=HashEmbedder()) as exact:
+        exact.add([TRANSCRIPTS])
+        want = [{h.passage_id: h.score for h in exact.search(q, k=10, mode="dense")} for q in queries]
+    with KnowledgeBase(tmp_path / "ivf", embedder=HashEmbedder()) as ivf:
+        ivf.configure(switch_size=300, nprobe=256)  # IVF256,SQ8, every list probed: only the codes differ
+        ivf.add([TRANSCRIPTS])
+        assert ivf.info().index_kind.startswith("IVF")
+        got = [{h.passage_id: h.score for h in ivf.search(q, k=10, mode="dense")} for q in queries]
+    assert [set(g) for g in got] == [set(w) for w in want]
+    assert max(abs(g[p] - w[p]) for g, w in zip(got, want) for p in g) < 1.5e-4

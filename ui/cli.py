@@ -11,21 +11,11 @@ from pathlib import Path
 
 import click
 
+from .. import (NO_ANSWER, SETTINGS, TRANSCRIPT_FORMATS, AddResult, AlreadySaved, Config, EpisodeInfo, KnowledgeBase,
+               NotIndexed, Query, StoreError, WhisperOptions, check_date, flag, format_timestamp, home, podcasting20,
+               said_at, store_problem)
 from ..events import Done, Outcome, Waiting
-from ..ingest import AddResult, EpisodeInfo, format_timestamp
-from ..knowledgebase import KnowledgeBase, NotIndexed
-from ..ingest.errors import StoreError, store_problem
-from ..ingest.settings import SETTINGS, flag
-from ..ingest.timecode import check_date
-
-from ..index.chapters import podcasting20
-from ..index.config import Config
-from ..index.hits import said_at
-from ..index.keywords import phrases
-from ..index.points import NO_ANSWER
-from ..ingest.formats import FORMATS as TRANSCRIPT_FORMATS
 from .exports import FORMATS as EXPORTS
-from ..collections import AlreadySaved
 from .terminal import safe
 
 MODEL_HELP = ("Embedding model: a sentence-transformers name or folder, or py:module:Class "
@@ -44,8 +34,6 @@ def kb_option(fn):
 
 def default_kb() -> str:
     """The knowledge base named before the command, else knowledgebase.home() ($PODKB_HOME, the app folder)."""
-    from ..knowledgebase import home
-
     context = click.get_current_context(silent=True)
     return str(home(context.find_root().params.get("kb") if context else None))
 
@@ -63,8 +51,7 @@ def a_date(ctx, param, value: str | None) -> str | None:
 def open_kb(kb: str, model: str | None = None, check_model: bool = True, create: bool = False) -> KnowledgeBase:
     """The knowledge base a command works on; only the commands that add (``create``) make a new one."""
     click.get_current_context().meta["podkb.kb"] = kb  # for the one-line message if the store fails later
-    from ..index import ModelMismatch
-    from ..knowledgebase import NoKnowledgeBase
+    from .. import ModelMismatch, NoKnowledgeBase
 
     try:
         return KnowledgeBase(kb, model, check_model=check_model, create=create)
@@ -132,16 +119,18 @@ class Terminal:
             sys.exit(1)
 
 
-def sync_index(kb: KnowledgeBase, quiet: bool = False) -> None:
-    """Before a search: index what is new, unless another process is indexing (a search never waits)."""
+def found(kb: KnowledgeBase, events, quiet: bool = False):
+    """A search's or ask's result, its events shown: what is new is indexed first, unless another process
+    is indexing (a search never waits; it reads what is there)."""
     try:
-        report = Terminal(kb, quiet).run(kb.sync_events(wait=False)).report
+        done = Terminal(kb, quiet).run(events)
     except RuntimeError as error:  # the model could not be loaded
         raise click.ClickException(str(error)) from None
-    if report.busy and not quiet:
+    if done.report is not None and done.report.busy and not quiet:
         click.echo(f"note: another podkb process is indexing {safe(str(kb.path))}; searching what is indexed "
                    "so far", err=True)
     tell(kb)
+    return done.result
 
 
 def tell(kb: KnowledgeBase) -> None:
@@ -221,16 +210,9 @@ def whisper_options(fn):
     return fn
 
 
-def make_transcriber(whisper_model, device, compute_type, batched, diarize=True):
-    from ..ingest.audio import WhisperOptions, WhisperTranscriber
-
-    return WhisperTranscriber(WhisperOptions(model=whisper_model, device=device, compute_type=compute_type,
-                                             batched=batched, diarize=diarize))
-
-
 def adding(kb: KnowledgeBase, events) -> None:
     """Run an add or follow (its events) with its lines on the terminal; the summary, and exit 1 on any failure."""
-    from ..cluster import ClusterError
+    from .. import ClusterError
 
     terminal = Terminal(kb)
     try:
@@ -246,8 +228,7 @@ def adding(kb: KnowledgeBase, events) -> None:
 
 
 def add_help() -> str:
-    from ..ingest.audio import AUDIO_SUFFIXES
-    from ..ingest.formats import labels
+    from .. import AUDIO_SUFFIXES, format_labels as labels
 
     audio = ", ".join(sorted(s.lstrip(".") for s in AUDIO_SUFFIXES))
     return (f"Add transcripts: files, folders or globs.\n\nReads {labels()}, detected from the content "
@@ -275,10 +256,11 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
     info = EpisodeInfo(title=title, show=show, date=date, source=url, speakers=list(speakers),
                        media=str(Path(media).resolve()) if media and not media.startswith(("http://", "https://"))
                        else media)
-    transcriber = make_transcriber(whisper_model, device, compute_type, batched, diarize)
+    whisper = WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched,
+                             diarize=diarize)
     with open_kb(kb, model, create=True) as base:
-        adding(base, base.add_events(paths, info, replace=replace, format=fmt, transcriber=transcriber,
-                                     index=not no_index, ray=ray))
+        adding(base, base.add_events(paths, info, replace=replace, format=fmt, whisper=whisper, index=not no_index,
+                                     ray=ray))
 
 
 @cli.command()
@@ -303,16 +285,17 @@ def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model,
     from it; otherwise its audio is downloaded and transcribed. Episodes are
     keyed by GUID, so each run adds only what is new.
     """
-    from ..ingest.feeds import FeedOptions
+    from .. import FeedOptions
 
     options = FeedOptions(limit=limit, since=since.date() if since else None, timeout=timeout,
                           max_bytes=max_size << 20, allow_private=allow_private)
-    transcriber = make_transcriber(whisper_model, device, compute_type, batched, diarize)
+    whisper = WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched,
+                             diarize=diarize)
     with open_kb(kb, model, create=bool(sources)) as base:
         if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
-        adding(base, base.follow_events(list(sources), options=options, transcriber=transcriber,
-                                        index=not no_index, ray=ray))
+        adding(base, base.follow_events(list(sources), options=options, whisper=whisper, index=not no_index,
+                                        ray=ray))
 
 
 @cli.command()
@@ -631,18 +614,17 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
         raise click.UsageError("give a QUERY, or --batch FILE with one query per line")
     with open_kb(kb, model) as base:
         filters = make_filters(base, show, episode, speaker, date_from, date_to)
-        sync_index(base, quiet=as_json or bool(batch))
         rerank = _load_reranker(reranker)
         if batch:
             for line in batch:
                 if line.strip():
-                    hits = base.search(line.strip(), k=k, mode=mode, filters=filters, reranker=rerank,
-                                       fusion=fusion, sync=False)
+                    hits = found(base, base.search_events(line.strip(), k=k, mode=mode, filters=filters,
+                                                          reranker=rerank, fusion=fusion), quiet=True)
                     click.echo(json.dumps({"query": line.strip(), "hits": [h.to_dict() for h in hits]},
                                           ensure_ascii=False))
             return
-        hits = base.search(query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion, sync=False)
-        tell(base)
+        hits = found(base, base.search_events(query, k=k, mode=mode, filters=filters, reranker=rerank, fusion=fusion),
+                     quiet=as_json)
         filled = bool(hits) or has_episodes(base, kb)  # no hits: an empty knowledge base says so
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], indent=2, ensure_ascii=False))
@@ -650,7 +632,7 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
     if not hits:
         if not filled:
             return
-        quoted, _ = phrases(query)
+        quoted = Query.of(query).phrases
         click.echo(f"No passage says {' and '.join(repr(p) for p in quoted)} word for word. Without the quotes, "
                    "its words are searched by meaning." if quoted else
                    "No passages found. Try other words, fewer filters, or --mode dense.", err=True)
@@ -678,9 +660,7 @@ def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to
     """
     with open_kb(kb, model) as base:
         filters = make_filters(base, show, episode, speaker, date_from, date_to)
-        sync_index(base, quiet=as_json)
-        result = base.ask(question, k=k, points=points, filters=filters, sync=False)
-        tell(base)
+        result = found(base, base.ask_events(question, k=k, points=points, filters=filters), quiet=as_json)
         filled = bool(result.hits) or has_episodes(base, kb)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -714,10 +694,10 @@ def has_episodes(base: KnowledgeBase, kb: str) -> bool:
 def _load_reranker(name: str | None):
     if not name:
         return None
-    from ..index.rerank import CrossEncoderReranker
+    from .. import Reranker
 
     try:
-        return CrossEncoderReranker(name)
+        return Reranker(name)
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot load the re-ranker {name}: {error}") from None
 
@@ -933,7 +913,7 @@ def export(collection, fmt, output, clips, kb):
 def _cut_clips(collection: str, quotes, fmt: str, media: dict, output: str):
     """The export's text with its clips cut into clips/ beside ``output``; a warning line per recording that
     gave none."""
-    from ..clips import ClipError
+    from .. import ClipError
     from .exports import export_with_clips
 
     try:
@@ -953,8 +933,7 @@ def _quotes(store, collection: str):
 
 
 def clock(text: str) -> float:
-    from ..ingest import BadInput
-    from ..ingest.timecode import parse_clock
+    from .. import BadInput, parse_clock
 
     try:
         value = float(text)

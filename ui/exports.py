@@ -19,8 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Sequence
 
 
-from ..clips import clips_for
-from ..collections import Quote
+from .. import Quote, clips_for
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), @SUM, ...).

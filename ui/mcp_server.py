@@ -24,11 +24,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
 
+from .. import Citation, KnowledgeBase, format_timestamp, said_at, web_url, well_formed
 from ..events import Done, Indexing
-from ..index.hits import Citation, said_at, web_url
-from ..ingest.decode import well_formed
-from ..ingest.timecode import format_timestamp
-from ..knowledgebase import KnowledgeBase
 from .exports import export
 
 CITE = ("Cite every claim you take from podkb as \"Show — Episode — Speaker — MM:SS\" (the `citation` field "

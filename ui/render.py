@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ..index import Hit
-from ..ingest import format_timestamp
+from .. import Hit, format_timestamp
 
 from .terminal import safe
 

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from ..index import Hit
-from ..index.hits import Citation, link, said_at
-from ..ingest import Segment, format_timestamp
+from .. import Citation, Hit, Segment, format_timestamp, link, said_at
 
 UPLOAD_DIR = "uploads"
 MAX_UPLOAD_MB = 500
@@ -108,11 +106,12 @@ def e(text) -> str:
 
 
 def moment_url(episode_id: str, start: float | None = None, base: str = "") -> str:
-    """The episode page at a moment: '?page=Episode&episode=ID&t=SECONDS' (``base``: the app's own URL)."""
-    query = {"page": "Episode", "episode": episode_id}
+    """The episode page at a moment: 'episode?episode=ID&t=SECONDS', relative to the app's pages (``base``:
+    the app's own URL, ending in '/', for a link to send)."""
+    query = {"episode": episode_id}
     if start is not None:
         query["t"] = str(int(start))
-    return f"{base}?{urlencode(query)}"
+    return f"{base}episode?{urlencode(query)}"
 
 
 def cite_html(cited: Citation, episode_id: str) -> str:

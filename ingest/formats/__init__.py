@@ -1,4 +1,8 @@
-"""Format readers, one per file, chosen from the content rather than the file name."""
+"""Transcript formats: one reader per file, and the one registry of them (``READERS``), which says for each
+how it is detected and read, and which file suffixes and MIME types carry it. The importer (which files
+to read), feeds (which <podcast:transcript> types to fetch), the manifest (which names are subtitles)
+and the user interfaces (``--format``, the upload form) all derive what they need from it. A file's
+format is chosen from its content rather than its name; a suffix only sharpens the error messages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,6 +21,9 @@ class Reader:
     detect: Callable[[Any], bool]
     read: Callable[[Any], Transcript]
     json: bool = False              # reads parsed JSON rather than text
+    suffixes: tuple[str, ...] = ()  # file names that carry it (a folder's files are read when they have one)
+    mime_types: tuple[str, ...] = ()  # the types a feed's <podcast:transcript> gives it
+    subtitles: bool = False         # a cue format: 'Talk [abc].en.vtt' names its language before its suffix
 
 
 def _always(_) -> bool:
@@ -26,18 +33,24 @@ def _always(_) -> bool:
 # The one table of transcript formats, in the order detection tries them: JSON shapes first, then
 # cue formats, then the line formats, then plain text, which takes anything.
 READERS = (
-    Reader("podcasting2-json", "Podcasting 2.0 JSON", podcasting.detect, podcasting.read, json=True),
-    Reader("whisper-json", "Whisper JSON", whisper_json.detect, whisper_json.read, json=True),
-    Reader("vtt", "WebVTT", vtt.detect, vtt.read),
-    Reader("srt", "SRT", subrip.detect, subrip.read),
-    Reader("whisper-console", "Whisper console output", console.detect, console.read),
-    Reader("speaker-tagged", "[SPEAKER]: tagged text", tagged.detect, tagged.read),
-    Reader("markdown-dialogue", "Markdown dialogue (**Name:** paragraphs)", markdown.detect, markdown.read),
-    Reader("whisper-chunks", "Whisper chunk dumps", chunks.detect, chunks.read),
-    Reader("otter", "Otter-style text", otter.detect, otter.read),
-    Reader("text", "plain text", _always, plain.read),
+    Reader("podcasting2-json", "Podcasting 2.0 JSON", podcasting.detect, podcasting.read, json=True,
+           suffixes=(".json",), mime_types=("application/json", "application/x-json")),
+    Reader("whisper-json", "Whisper JSON", whisper_json.detect, whisper_json.read, json=True, suffixes=(".json",)),
+    Reader("vtt", "WebVTT", vtt.detect, vtt.read, suffixes=(".vtt",), mime_types=("text/vtt",), subtitles=True),
+    Reader("srt", "SRT", subrip.detect, subrip.read, suffixes=(".srt",),
+           mime_types=("application/x-subrip", "application/srt", "text/srt"), subtitles=True),
+    Reader("whisper-console", "Whisper console output", console.detect, console.read, suffixes=(".txt",)),
+    Reader("speaker-tagged", "[SPEAKER]: tagged text", tagged.detect, tagged.read, suffixes=(".txt",)),
+    Reader("markdown-dialogue", "Markdown dialogue (**Name:** paragraphs)", markdown.detect, markdown.read,
+           suffixes=(".md",)),
+    Reader("whisper-chunks", "Whisper chunk dumps", chunks.detect, chunks.read, suffixes=(".txt",)),
+    Reader("otter", "Otter-style text", otter.detect, otter.read, suffixes=(".txt",)),
+    Reader("text", "plain text", _always, plain.read, suffixes=(".txt", ".text"), mime_types=("text/plain",)),
 )
 FORMATS = {reader.name: reader for reader in READERS}
+SUFFIXES = frozenset(suffix for reader in READERS for suffix in reader.suffixes)  # every transcript file's
+MIME_TYPES = {kind: reader.suffixes[0] for reader in READERS for kind in reader.mime_types}  # type → its suffix
+SUBTITLES = frozenset(suffix for reader in READERS if reader.subtitles for suffix in reader.suffixes)
 
 
 def labels() -> str:

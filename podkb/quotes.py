@@ -1,7 +1,10 @@
-"""Quote collections: passages saved with their citation, in the knowledge base's own SQLite store.
+"""Quotes and their collections: moments saved with their citation, in the knowledge base's own SQLite
+store (the ``collections`` and ``quotes`` tables, and every statement on them).
 
-A quote keeps a copy of its text and citation, so it outlives the episode it came from;
-the CLI and the web app share the same tables.
+A quote keeps a copy of its text and citation, so it outlives the episode it came from; the CLI, the
+web app and the MCP server share the same tables. Reads go through the knowledge base's shared
+connection; every write through a connection of its own (``KnowledgeBase._store``), so a search in
+another thread never reads a half-made change.
 """
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import functools
 import json
 import math
 import re
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 
 from .ingest import Episode, Library, Segment, Word
@@ -124,14 +127,22 @@ def _locked(method):
 class Collections:
     """The named collections of one knowledge base (``KnowledgeBase.collections``).
 
-    ``lock`` (re-entrant) guards the connection when threads share it, as the web app's do.
+    ``lock`` (re-entrant) guards the read connection when threads share it, as the web app's do;
+    ``writing()`` gives a store (a ``Library``) to write on, in a transaction of its own (by default the
+    same one).
     """
 
-    def __init__(self, library: Library, lock=None):
-        self.library = library
+    def __init__(self, library: Library, lock=None, writing=None):
         self.db = library.db
         migration.require(self.db, library.dir)
         self._lock = lock or nullcontext()
+        self._writing = writing or (lambda: nullcontext(library))
+
+    @contextmanager
+    def _write(self):
+        """A transaction on the writing connection: its ``db``."""
+        with self._writing() as library, library.transaction():
+            yield library.db
 
     @_locked
     def names(self) -> list[tuple[str, int]]:
@@ -150,25 +161,23 @@ class Collections:
             raise LookupError(f"no collection '{name}'")
         return row[0]
 
-    @_locked
     def create(self, name: str) -> str:
+        """Make a collection (nothing, if there is one by that name); its name as stored."""
         name = clean_name(name)
-        self.db.execute("INSERT OR IGNORE INTO collections (name, created_at) VALUES (?, ?)", (name, _now()))
-        return self.db.execute("SELECT name FROM collections WHERE name = ?", (name,)).fetchone()[0]
+        with self._write() as db:
+            return _create(db, name)
 
-    @_locked
     def delete(self, name: str) -> None:
-        with self.library.transaction():
-            self.db.execute("DELETE FROM quotes WHERE collection_id = ?", (self._id(name),))
-            self.db.execute("DELETE FROM collections WHERE name = ?", (name,))
+        with self._write() as db:
+            db.execute("DELETE FROM quotes WHERE collection_id = ?", (_id(db, name),))
+            db.execute("DELETE FROM collections WHERE name = ?", (name,))
 
     @_locked
     def quotes(self, name: str) -> list[Quote]:
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM quotes WHERE collection_id = ? ORDER BY position, id",
-                               (self._id(name),))
+                               (_id(self.db, name),))
         return [_quote(row) for row in rows]
 
-    @_locked
     def add(self, name: str, quote: Quote, again: str = "ask") -> Quote:
         """Append ``quote`` to the collection ``name``, creating the collection if needed.
 
@@ -183,86 +192,92 @@ class Collections:
             raise ValueError("again is ask, merge or keep")
         if len(quote.note) > MAX_NOTE:
             raise ValueError(f"a note has at most {MAX_NOTE:,} characters, not {len(quote.note):,}")
-        with self.library.transaction():
-            stored = self.create(name)
-            collection = self._id(stored)
-            existing = self._same_moment(collection, quote) if again != "keep" else None
+        name = clean_name(name)
+        with self._write() as db:
+            stored = _create(db, name)
+            collection = _id(db, stored)
+            existing = _same_moment(db, collection, quote) if again != "keep" else None
             if existing is not None and again == "ask":
                 raise AlreadySaved(existing, stored)
             if existing is not None:
-                return self._merge(existing, quote)
-            position = self.db.execute("SELECT coalesce(max(position), -1) + 1 FROM quotes WHERE collection_id = ?",
-                                       (collection,)).fetchone()[0]
+                return _merge(db, existing, quote)
+            position = db.execute("SELECT coalesce(max(position), -1) + 1 FROM quotes WHERE collection_id = ?",
+                                  (collection,)).fetchone()[0]
             quote.position, quote.added_at = position, _now()
             values = (collection, position, quote.text, quote.episode_id, quote.episode_title, quote.show,
                       quote.speaker, quote.date, quote.start, quote.end, quote.link, quote.note,
                       json.dumps(quote.tags), quote.added_at, quote.context, quote.paragraph)
-            cursor = self.db.execute(
+            cursor = db.execute(
                 "INSERT INTO quotes (collection_id, position, text, episode_id, episode_title, show, speaker, date, "
                 "start, end, link, note, tags, added_at, context, paragraph) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
             quote.id = cursor.lastrowid
         return quote
 
-    def _same_moment(self, collection: int, quote: Quote) -> "Quote | None":
-        rows = self.db.execute(f"SELECT {_COLUMNS} FROM quotes WHERE collection_id = ? AND episode_id = ?",
-                               (collection, quote.episode_id)).fetchall()
-        for row in rows:
-            other = _quote(row)
-            if quote.start is not None and other.start is not None:
-                end, other_end = max(quote.end or quote.start, quote.start), max(other.end or other.start, other.start)
-                shared = min(end, other_end) - max(quote.start, other.start)
-                shorter = min(end - quote.start, other_end - other.start)
-                if shared > 0.5 * shorter if shorter > 0 else shared >= 0:  # half the shorter one, or inside
-                    return other
-            elif _norm(other.text) == _norm(quote.text):
-                return other
-        return None
-
-    def _merge(self, existing: Quote, quote: Quote) -> Quote:
-        """One quote for both: the longer text (or both, when neither holds the other), both spans."""
-        a, b = existing, quote
-        if _norm(b.text) in _norm(a.text):
-            text = a.text
-        elif _norm(a.text) in _norm(b.text):
-            text = b.text
-        else:
-            text = f"{a.text} {b.text}" if (a.start or 0) <= (b.start or 0) else f"{b.text} {a.text}"
-        starts = [t for t in (a.start, b.start) if t is not None]
-        ends = [t for t in (a.end, b.end) if t is not None]
-        merged = Quote(**{**asdict(a), "text": text, "start": min(starts) if starts else None,
-                          "end": max(ends) if ends else None,
-                          "note": " / ".join(n for n in dict.fromkeys([a.note, b.note]) if n),
-                          "tags": list(dict.fromkeys(a.tags + b.tags)), "link": a.link if a.start == min(starts or [0])
-                          else b.link, "context": a.context or b.context})
-        self.db.execute("UPDATE quotes SET text = ?, start = ?, end = ?, note = ?, tags = ?, link = ? WHERE id = ?",
-                        (merged.text, merged.start, merged.end, merged.note, json.dumps(merged.tags), merged.link,
-                         a.id))
-        return merged
-
-    @_locked
     def remove(self, quote_id: int) -> None:
-        if self.db.execute("DELETE FROM quotes WHERE id = ?", (quote_id,)).rowcount == 0:
-            raise LookupError(f"no quote {quote_id}")
+        with self._write() as db:
+            if db.execute("DELETE FROM quotes WHERE id = ?", (quote_id,)).rowcount == 0:
+                raise LookupError(f"no quote {quote_id}")
 
-    @_locked
     def move(self, quote_id: int, step: int) -> None:
         """Move a quote ``step`` places (negative: earlier) within its collection."""
-        with self.library.transaction():
-            row = self.db.execute("SELECT collection_id FROM quotes WHERE id = ?", (quote_id,)).fetchone()
+        with self._write() as db:
+            row = db.execute("SELECT collection_id FROM quotes WHERE id = ?", (quote_id,)).fetchone()
             if row is None:
                 return
-            ids = [r[0] for r in self.db.execute(
-                "SELECT id FROM quotes WHERE collection_id = ? ORDER BY position, id", row)]
+            ids = [r[0] for r in db.execute("SELECT id FROM quotes WHERE collection_id = ? ORDER BY position, id", row)]
             at = ids.index(quote_id)
             ids.insert(max(0, min(len(ids) - 1, at + step)), ids.pop(at))
-            self.db.executemany("UPDATE quotes SET position = ? WHERE id = ?", list(enumerate(ids)))
+            db.executemany("UPDATE quotes SET position = ? WHERE id = ?", list(enumerate(ids)))
 
-    def _id(self, name: str) -> int:
-        row = self.db.execute("SELECT id FROM collections WHERE name = ?", (_text(name),)).fetchone()
-        if row is None:
-            raise LookupError(f"no collection '{name}'")
-        return row[0]
+
+def _create(db, name: str) -> str:
+    db.execute("INSERT OR IGNORE INTO collections (name, created_at) VALUES (?, ?)", (name, _now()))
+    return db.execute("SELECT name FROM collections WHERE name = ?", (name,)).fetchone()[0]
+
+
+def _id(db, name: str) -> int:
+    row = db.execute("SELECT id FROM collections WHERE name = ?", (_text(name),)).fetchone()
+    if row is None:
+        raise LookupError(f"no collection '{name}'")
+    return row[0]
+
+
+def _same_moment(db, collection: int, quote: Quote) -> "Quote | None":
+    rows = db.execute(f"SELECT {_COLUMNS} FROM quotes WHERE collection_id = ? AND episode_id = ?",
+                      (collection, quote.episode_id)).fetchall()
+    for row in rows:
+        other = _quote(row)
+        if quote.start is not None and other.start is not None:
+            end, other_end = max(quote.end or quote.start, quote.start), max(other.end or other.start, other.start)
+            shared = min(end, other_end) - max(quote.start, other.start)
+            shorter = min(end - quote.start, other_end - other.start)
+            if shared > 0.5 * shorter if shorter > 0 else shared >= 0:  # half the shorter one, or inside
+                return other
+        elif _norm(other.text) == _norm(quote.text):
+            return other
+    return None
+
+
+def _merge(db, existing: Quote, quote: Quote) -> Quote:
+    """One quote for both: the longer text (or both, when neither holds the other), both spans."""
+    a, b = existing, quote
+    if _norm(b.text) in _norm(a.text):
+        text = a.text
+    elif _norm(a.text) in _norm(b.text):
+        text = b.text
+    else:
+        text = f"{a.text} {b.text}" if (a.start or 0) <= (b.start or 0) else f"{b.text} {a.text}"
+    starts = [t for t in (a.start, b.start) if t is not None]
+    ends = [t for t in (a.end, b.end) if t is not None]
+    merged = Quote(**{**asdict(a), "text": text, "start": min(starts) if starts else None,
+                      "end": max(ends) if ends else None,
+                      "note": " / ".join(n for n in dict.fromkeys([a.note, b.note]) if n),
+                      "tags": list(dict.fromkeys(a.tags + b.tags)), "link": a.link if a.start == min(starts or [0])
+                      else b.link, "context": a.context or b.context})
+    db.execute("UPDATE quotes SET text = ?, start = ?, end = ?, note = ?, tags = ?, link = ? WHERE id = ?",
+               (merged.text, merged.start, merged.end, merged.note, json.dumps(merged.tags), merged.link, a.id))
+    return merged
 
 
 def well_formed_quote(quote: Quote) -> Quote:
