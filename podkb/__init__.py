@@ -12,6 +12,11 @@ the way they read: ``podkb.ingest`` (files, audio and feeds → episodes and seg
 (segments → passages, vectors and keywords → hits) → this folder (``KnowledgeBase``, the one door; the
 quote collections; the Ray cluster) → ``podkb.ui`` (the CLI, the web app, the exports, the MCP server).
 
+This folder owns the door (knowledgebase.py; folder.py, where a knowledge base is and its store opened;
+info.py), the quote collections (quotes.py: their tables), quotes' audio (clips.py), the Ray backend
+(cluster.py) and the events a UI renders (events.py); it may import ``podkb.ingest`` and
+``podkb.index``, never ``podkb.ui``.
+
 This module is the face of podkb for a user interface: ``KnowledgeBase``, the value types it takes and
 gives, its errors, and the few helpers every interface writes and reads alike (times, citations,
 dates). ``podkb.events`` holds the events of its long jobs. A user interface imports these two and
