@@ -401,3 +401,15 @@ def test_a_link_of_an_older_podkb_opens_its_page(app_kb, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Learning to learn, with Robert Bracco" and "page" not in at.query_params
+
+
+def test_an_episode_link_names_a_missing_episode_and_says_so(app_kb):
+    at = AppTest.from_function(one_page, args=("episode", str(app_kb)), default_timeout=120)
+    at.query_params.update({"episode": "nosuch", "t": "5"})
+    at.run()
+    assert not at.exception, at.exception
+    assert any("no episode 'nosuch'" in w.value for w in at.warning), [w.value for w in at.warning]
+    at = AppTest.from_function(one_page, args=("episode", str(app_kb)), default_timeout=120)
+    at.query_params.update({"episode": "chai"})  # the start of an id, as the CLI takes it
+    at.run()
+    assert at.title[0].value == "Learning to learn, with Robert Bracco" and not at.warning

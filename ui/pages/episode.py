@@ -23,8 +23,12 @@ def page(kb: KnowledgeBase) -> None:
         return
     titles = {ep.id: ep.title for ep in episodes}
     from_url("episode", episodes[0].id)
-    if st.session_state.episode not in titles:
-        st.session_state.episode = episodes[0].id
+    if st.session_state.episode not in titles:  # the start of an id, as the CLI takes it; else say so
+        try:
+            st.session_state.episode = kb.episode(st.session_state.episode).id
+        except LookupError as error:
+            say("warning", f"{error}: here is {episodes[0].title} instead. Pick one in the sidebar.")
+            st.session_state.episode = episodes[0].id
     chosen = st.sidebar.selectbox("Episode", list(titles), key="episode", format_func=titles.get)
     start = seconds_of(st.query_params.get("t"))
     if st.session_state.get("shown_episode") != chosen:
