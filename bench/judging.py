@@ -9,8 +9,9 @@ DIR/key.json). A judge who has seen neither the code nor the runs writes DIR/COR
 line per point: ``Q<n>\tP<m>\tA|N\tFLAG\tnote`` (A: it answers the question, read on its own; FLAG for
 an N: Q a question, P a promo, intro or credits, L a lead-in or announcement without its content,
 F a fragment that means nothing alone, R the problem restated or background, W about something else).
-``score`` gives, per corpus and run: answers among the five points, the questions whose first point
-answers, answers among the first three, and the N points by flag.
+``score`` gives, per corpus and run: the points shown and the share of them that answer, answering points
+per question, the questions whose first point answers (a question with no point counts as not), answers
+among the first three, and the N points by flag.
 """
 from __future__ import annotations
 
@@ -65,8 +66,9 @@ def sheets(named: list[str], out: Path) -> None:
 def score(folder: Path) -> None:
     saved = json.loads((folder / "key.json").read_text())
     key, runs = saved["corpora"], saved["runs"]
-    print("| corpus | run | questions | answers of 5 (mean) | first point answers | answers in first 3 | N by flag |")
-    print("|---|---|---|---|---|---|---|")
+    print("| corpus | run | questions | points shown | of them answer | answers a question (mean) | first point answers "
+          "| answers in first 3 | N by flag |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for corpus, questions in key.items():
         path = folder / f"{corpus}.verdicts.tsv"
         if not path.exists():
@@ -77,11 +79,12 @@ def score(folder: Path) -> None:
             if len(parts) >= 3 and parts[0].startswith("Q"):
                 verdicts[(parts[0], parts[1])] = (parts[2].strip().upper(), parts[3].strip().upper() if len(parts) > 3 else "")
         for run in runs:
-            total = first = three = 0
+            total = first = three = shown_points = 0
             flags: Counter = Counter()
             for q, points in questions.items():
                 ranked = sorted(((ranks[run], p) for p, ranks in points.items() if run in ranks))
                 marks = [verdicts.get((q, p), ("?", ""))[0] for _, p in ranked]
+                shown_points += len(marks)
                 total += marks.count("A")
                 first += bool(marks) and marks[0] == "A"
                 three += marks[:3].count("A")
@@ -89,8 +92,8 @@ def score(folder: Path) -> None:
                              if verdicts.get((q, p), ("?", ""))[0] != "A")
             n = len(questions)
             shown = ", ".join(f"{f} {c}" for f, c in sorted(flags.items()))
-            print(f"| {corpus} | {run} | {n} | {total} ({total / n:.2f}) | {first} ({first / n:.0%}) | {three} of {3 * n} | "
-                  f"{shown} |")
+            print(f"| {corpus} | {run} | {n} | {shown_points} | {total / max(shown_points, 1):.0%} | {total / n:.2f} | "
+                  f"{first} ({first / n:.0%}) | {three} of {3 * n} | {shown} |")
 
 
 def main() -> None:

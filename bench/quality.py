@@ -1,10 +1,10 @@
 """Search quality on both evaluation corpora in one run: the samples (tests/eval/questions.toml) and a
 real interview podcast, Founders Talk (tests/eval/founderstalk.toml), per kind of question.
 
-    .venv/bin/python bench/quality.py [--cache DIR] [--model NAME ...] [--setting KEY=VALUE ...] [--misses]
+    .venv/bin/python bench/quality.py [--cache DIR] [--model NAME ...] [--setting KEY=VALUE ...] [--misses] [--ask]
 
 Every figure is the whole `KnowledgeBase.search` call, as a user makes it: hit@1, hit@5 and MRR@10
-over the top 10 hits. Knowledge bases are built once per model into --cache (default
+over the top 10 hits (with --ask, the hits of `KnowledgeBase.ask`, which the answer judge orders). Knowledge bases are built once per model into --cache (default
 ~/.cache/podkb/quality) and reused. --setting changes a ranking setting for the run only (e.g.
 dense_weight=0.7); repeat --setting to compare several in one run ("name:k=v,k=v" for a row name).
 """
@@ -63,12 +63,12 @@ def type_of(value: str):
     return {"true": True, "false": False}.get(value.lower(), value)
 
 
-def evaluate(kb: KnowledgeBase, questions, overrides: dict) -> dict:
+def evaluate(kb: KnowledgeBase, questions, overrides: dict, asked: bool = False) -> dict:
     from podkb.index.evaluate import answers
 
     ranks = []
     for question in questions:
-        hits = kb.search(question.q, k=10, sync=False)
+        hits = kb.ask(question.q, k=10, sync=False).hits if asked else kb.search(question.q, k=10, sync=False)
         ranks.append(next((n for n, hit in enumerate(hits, 1) if answers(hit, question)), None))
     out = {"all": metrics("all", questions, ranks)}
     for kind in sorted({q.kind for q in questions}):
@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--setting", action="append", default=[], help="ranking settings for one row: [name:]k=v,...")
     parser.add_argument("--corpus", action="append", choices=list(CORPORA), help="only these corpora")
     parser.add_argument("--misses", action="store_true", help="list the questions missed in the top 10")
+    parser.add_argument("--ask", action="store_true", help="the hits of ask (ordered by the answer judge), not search")
     args = parser.parse_args()
     print(f"# Search quality; {platform.node()} ({platform.machine()}, {os.cpu_count()} cores), {date.today()}")
     print()
@@ -100,7 +101,7 @@ def main() -> None:
                     kb.configure(**{k: v for k, v in base.items() if k != "model"})
                     if overrides:
                         kb.configure(**overrides)
-                    result = evaluate(kb, questions, overrides)
+                    result = evaluate(kb, questions, overrides, args.ask)
                     for kind, m in result.items():
                         print(f"| {corpus} | {kb.model} | {name} | {kind} | {m.questions} | {m.hit_at_1:.3f} | "
                               f"{m.hit_at_5:.3f} | {m.mrr_at_10:.3f} |")
