@@ -4,9 +4,10 @@ real interview podcast, Founders Talk (tests/eval/founderstalk.toml), per kind o
     .venv/bin/python bench/quality.py [--cache DIR] [--model NAME ...] [--setting KEY=VALUE ...] [--misses] [--ask]
 
 Every figure is the whole `KnowledgeBase.search` call, as a user makes it: hit@1, hit@5 and MRR@10
-over the top 10 hits (with --ask, the hits of `KnowledgeBase.ask`, which the answer judge orders). Knowledge bases are built once per model into --cache (default
-~/.cache/podkb/quality) and reused. --setting changes a ranking setting for the run only (e.g.
-dense_weight=0.7); repeat --setting to compare several in one run ("name:k=v,k=v" for a row name).
+over the top 10 hits (with --ask, the hits of `KnowledgeBase.ask`, whose first hits its answer spans
+re-order). Knowledge bases are built once per model into --cache (default ~/.cache/podkb/quality)
+and reused. --setting changes a ranking setting for the run only (e.g. dense_weight=0.7); repeat
+--setting to compare several in one run ("name:k=v,k=v" for a row name).
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def main() -> None:
     parser.add_argument("--setting", action="append", default=[], help="ranking settings for one row: [name:]k=v,...")
     parser.add_argument("--corpus", action="append", choices=list(CORPORA), help="only these corpora")
     parser.add_argument("--misses", action="store_true", help="list the questions missed in the top 10")
-    parser.add_argument("--ask", action="store_true", help="the hits of ask (ordered by the answer judge), not search")
+    parser.add_argument("--ask", action="store_true", help="the hits of ask (re-ordered by their answer spans), not search")
     args = parser.parse_args()
     print(f"# Search quality; {platform.node()} ({platform.machine()}, {os.cpu_count()} cores), {date.today()}")
     print()

@@ -3,9 +3,9 @@
     .venv/bin/python bench/squad_points.py --squad spoken_test-v1.1.json [--code ROOT] [--questions 400]
 
 Spoken-SQuAD (CC BY-SA 4.0, github.com/Chia-Hsuan-Lee/Spoken-SQuAD) holds SQuAD questions over ASR
-transcripts of read Wikipedia articles. The answer judge is trained on its first
-bench/train_judge.py SQUAD_TRAIN articles; this benchmark uses only the others (split by article,
-never by question). Each held-out article becomes one episode (its paragraphs as the paragraphs of a
+transcripts of read Wikipedia articles. The answer judge of issue 37 (branch issue37-judge,
+bench/train_judge.py there) trains on its first SQUAD_TRAIN articles; this benchmark uses only the
+others (split by article, never by question), so that every version is measured on the same unseen ones. Each held-out article becomes one episode (its paragraphs as the paragraphs of a
 plain-text transcript, each sentence given its capital as a transcriber writes it), all in one
 knowledge base, built with ``podkb add``. Then every question (or the first --questions of them, in
 order) is asked as a user asks it (``KnowledgeBase.ask``), and scored automatically: does the first key
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-SQUAD_TRAIN = 36  # as bench/train_judge.py: the articles the judge learned from
+SQUAD_TRAIN = 36  # the articles the answer judge learns from (bench/train_judge.py, branch issue37-judge)
 
 
 def norm(text: str) -> str:
