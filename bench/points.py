@@ -31,9 +31,12 @@ def advice(corpus: str, count: int):
     return [q for q in questions if q.kind == "advice"][:count]
 
 
-def unanswerable(corpus: str) -> list[tuple[str, bool]]:
+def unanswerable(corpus: str) -> list[tuple[str, str]]:
+    """(question, kind) of the corpus's unanswerable questions: none-short (a 2-3 word topic query),
+    none-near or none-far."""
     data = tomllib.loads(Path(CORPORA[corpus][0]).read_text(encoding="utf-8"))
-    return [(item["q"], bool(item.get("near"))) for item in data.get("unanswerable", [])]
+    return [(item["q"], "none-short" if item.get("short") else "none-near" if item.get("near") else "none-far")
+            for item in data.get("unanswerable", [])]
 
 
 def main() -> None:
@@ -68,7 +71,7 @@ def main() -> None:
                 print()
             verdicts = []
             for text, kind in [(q.q, q.kind) for q in load_questions(CORPORA[corpus][0])] + \
-                    [(q, "none-near" if near else "none-far") for q, near in unanswerable(corpus)]:
+                    unanswerable(corpus):
                 began = time.perf_counter()
                 answer = kb.ask(text, points=5, sync=False)
                 times.append(time.perf_counter() - began)

@@ -9,8 +9,9 @@ shaped to stand on its own. The spans of the first POOL_HITS hits are scored twi
 2. the best SHORTLIST of them again by the strongest offline model, the judge (judge.py), and the two
    scores mixed (``JUDGE_WEIGHT``).
 
-Points come from different moments: none within a minute of another in the same episode, none that
-repeats another's words (the same talk transcribed twice). Never a question, a host's lead-in, a
+Points come from different moments: none within a minute of another in the same episode or in another
+transcription of the same talk (episodes linked as duplicates; where either is untimed, the same
+paragraph), none that repeats another's words. Never a question, a host's lead-in, a
 sponsor read, a promo, the show's intro or credits.
 
 The evidence for an answer is how near the best point's words are to the question (both models'
@@ -128,7 +129,9 @@ def ask(index: Index, question: Query | str, k: int = 10, points: int = POINTS, 
     chosen = _choose(index, hits[:POOL_HITS], query, points, judge)
     evidence, kind = _evidence(chosen)
     confidence = 1 / (1 + math.exp(-(evidence - EVIDENCE[kind]) / SPREAD)) if chosen else 0.0
-    return Answer(query.text, [point for point, _ in chosen], hits[:k], answered=confidence >= 0.5,
+    answered = confidence >= 0.5
+    # No answer, no points: every face (JSON, text, web, MCP) shows the nearest passages only.
+    return Answer(query.text, [point for point, _ in chosen] if answered else [], hits[:k], answered=answered,
                   confidence=confidence)
 
 
@@ -188,10 +191,11 @@ def _options(index: Index, hits: list[Hit], query: Query) -> list[_Option]:
 
 def _distinct(index: Index, options: list[_Option], limit: int) -> list[tuple[Point, _Option]]:
     chosen: list[tuple[Point, set[str], _Option]] = []
+    linked = index.library.linked() if options else set()
     for option in options:
         point = _point(index, option)
         words = shingles_of(point.text, 3)
-        if any(_same_moment(point, other) or containment(words, other_words) >= SAME_WORDS
+        if any(_same_moment(point, other, linked) or containment(words, other_words) >= SAME_WORDS
                for other, other_words, _ in chosen):
             continue
         chosen.append((point, words, option))
@@ -220,9 +224,14 @@ def _evidence(chosen: list[tuple[Point, _Option]]) -> tuple[float, str]:
     return max(o.near for o in options), "first"
 
 
-def _same_moment(point: Point, other: Point) -> bool:
+def _same_moment(point: Point, other: Point, linked: set[tuple[str, str]] = frozenset()) -> bool:
+    """Whether two points are one moment: of one episode, or of two transcriptions of one talk."""
     if point.episode_id != other.episode_id:
-        return False
+        if (point.episode_id, other.episode_id) not in linked:
+            return False
+        if point.start is None or other.start is None:  # cut differently: only the paragraph places them
+            return (point.paragraph or 1) == (other.paragraph or 1)
+        return abs(point.start - other.start) < APART
     if point.start is None or other.start is None:
         return point.passage_id == other.passage_id and point.paragraph == other.paragraph
     return abs(point.start - other.start) < APART

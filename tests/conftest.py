@@ -72,6 +72,20 @@ def index_of(folder: Path, embedder):
     return Index(open_store(folder), embedder=embedder)
 
 
+def points_of(folder: Path, embedder, question: str, limit: int = 5) -> list:
+    """The key points ``ask`` draws for ``question`` from the knowledge base in ``folder``, whether or not it
+    would call them an answer (with the fake embedder the evidence means nothing; ``ask`` shows points
+    only when it is strong): for the tests of which spans may be points."""
+    from podkb.index import search_index
+    from podkb.index.points import POOL_HITS, key_points
+
+    index = index_of(folder, embedder)
+    try:
+        return key_points(index, search_index(index, question, k=POOL_HITS), question, limit)
+    finally:
+        index.library.close()
+
+
 @pytest.fixture
 def quoted(kb, tmp_path):
     """A knowledge base holding the fastbook sample, indexed with the fake embedder, and a collection

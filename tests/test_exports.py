@@ -15,7 +15,7 @@ from podkb.knowledgebase import open_store
 from podkb.ui.exports import FORMATS, export, file_name, md
 from podkb.quotes import Collections, Quote, quote_at
 
-from .conftest import FAKE_MODEL, TRANSCRIPTS, built, run, silent_wav
+from .conftest import FAKE_MODEL, TRANSCRIPTS, built, points_of, run, silent_wav
 from .fake_embedder import HashEmbedder
 
 HOSTILE = Quote(
@@ -273,7 +273,7 @@ def test_a_quote_of_sentences_inside_one_cue_ends_after_it_starts(tmp_path):
         hit = kb.search("rest before you are tired", k=1, mode="keyword")[0]
         one = kb.save_hit("rest", hit)
         two = kb.save_hit("rest, longer", hit, after=1)
-        point = kb.ask("rest before you are tired", points=1).points[0]
+        [point] = points_of(kb.path, HashEmbedder(), "rest before you are tired", 1)
     assert (one.start, one.end) == (1.0, 9.0)
     assert (two.start, two.end) == (1.0, 9.0) and "Sleep eight hours" in two.text
     assert point.end is None or point.end > point.start

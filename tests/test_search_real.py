@@ -1,6 +1,7 @@
 """The acceptance path with the real model: podkb add transcripts/ && podkb search "how to avoid burnout"."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -138,6 +139,7 @@ def test_an_off_topic_question_gets_no_answer_and_an_on_topic_one_an_answer(kb):
 
     off = json.loads(ask("quantum chromodynamics lattice gauge", "--json"))
     assert off["answered"] is False and 0 <= off["confidence"] < 0.5 and off["hits"]
+    assert off["points"] == []  # no answer, no points: as the text, the web app and MCP show it
     shown = ask("quantum chromodynamics lattice gauge")
     assert shown.startswith("Nothing in this library answers that well; the nearest passages are below.")
     assert "Key points" not in shown and "\nNearest passages\n1. " in shown
@@ -157,3 +159,18 @@ def test_ask_has_the_strongest_model_judge_the_spans(real_kb):
         first = kb.ask("how to avoid burnout", sync=False)
     assert judged.answered and first.answered and judged.points and first.points
     assert [p.score for p in judged.points] != [p.score for p in first.points]  # the judge changed the scores
+
+
+def test_two_transcriptions_of_one_talk_give_one_point_for_its_moment(real_kb):
+    """The Karpathy clip is in the samples twice (one line, and Whisper's chunks), linked as duplicates:
+    its advice is one point, not one from each transcription."""
+    from podkb import KnowledgeBase
+    from podkb.knowledgebase import open_store
+
+    with open_store(real_kb) as library:
+        assert any(a.startswith("karpathy") and b.startswith("karpathy") for a, b in library.linked())
+    with KnowledgeBase(real_kb) as kb:
+        answer = kb.ask("how many hours to become an expert", sync=False)
+    karpathy = [p for p in answer.points if p.episode_id.startswith("karpathy")]
+    assert len(karpathy) == 1 and "10,000 hours" in karpathy[0].text
+

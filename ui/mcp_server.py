@@ -145,7 +145,7 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
                              "say so rather than answer from the nearest passages. " + CITE)
     def ask(question: str, k: int = 5) -> dict:
         answer = kb.ask(_query(question, "question"), k=_k(k), sync=False)
-        points = answer.points if answer.answered else []
+        points = answer.points  # none when answered is false (index/points.py)
         return {
             "question": question,
             "answered": answer.answered,
