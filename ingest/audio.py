@@ -15,7 +15,9 @@ from typing import Generator
 
 from . import diarize, whisper_models
 from .diarize import Diarizer
+from .decode import one_line
 from .errors import BadInput
+from .files import not_regular
 from .events import Transcribing
 from .models import Segment, Transcript, Word
 from .settings import setting
@@ -54,12 +56,27 @@ def resolve_model(name: str | None) -> str:
         return whisper_models.folder(name)
     from faster_whisper import utils
 
+    offline = ", ".join([DEFAULT_WHISPER, *whisper_models.PACKAGED])
     if name in utils.available_models() and not os.path.isdir(name):  # faster-whisper would fetch it from the hub
         hub = getattr(utils, "_MODELS", {}).get(name, f"Systran/faster-whisper-{name}")
-        offline = ", ".join([DEFAULT_WHISPER, *whisper_models.PACKAGED])
         raise BadInput(f"no package ships Whisper {name} for offline use (offline: {offline}); "
                        f"--whisper-model {hub} downloads it from the model hub (needs internet)")
+    shown = one_line(name) or repr(name)
+    if name.startswith(("/", ".", "~")) or os.path.exists(name) or (os.path.sep in name and not _HUB_NAME.fullmatch(name)):
+        folder = os.path.expanduser(name)
+        why = None if os.path.isdir(folder) else not_regular(folder) or "a file, not a folder"
+        if why is None and not_regular(os.path.join(folder, "model.bin")):
+            why = "no model.bin in it (a faster-whisper model is a CTranslate2 folder)"
+        if why:
+            raise BadInput(f"Whisper model {shown}: {why}")
+        return folder
+    if not _HUB_NAME.fullmatch(name):
+        raise BadInput(f"Whisper model {shown} is not one: give a size ({offline}), a CTranslate2 folder, "
+                       "or a model hub name such as Systran/faster-whisper-small")
     return name
+
+
+_HUB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}", re.ASCII)
 
 
 def _cuda_available() -> bool:
@@ -114,9 +131,15 @@ class WhisperTranscriber(Transcriber):
         if self._model is None:
             from faster_whisper import WhisperModel
 
-            self._model = WhisperModel(resolve_model(self.options.model), device=self.device,
-                                       compute_type=self.compute_type,
-                                       cpu_threads=self.options.threads or os.cpu_count() or 0)
+            name = resolve_model(self.options.model)
+            try:
+                self._model = WhisperModel(name, device=self.device, compute_type=self.compute_type,
+                                           cpu_threads=self.options.threads or os.cpu_count() or 0)
+            except Exception as error:  # noqa: BLE001 - a model that won't load is the model's fault, said once
+                why = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                if "/" in name and not os.path.isdir(name) and re.search(r"(?i)connect|internet|offline|hub", why):
+                    why = "not on this machine, and the model hub can't be reached to download it"
+                raise BadInput(f"Whisper model {one_line(name)} can't be loaded: {one_line(why)[:200]}") from None
         return self._model
 
     def transcribing(self, path: str, name: str | None = None) -> Generator[Transcribing, None, Transcript]:

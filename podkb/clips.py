@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from .ingest.files import not_regular, replacing
+
 MARGIN = 0.5          # seconds of the recording kept before and after the quote
 MAX_SECONDS = 600.0   # a clip is a moment: a longer quote is cut to its first ten minutes
 
@@ -57,41 +59,49 @@ def cut(recording: str | Path, start: float, end: float | None, out_path: str | 
         margin: float = MARGIN) -> Path:
     """Cut ``start``-``end`` seconds (``end`` None: the start only), ``margin`` seconds wider on each
     side and clamped to the recording, from ``recording`` into ``out_path`` (its suffix is the
-    encoding's). Written to a temporary name beside it, then renamed. Raises ClipError."""
-    import av
-
+    encoding's). Written under a unique temporary name beside it, created exclusively, then renamed
+    (ingest/files.py). Raises ClipError; OSError when the clip can't be written where it goes."""
     out_path = Path(out_path)
     if not (start is not None and start >= 0 and (end is None or end >= start)):
         raise ClipError(f"no moment to cut (start {start}, end {end})")
     lo = max(0.0, start - margin)
     hi = min((end if end is not None else start) + margin, lo + MAX_SECONDS)
-    temporary = out_path.with_name(f".{out_path.name}.part")
-    temporary.touch()  # where the clip goes can't be written: an OSError, not the recording's fault
-    try:
-        try:
-            with av.open(str(recording)) as source:
-                if not source.streams.audio:
-                    raise ClipError("no audio stream in the file")
-                kept, ends = _encode(source, source.streams.audio[0], lo, hi, temporary)
-        except av.EOFError:
-            raise ClipError("it ends early: cut short, or damaged") from None
-        except av.FFmpegError as error:
-            raise ClipError(_reason(error)) from None
-        except OSError as error:
-            raise ClipError(error.strerror or str(error)) from None
-        if ends is None:
-            raise ClipError("no audio could be decoded from it (damaged, or not audio)")
-        if not kept:
-            raise ClipError(f"the recording ends at {ends:.1f} s, before the quote starts at {start:.1f} s")
-        os.replace(temporary, out_path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    why = not_regular(recording)
+    if why:
+        raise ClipError(why)  # a FIFO or a stalled device would block the open for ever
+    with replacing(out_path) as out:  # an OSError from here is the clips folder's, not the recording's
+        _cut(recording, start, lo, hi, out)
     return out_path
 
 
-def _encode(source, stream, lo: float, hi: float, temporary: Path) -> tuple[int, float | None]:
-    """Encode lo-hi seconds of ``stream`` into ``temporary``: (samples kept, seconds decoded up to, None if
-    nothing could be decoded)."""
+def _cut(recording, start: float, lo: float, hi: float, out) -> None:
+    """Cut lo-hi seconds of ``recording`` into ``out`` (an open file); anything wrong with the recording is a
+    ClipError."""
+    import av
+
+    try:
+        with av.open(str(recording)) as source:
+            if not source.streams.audio:
+                raise ClipError("no audio stream in the file")
+            length = source.duration / av.time_base if source.duration else None
+            if length is not None and start >= length:
+                raise ClipError(f"the recording ends at {length:.1f} s, before the quote starts at {start:.1f} s")
+            kept, ends = _encode(source, source.streams.audio[0], lo, hi, out)
+    except av.EOFError:
+        raise ClipError("it ends early: cut short, or damaged") from None
+    except av.FFmpegError as error:
+        raise ClipError(_reason(error)) from None
+    except OSError as error:
+        raise ClipError(error.strerror or str(error)) from None
+    if ends is None:
+        raise ClipError("no audio could be decoded from it (damaged, or not audio)")
+    if not kept:
+        raise ClipError(f"the recording ends at {ends:.1f} s, before the quote starts at {start:.1f} s")
+
+
+def _encode(source, stream, lo: float, hi: float, temporary) -> tuple[int, float | None]:
+    """Encode lo-hi seconds of ``stream`` into ``temporary`` (an open file): (samples kept, seconds decoded
+    up to, None if nothing could be decoded)."""
     import av
     import numpy as np
 
@@ -109,7 +119,7 @@ def _encode(source, stream, lo: float, hi: float, temporary: Path) -> tuple[int,
         except av.FFmpegError:
             pass  # a file without an index to seek in (or a damaged one) is decoded from its start
     kept = 0
-    with av.open(str(temporary), "w", format=choice.container) as out:
+    with av.open(temporary, "w", format=choice.container) as out:
         encoder = out.add_stream(choice.codec, rate=rate, layout=layout)
         encoder.bit_rate = 64_000 if layout == "mono" else 128_000
         at = None  # seconds of the next resampled sample

@@ -143,3 +143,39 @@ def test_a_broken_date_or_a_huge_title_in_an_info_json_is_a_warning(tmp_path, kb
         episodes = {e.id: e for e in base.episodes()}
         assert episodes["talk"].date is None and len(episodes["talk"].title) == 300
         assert episodes["wide"].date is None
+
+
+@pytest.mark.parametrize("model, reason", [
+    ("/nowhere/whisper", "Whisper model /nowhere/whisper: No such file or directory"),
+    ("two words", "Whisper model two words is not one: give a size"),
+    ("bad\udcff", "Whisper model bad? is not one: give a size"),
+    ("{folder}", "no model.bin in it (a faster-whisper model is a CTranslate2 folder)"),
+    ("{folder}/broken", "Whisper model {folder}/broken can't be loaded: "),
+    ("Org/not-here", "Whisper model Org/not-here can't be loaded: not on this machine"),
+])
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_whisper_model_that_is_not_one_is_one_line_and_the_rest_of_the_folder_is_added(
+        tmp_path, kb, model, reason, how):
+    """Issue 38: a missing path, a space or invalid UTF-8 in --whisper-model (or PODKB_WHISPER_MODEL) ended in a
+    traceback and the rest of the folder was never added; an offline hub name blamed the knowledge base."""
+    from .speech import needs_speech, speak
+
+    if needs_speech.args[0]:
+        pytest.skip(needs_speech.kwargs["reason"])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "broken").mkdir()
+    (folder / "broken" / "model.bin").write_bytes(b"not a model")
+    speak("Rest before you are tired.", folder / "talk.wav")
+    (folder / "talk.txt").unlink()  # speak's script: here the transcript is another file
+    (folder / "notes.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nTake whole days off.\n")
+    model, reason = model.format(folder=folder), reason.format(folder=folder)
+    args, env = ["add", folder, "--no-index"], {"HF_HUB_OFFLINE": "1"}
+    if how == "option":
+        args += ["--whisper-model", model]
+    else:
+        env["PODKB_WHISPER_MODEL"] = model
+    done = run(kb, *args, expect=1, env=env)
+    [error] = one_error_each(done.stderr, {folder / "talk.wav": reason})
+    assert "\n" not in error and str(kb) not in error
+    assert "added notes" in done.output

@@ -235,3 +235,64 @@ def test_the_collections_page_plays_each_quote_and_offers_the_zip(podkb, heard, 
     [download] = [b for b in at.get("download_button") if b.proto.label == "Markdown with clips"]
     [warning] = [w.value for w in at.warning]
     assert "no clip for 2 quotes from" in warning and "lamps" in warning and "No such file" in warning
+
+
+def test_a_clip_never_writes_through_a_planted_link(tmp_path):
+    """Issue 38: the clip was cut into a fixed, guessable temporary name, followed if someone planted a link there.
+    Now a unique name is created exclusively beside it: links at the old name and at the clip's own name are
+    left alone, and so are their targets."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    out = folder / "podkb-q1-talk-3.0s.m4a"
+    (folder / f".{out.name}.part").symlink_to(victim)  # the old fixed temporary name
+    out.symlink_to(victim)                              # and the clip's own name
+    cut(SPEECH, 3.0, 6.0, out)
+    assert victim.read_text() == "precious"
+    assert out.is_file() and not out.is_symlink() and len(decoded(out)) > RATE
+    assert sorted(p.name for p in folder.iterdir()) == sorted([out.name, f".{out.name}.part"])
+
+
+def test_two_clips_cut_at_once_into_one_name_both_finish(tmp_path):
+    """Issue 38: two exports into one folder shared one temporary name; one failed with 'No such file'."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path / "same.m4a"
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda _: cut(SPEECH, 1.0, 4.0, out), range(2)))
+    assert done == [out, out] and abs(len(decoded(out)) / RATE - 4.0) < 0.1
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_a_recording_that_is_not_a_regular_file_is_refused_without_opening_it(tmp_path):
+    """Issue 38: a FIFO where the recording was blocked the open for ever (export and the Collections page)."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "talk.flac"
+    os.mkfifo(fifo)
+    script = ("import sys; from podkb.clips import cut, ClipError\n"
+              "try:\n    cut(sys.argv[1], 1.0, 2.0, sys.argv[2])\nexcept ClipError as e:\n    print('ClipError:', e)")
+    # A bound on a hang, not a wait: the answer comes at once.
+    done = subprocess.run([sys.executable, "-c", script, str(fifo), str(tmp_path / "out.m4a")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ClipError: a named pipe (FIFO), not a regular file", done.stderr
+    with pytest.raises(ClipError, match="a folder, not a regular file"):
+        cut(tmp_path, 1.0, 2.0, tmp_path / "out.m4a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.flac"]
+
+
+def test_a_recording_shorter_than_the_quote_says_where_it_ends(tmp_path):
+    """Issue 38: a WAV shorter than the quote was called 'damaged, or not audio'."""
+    import wave
+
+    samples = (decoded(OTHER) * 32767).astype("<i2")
+    recording = tmp_path / "short.wav"
+    with wave.open(str(recording), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(RATE)
+        out.writeframes(samples.tobytes())
+    with pytest.raises(ClipError, match=r"^the recording ends at 6\.\d s, before the quote starts at 8\.0 s$"):
+        cut(recording, 8.0, 9.0, tmp_path / "out.m4a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["short.wav"]

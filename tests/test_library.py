@@ -175,3 +175,25 @@ def test_podkb_home_selects_the_knowledge_base(tmp_path, monkeypatch, write):
     assert (tmp_path / "home-kb" / "podkb.db").exists()
     listed = runner.invoke(cli, ["episodes", "--json"])
     assert [e["id"] for e in json.loads(listed.output)] == ["x"]
+
+
+def test_add_replace_drops_the_old_voice_prints_when_the_new_transcript_has_none(tmp_path):
+    """Issue 38: a replaced episode kept its old voices when the new transcript had none, so `podkb speakers`
+    listed them and later episodes were matched against voices that no longer existed."""
+    from podkb.ingest import voice_prints
+    from podkb.ingest.models import Episode, Segment, Transcript
+
+    def transcript(voiced: bool) -> Transcript:
+        found = Transcript("vtt", [Segment(0.0, 2.0, "Ann" if voiced else None, "Rest before you are tired.")])
+        if voiced:
+            found.voices = {"Ann": [1.0] + [0.0] * 191}
+        return found
+
+    (tmp_path / "kb").mkdir()
+    with open_store(tmp_path / "kb") as library:
+        first = Episode(id="talk", title="Talk", path=str(tmp_path / "talk.wav"), content_hash="one")
+        assert library.add(first, transcript(True)).status == "added"
+        assert [v.speaker for v in voice_prints.of(library.db)] == ["Ann"] and voice_prints.people(library.db)
+        again = Episode(id="talk", title="Talk", path=str(tmp_path / "talk.wav"), content_hash="two")
+        assert library.add(again, transcript(False), replace=True).status == "replaced"
+        assert voice_prints.of(library.db) == [] and voice_prints.people(library.db) == {}

@@ -174,3 +174,39 @@ def test_two_transcriptions_of_one_talk_give_one_point_for_its_moment(real_kb):
     karpathy = [p for p in answer.points if p.episode_id.startswith("karpathy")]
     assert len(karpathy) == 1 and "10,000 hours" in karpathy[0].text
 
+
+def test_a_damaged_model_in_the_cache_is_unpacked_again_and_ask_answers(real_kb, tmp_path):
+    """Issue 38: a truncated model.safetensors with its .complete stamp still there broke every `podkb ask`
+    (a SafetensorError traceback) until the folder was deleted by hand. A load that fails for any reason now
+    counts as damage: the folder is unpacked again (a truncated file is caught earlier, by its size:
+    tests/test_whisper_models.py)."""
+    import os
+    import subprocess
+    import sys
+
+    from podkb.index.bundled import MPNET, mpnet_folder
+
+    # A cache of its own, the model run plainly (no engine measured, no ONNX copy made: not what is tested).
+    env = {**os.environ, "PODKB_CACHE": str(tmp_path / "cache"), "PODKB_ENGINE": "cpu-fp32", "PODKB_ONNX": "0"}
+    env.pop("PODKB_JUDGE", None)
+
+    def ask():
+        done = subprocess.run([sys.executable, "-c", "from podkb.ui.cli import main; main()", "ask",
+                               "how to avoid burnout", "--kb", str(real_kb), "--json"],
+                              capture_output=True, text=True, env=env, timeout=900)
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr and json.loads(done.stdout)["answered"] is True
+        return done
+
+    os.environ["PODKB_CACHE"] = env["PODKB_CACHE"]
+    try:
+        weights = Path(mpnet_folder()) / "model.safetensors"  # unpacked into this cache
+    finally:
+        os.environ.pop("PODKB_CACHE")
+    assert MPNET in str(weights) and str(tmp_path) in str(weights)
+    size = weights.stat().st_size
+    with open(weights, "r+b") as f:
+        f.write(b"\xff" * 64)  # the same size and stamp, but no longer a safetensors file
+    ask()
+    with open(weights, "rb") as f:
+        assert f.read(64) != b"\xff" * 64 and weights.stat().st_size == size

