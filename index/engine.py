@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ingest.settings import setting
+from ..ingest.files import replacing
 from .bundled import cache_dir
 
 AGREEMENT = 0.999  # least cosine between a candidate's vectors and fp32's, on the sample
@@ -112,13 +113,12 @@ def _remember(key: str, name: str, choice: Choice) -> None:
     except (OSError, ValueError):
         found = {}
     found[key] = {"name": name, **asdict(choice)}
-    store.parent.mkdir(parents=True, exist_ok=True)
-    tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(found, indent=1))
-        os.replace(tmp, store)
+        store.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(store) as out:
+            out.write(json.dumps(found, indent=1).encode())
     except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only cache: choose again next time
+        pass  # a read-only cache: choose again next time
 
 
 def choose(embedder, name: str, folder: str, device: str) -> Choice:

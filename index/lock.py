@@ -31,7 +31,7 @@ class IndexLock:
         if self._fd is not None:
             return True
         try:
-            fd = os.open(self.kb_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.kb_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as error:
             if not blocking:
                 return False  # a read-only knowledge base: search it, never write its index

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import threading
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from ..ingest.errors import StoreError, store_problem
+from ..ingest.files import replacing
 from ..ingest.settings import flag
 from .config import Config
 
@@ -122,26 +121,19 @@ class VectorIndex:
         data = faiss.serialize_index(self.index)
         stamp = {**stamp, "count": self.count, "kind": self.kind, "ids": ids_digest(self.ids()),
                  "sha256": hashlib.sha256(memoryview(data)).hexdigest()}
-        # Unique names: two writers (two imports from the web app) must not share a temporary file.
-        tag = f"{os.getpid()}-{threading.get_ident()}.tmp"
+        # Unique names, created exclusively (ingest/files.py): two writers (two imports from the web app) never
+        # share a temporary file, and a link planted beside the index is never written through.
         stamp_path = stamp_file(path)
-        tmp, stamp_tmp = path.with_name(f"{path.name}.{tag}"), stamp_path.with_name(f"{stamp_path.name}.{tag}")
         try:
-            with open(tmp, "wb") as out:
-                out.write(memoryview(data))
-                out.flush()
-                os.fsync(out.fileno())
-            stamp_tmp.write_text(json.dumps(stamp))
-            os.replace(tmp, path)
-            os.replace(stamp_tmp, stamp_path)
+            with replacing(stamp_path) as stamp_out:  # replaced second: the stamp follows its index
+                stamp_out.write(json.dumps(stamp).encode())
+                with replacing(path) as out:
+                    out.write(memoryview(data))
         except OSError as error:
             if isinstance(error, IsADirectoryError) or path.is_dir():
                 raise StoreError(f"{path.parent}: {path.name} is a folder, where podkb keeps its vector index; "
                                  "move it out of the way (the index is rebuilt from podkb.db)") from None
             raise StoreError(store_problem(path.parent, error)) from None
-        finally:
-            tmp.unlink(missing_ok=True)
-            stamp_tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: Path, dim: int, nprobe: int = Config.nprobe) -> tuple["VectorIndex", dict] | str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import BadInput
+from .files import replacing
 
 TIMEOUT = 30.0                 # seconds to connect, for a feed or transcript in all, and a read may wait
 MIN_RATE = 32 << 10            # bytes per second an enclosure must average once TIMEOUT has passed
@@ -238,21 +239,16 @@ def download(url: str, dest: Path, max_bytes: int = MAX_MEDIA_BYTES, timeout: fl
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     sweep_parts(dest.parent)
-    part = dest.with_name(f"{dest.name}.{os.getpid()}.part")
-    try:
-        with _open(url, timeout, allow_private) as response, part.open("wb") as out:
+    with replacing(dest, hidden=False) as out:  # NAME.XXXXXXXX.PID.part, created exclusively
+        with _open(url, timeout, allow_private) as response:
             for chunk in _chunks(response, max_bytes, timeout, MIN_RATE):
                 out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        size = part.stat().st_size
+        out.flush()
+        size = os.fstat(out.fileno()).st_size
         if expected and size != expected:
             raise BadInput(f"enclosure length mismatch: the feed says {expected:,} bytes, the server sent {size:,}")
         if size == 0:
             raise BadInput("empty file")
-        os.replace(part, dest)
-    finally:
-        part.unlink(missing_ok=True)
     return dest
 
 

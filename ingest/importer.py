@@ -157,6 +157,9 @@ def add_paths(library: Library, paths: Iterable[str], info: EpisodeInfo | None =
             yield item
             continue
         raw, error = item
+        if isinstance(error, paths_.Skipped):
+            yield Outcome(raw, warnings=[str(error)])  # no result, no error: only what was left out
+            continue
         if error:
             yield Outcome(raw, error=error)
             continue

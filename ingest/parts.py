@@ -70,7 +70,8 @@ def unpacked(target: Path, stamp: str, fill: Callable[[Path], None]) -> Path:
     if built(target, stamp):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{target.name}.lock", "w") as lock:
+    lock_file = os.open(target.parent / f".{target.name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(lock_file, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed, or the process dies
         if built(target, stamp):
             return target

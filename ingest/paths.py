@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -60,13 +61,36 @@ def _skipped(name: str, skip: set[str]) -> bool:
     return name in skip or any(pattern.startswith("*") and name.endswith(pattern[1:]) for pattern in skip)
 
 
+class Skipped(str):
+    """Not an error: what a folder holds that is not taken (its notes), said once as a warning."""
+
+
+# A folder's own notes, by their stem: README.txt, LICENSE, SOURCE.txt, NOTES.md, CHANGELOG.json... are about the
+# folder, not episodes. Named on the command line, such a file is still added.
+NOTES = re.compile(r"(?i)(read[ _-]?me|licen[cs]e|copying|source|sources|notes?|changelog|changes|authors|contributors|"
+                   r"credits|attribution|index|manifest|metadata|checksums?|sha256sums|md5sums|todo)")
+
+
+def is_note(path: Path) -> bool:
+    return NOTES.fullmatch(path.name.split(".")[0]) is not None
+
+
 def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset()
            ) -> Iterator[tuple[str, str | None]]:
-    """(path, error) for every file named, found in a folder (with one of ``suffixes``), or matched by a glob."""
+    """(path, error) for every file named, found in a folder (with one of ``suffixes``), or matched by a glob.
+    A folder's notes (README, LICENSE, SOURCE, ...: ``is_note``) are left out, and said once as (folder,
+    Skipped(...))."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = [p for p in walk(path) if p.suffix.lower() in suffixes and not _skipped(p.name, skip)]
+            notes = [p for p in found if is_note(p)]
+            found = [p for p in found if not is_note(p)]
+            if notes:
+                names = ", ".join(str(p.relative_to(path)) for p in notes[:5]) + (" ..." if len(notes) > 5 else "")
+                yield raw, Skipped(f"skipped {len(notes)} note{'s' if len(notes) > 1 else ''} ({names}): a "
+                                   "folder's README, LICENSE, SOURCE and the like are not transcripts; name a "
+                                   "file to add it anyway")
             if not found:
                 yield raw, "folder holds no transcript or audio files (.txt, .srt, .vtt, .json, .mp3, .wav, ...)"
             yield from ((str(p), None) for p in found)

@@ -53,8 +53,11 @@ class KnowledgeBase:
         opens only a knowledge base that exists (NoKnowledgeBase otherwise): reading never creates one.
         """
         self.path = Path(path).expanduser() if path else home()
-        if not create and not (self.path / DB_NAME).is_file():
+        self.created = not (self.path / DB_NAME).is_file()  # this open makes a new knowledge base
+        if not create and self.created:
             raise NoKnowledgeBase(self.path)
+        # What was in its folder before (None: no folder), so that a new one nothing was added to can go.
+        self._before = set(p.name for p in self.path.iterdir()) if self.created and self.path.is_dir() else None
         self._pinned = model or (embedder.name if embedder is not None else None)  # else: the store's model
         self._lock = threading.RLock()   # the shared read connection
         self._write = threading.Lock()   # one index writer at a time in this process; the index lock does processes
@@ -73,6 +76,26 @@ class KnowledgeBase:
     def close(self) -> None:
         with self._lock:
             self._library.close()
+
+    def discard_if_empty(self) -> bool:
+        """After ``close``: when this open made the knowledge base and no episode was stored in it (every file
+        failed, a mistyped --kb), remove what it made (the folder, or the files it put in a folder that was
+        there), so that nothing is left to fill by mistake. Whether it did."""
+        if not self.created:
+            return False
+        with open_store(self.path) as library:
+            if library.count():
+                return False
+        import shutil
+
+        made = [self.path] if self._before is None else \
+            [p for p in self.path.iterdir() if p.name not in self._before]
+        for path in made:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return True
 
     def __enter__(self) -> "KnowledgeBase":
         return self

@@ -1,4 +1,6 @@
 """The web app's flows through streamlit.testing's AppTest: search, filter, save, export, library changes, safety."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -57,7 +59,7 @@ def ask(at, question):
 
 
 def examples(at) -> list[str]:
-    return [b.label for b in at.button if (b.key or "").startswith("example-")]
+    return [b.key.removeprefix("example-") for b in at.button if (b.key or "").startswith("example-")]
 
 
 def test_search_cites_hits_and_keeps_the_question_in_the_url(app, app_kb):
@@ -413,3 +415,24 @@ def test_an_episode_link_names_a_missing_episode_and_says_so(app_kb):
     at.query_params.update({"episode": "chai"})  # the start of an id, as the CLI takes it
     at.run()
     assert at.title[0].value == "Learning to learn, with Robert Bracco" and not at.warning
+
+
+def test_a_show_name_in_a_widget_label_is_text_not_markdown(app_kb, monkeypatch):
+    """Issue 38: the rename form's "In every episode of …" checkbox rendered the show name as Markdown, so an
+    image in a feed's title was fetched when the page opened. Every label made from a name is escaped."""
+    from markdown_it import MarkdownIt
+
+    from podkb import KnowledgeBase
+
+    show = "![x](http://127.0.0.1:9/pixel.png) **Loud** [site](http://127.0.0.1:9/)"
+    with KnowledgeBase(app_kb, model=FAKE_MODEL) as kb:
+        kb.edit("chai-time-learning-to-learn", show=show)
+    monkeypatch.setenv("PODKB_HOME", str(app_kb))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"page": "Episode", "episode": "chai-time-learning-to-learn"})
+    at.run()
+    assert not at.exception, at.exception
+    [label] = [c.label for c in at.checkbox if c.label.startswith("In every episode of")]
+    html = MarkdownIt("commonmark").render(label)
+    assert "<img" not in html and "<a " not in html and "<strong>" not in html, html
+    assert show in re.sub(r"<[^>]+>", "", html).replace("&quot;", '"').replace("\u2060", "")  # a word joiner keeps http: unlinked

@@ -34,7 +34,7 @@ def test_markdown_is_a_blockquote_with_a_timestamped_citation_and_no_live_markup
     assert lines[0] == "# Burnout"
     assert lines[2].startswith("> Rest \\<script\\>alert(1)\\</script\\> and \\[click\\](javascript\\:alert(2))")
     assert "> — Show — Sleep \\[and\\] \\<b\\>focus\\</b\\> — Ana — [01:23](<https://example.org/ep#t=83>)" in lines
-    assert "see \\<img src=x onerror=alert(3)\\>" in text
+    assert "see \\<img src\\=x onerror\\=alert(3)\\>" in text
     assert not re.search(r"(?<!\\)<(script|img|b)", text)  # every tag escaped
     assert not re.search(r"(?<!\\)\]\(javascript", text)  # no live link
 
@@ -89,6 +89,56 @@ def test_obsidian_has_yaml_front_matter_and_quote_callouts():
     assert json.loads(front["tags"]) == ["deepwork", "rest"]  # "deep work" as an Obsidian tag: no space
     assert "> [!quote] Show — Sleep \\[and\\]" in text
     assert "> #rest #deepwork" in text
+
+
+LIVE = ("Rest %%a comment hides the rest ==highlighted== ^block-id, mail me@evil.org or www.evil.com, "
+        "[sound:evil.mp3] [anki:tts lang=en_US]x[/anki:tts] [[Wiki]] ![[embed]] #tag $x^2$ ~~gone~~ | a | b |")
+FORMULA = "=HYPERLINK(\"http://evil\",\"x\")"
+
+
+def rendered_text(markdown: str) -> tuple[str, set[str]]:
+    """What CommonMark (markdown-it-py) shows of ``markdown``: its text, and the HTML tags it makes."""
+    from html import unescape
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(markdown)
+    return unescape(re.sub(r"<[^>]+>", "", html)), set(re.findall(r"<([a-z0-9]+)", html))
+
+
+@pytest.mark.parametrize("format", ["markdown", "obsidian"])
+def test_markdown_targets_show_live_syntax_as_written(format):
+    """Issue 38: an unclosed %% hid every later quote in Obsidian, ==x== highlighted, bare www. and e-mail
+    addresses autolinked. Each quote renders as its own words, with no element made from them."""
+    quotes = [Quote(text=LIVE, episode_id="ep", episode_title="T", start=1.0), PLAIN]
+    text = export("c", quotes, format)
+    shown, tags = rendered_text(text)
+    assert LIVE in shown and PLAIN.text in shown  # every word shown, the later quote too
+    assert tags <= {"h1", "blockquote", "p", "hr", "h2"}, tags
+    # What CommonMark alone does not parse (GFM autolinks, Obsidian's own syntax) is escaped in the source.
+    [said] = [line for line in text.splitlines() if "Rest" in line]
+    for live in ("%%", "==", "^", "@", "www.", "[[", "~~", "$", "|"):
+        assert not re.search(r"(?<!\\)" + re.escape(live[0]) + re.escape(live[1:]), said), live
+
+
+def test_anki_never_plays_or_speaks_what_a_quote_says_and_shows_no_guard():
+    quotes = [Quote(text=LIVE, episode_id="ep", episode_title="T [sound:x.mp3]", start=1.0),
+              Quote(text=FORMULA, episode_id="ep", episode_title="T", start=2.0)]
+    rows = list(csv.reader(io.StringIO(export("c", quotes, "anki").split("\n", 4)[4])))
+    assert not any(re.search(r"(?i)\[(sound|anki):", field) for row in rows for field in row[:2])
+    assert rows[0][0].replace("\u200b", "") == LIVE and "[sound:x.mp3]" in rows[0][1].replace("\u200b", "")
+    assert rows[1][0] == "\u200b" + FORMULA  # text to a spreadsheet, and no ' in Anki
+    with_clip = export("c", quotes[:1], "anki", clips=["clips/podkb-q1-ep-1.0s.m4a"])
+    assert with_clip.count("[sound:") == 1 and "[sound:podkb-q1-ep-1.0s.m4a]" in with_clip
+
+
+def test_csv_guards_formulas_with_a_quote_and_readwise_invisibly():
+    quotes = [Quote(text=FORMULA, episode_id="ep", episode_title="@SUM(1)", start=2.0, note="-1+1")]
+    [row] = list(csv.DictReader(io.StringIO(export("c", quotes, "csv"))))
+    assert row["text"] == "'" + FORMULA and row["episode_title"] == "'@SUM(1)" and row["note"] == "'-1+1"
+    [row] = list(csv.DictReader(io.StringIO(export("c", quotes, "readwise"))))
+    assert row["Highlight"] == "\u200b" + FORMULA and row["Title"] == "\u200b@SUM(1)"
+    assert not any(value.startswith("'") for value in row.values())
 
 
 def test_every_format_has_a_file_name():

@@ -261,3 +261,64 @@ def test_the_check_finds_a_planted_import_cycle(tmp_path):
     (tmp_path / "index" / "d.py").write_text("from .a import y\n")
     assert cycles(import_graph(tmp_path)) == [
         ["podkb.index.a", "podkb.index.b", "podkb.index.c"], ["podkb.ingest.audio", "podkb.ingest.transcriber"]]
+
+
+# Every file podkb writes (issue 38): created exclusively under a unique name and moved into place
+# (ingest/files.py `replacing`, ui/files.py `write_file` for a path the user named), or written inside a
+# folder that was itself made exclusively (tempfile.mkdtemp / TemporaryDirectory). These are the only
+# other places that open a file for writing, each with its reason.
+WRITERS = {
+    "ingest/files.py": "replacing itself: tempfile.mkstemp (O_EXCL, O_NOFOLLOW), then os.replace",
+    "ui/files.py": "write_file: mkstemp beside the user's target; a FIFO or device the user named, written in place",
+    "ingest/parts.py": "the cache's lock file (O_NOFOLLOW); the model's files inside a TemporaryDirectory",
+    "ingest/whisper_models.py": "copies the model's files inside the TemporaryDirectory parts.unpacked gives it",
+    "index/lock.py": "the knowledge base's lock file, O_CREAT | O_NOFOLLOW",
+    "index/onnx_encoder.py": "torch.onnx.export into the cache under a PID name, checked before it is renamed",
+    "podkb/cluster.py": "the audio a Ray worker receives, inside its own TemporaryDirectory",
+    "podkb/clips.py": "PyAV writes the clip into the open file replacing() gave it",
+    "ui/cli.py": "os.devnull, for the exit's flush",
+}
+_WRITE_MODE = re.compile(r"[wax+]")
+
+
+def writers(root: Path) -> dict[str, list[int]]:
+    """Module path → the lines where it opens a file for writing: open()/Path.open()/av.open() with a
+    writing mode, os.open, Path.write_text/write_bytes, shutil.copy*, tempfile.mkstemp, torch.onnx.export."""
+    found: dict[str, list[int]] = {}
+    for path, _, tree in sources(root):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+            if name == "open" and owner not in ("os", "av") and isinstance(func, ast.Attribute):
+                given = node.args[:1]   # path.open(mode)
+            else:
+                given = node.args[1:2]  # open(path, mode), av.open(path, mode)
+            modes = [a.value for a in given + [k.value for k in node.keywords if k.arg == "mode"]
+                     if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            writes = (name == "open" and owner == "os") or (name == "open" and any(map(_WRITE_MODE.search, modes))) \
+                or name in ("write_text", "write_bytes", "mkstemp") or (owner == "shutil" and name.startswith("copy")) \
+                or (name == "export" and owner == "onnx") or (name == "fdopen" and owner == "os")
+            if writes:
+                found.setdefault(str(path.relative_to(root)), []).append(node.lineno)
+    return found
+
+
+def test_every_file_podkb_writes_is_created_exclusively_or_named_here_with_its_reason():
+    assert set(writers(ROOT)) == set(WRITERS), {k: v for k, v in writers(ROOT).items() if k not in WRITERS}
+
+
+def test_the_check_finds_a_planted_writer(tmp_path):
+    for layer in LAYERS:
+        (tmp_path / layer).mkdir()
+    (tmp_path / "ui" / "web.py").write_text(
+        "from pathlib import Path\ndef save(p, data):\n    Path(p).with_name('x.part').write_bytes(data)\n")
+    (tmp_path / "podkb" / "clips.py").write_text(
+        "def cut(out):\n    with open(out, 'wb') as f:\n        f.write(b'')\n    with open(out) as f:\n        f.read()\n")
+    (tmp_path / "index" / "vectors.py").write_text(
+        "def save(tmp):\n    with tmp.open('wb') as f:\n        pass\n    with tmp.open() as f:\n        pass\n")
+    (tmp_path / "ingest" / "fetch.py").write_text("import shutil\ndef get(a, b):\n    shutil.copyfile(a, b)\n")
+    assert writers(tmp_path) == {"ui/web.py": [3], "podkb/clips.py": [2], "index/vectors.py": [2],
+                                 "ingest/fetch.py": [3]}

@@ -197,3 +197,56 @@ def test_add_replace_drops_the_old_voice_prints_when_the_new_transcript_has_none
         again = Episode(id="talk", title="Talk", path=str(tmp_path / "talk.wav"), content_hash="two")
         assert library.add(again, transcript(False), replace=True).status == "replaced"
         assert voice_prints.of(library.db) == [] and voice_prints.people(library.db) == {}
+
+
+def test_add_says_which_knowledge_base_and_a_mistyped_one_is_not_left_behind(tmp_path):
+    """Issue 38: `add` never said which knowledge base it wrote to, and a mistyped --kb kept an empty store
+    even when every file failed: easy to fill the wrong library without noticing."""
+    from click.testing import CliRunner
+
+    from podkb.ui.cli import cli
+
+    talk = tmp_path / "talk.srt"
+    talk.write_text("1\n00:00:01,000 --> 00:00:03,000\nRest before you are tired.\n")
+    env = {"PODKB_MODEL": FAKE_MODEL}
+    typo = tmp_path / "libary"
+    failed = CliRunner().invoke(cli, ["add", str(tmp_path / "missing.srt"), "--kb", str(typo), "--no-index"], env=env)
+    assert failed.exit_code == 1
+    assert failed.stderr.splitlines()[-1] == f"1 failed (no knowledge base made at {typo}: nothing was added to it)"
+    assert not typo.exists()
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.md").write_text("my own file")
+    failed = CliRunner().invoke(cli, ["add", str(tmp_path / "missing.srt"), "--kb", str(folder), "--no-index"], env=env)
+    assert failed.exit_code == 1 and sorted(p.name for p in folder.iterdir()) == ["notes.md"]
+    kb = tmp_path / "kb"
+    added = CliRunner().invoke(cli, ["add", str(talk), str(tmp_path / "missing.srt"), "--kb", str(kb), "--no-index"],
+                               env=env)
+    assert added.stderr.splitlines()[-1] == f"1 added, 1 failed (in the knowledge base at {kb})"
+    again = CliRunner().invoke(cli, ["add", str(tmp_path / "missing.srt"), "--kb", str(kb), "--no-index"], env=env)
+    assert again.exit_code == 1 and (kb / "podkb.db").is_file()  # an existing one is never removed
+    assert again.stderr.splitlines()[-1] == f"1 failed (in the knowledge base at {kb})"
+
+
+def test_a_folder_s_notes_are_skipped_and_said_and_a_named_note_is_added(tmp_path):
+    """Issue 38: a folder add took every .txt in it: a SOURCE.txt note became an episode, a JSON note an error."""
+    from click.testing import CliRunner
+
+    from podkb.ui.cli import cli
+
+    folder = tmp_path / "show"
+    folder.mkdir()
+    (folder / "E249.mp3.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nRest before you are tired.\n")
+    (folder / "SOURCE.txt").write_text("Community transcripts from the forum, 2024.")
+    (folder / "README.md").write_text("# About these files")
+    (folder / "LICENSE").write_text("CC BY 4.0")
+    (folder / "notes.json").write_text('{"todo": "check E250"}')
+    env, kb = {"PODKB_MODEL": FAKE_MODEL}, tmp_path / "kb"
+    done = CliRunner().invoke(cli, ["add", str(folder), "--kb", str(kb), "--no-index"], env=env)
+    assert done.exit_code == 0, done.output
+    assert [line for line in done.stderr.splitlines() if line.startswith("warning:")] == [
+        f"warning: {folder}: skipped 3 notes (README.md, SOURCE.txt, notes.json): a folder's README, LICENSE, SOURCE and the "
+        "like are not transcripts; name a file to add it anyway"]
+    assert "added e249: E249" in done.stdout and done.stderr.splitlines()[-1].startswith("1 added (")
+    named = CliRunner().invoke(cli, ["add", str(folder / "SOURCE.txt"), "--kb", str(kb), "--no-index"], env=env)
+    assert named.exit_code == 0 and "added source" in named.stdout

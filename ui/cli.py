@@ -70,6 +70,7 @@ class Terminal:
 
         self.kb, self.quiet = kb, quiet
         self.counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
+        self.where = f"in the knowledge base at {safe(str(kb.path))}"  # said with the summary: which library
         self.bars = Bars(quiet)
 
     def run(self, events) -> Done | None:
@@ -104,6 +105,8 @@ class Terminal:
             self.counts["failed"] += 1
             click.echo(f"error: {safe(outcome.path)}: {safe(outcome.error)}", err=True)
             return
+        if outcome.result is None:
+            return  # only warnings: what a folder left out
         self.counts[outcome.result.status] += 1
         click.echo(describe(outcome.path, outcome.result))
 
@@ -114,7 +117,7 @@ class Terminal:
     def finish(self) -> None:
         """The summary line; exit 1 if anything failed."""
         summary = ", ".join(f"{n} {status}" for status, n in self.counts.items() if n)
-        click.echo(summary or "nothing new", err=True)
+        click.echo(f"{summary or 'nothing new'} ({self.where})", err=True)
         if self.counts["failed"]:
             sys.exit(1)
 
@@ -210,8 +213,9 @@ def whisper_options(fn):
     return fn
 
 
-def adding(kb: KnowledgeBase, events) -> None:
-    """Run an add or follow (its events) with its lines on the terminal; the summary, and exit 1 on any failure."""
+def adding(kb: KnowledgeBase, events, finish: bool = True) -> "Terminal":
+    """Run an add or follow (its events) with its lines on the terminal; the summary, and exit 1 on any failure
+    (with ``finish``; else the caller finishes the Terminal returned)."""
     from .. import ClusterError
 
     terminal = Terminal(kb)
@@ -224,7 +228,9 @@ def adding(kb: KnowledgeBase, events) -> None:
     except RuntimeError as error:  # the model could not be loaded
         terminal.failed(str(error))
     tell(kb)
-    terminal.finish()
+    if finish:
+        terminal.finish()
+    return terminal
 
 
 def add_help() -> str:
@@ -259,8 +265,11 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
     whisper = WhisperOptions(model=whisper_model, device=device, compute_type=compute_type, batched=batched,
                              diarize=diarize)
     with open_kb(kb, model, create=True) as base:
-        adding(base, base.add_events(paths, info, replace=replace, format=fmt, whisper=whisper, index=not no_index,
-                                     ray=ray))
+        terminal = adding(base, base.add_events(paths, info, replace=replace, format=fmt, whisper=whisper,
+                                                index=not no_index, ray=ray), finish=False)
+    if base.discard_if_empty():
+        terminal.where = f"no knowledge base made at {safe(str(base.path))}: nothing was added to it"
+    terminal.finish()
 
 
 @cli.command()

@@ -1,7 +1,19 @@
-"""A collection's quotes as files: one function per format, each returning the file's text.
+r"""A collection's quotes as files: one function per format, each returning the file's text.
 
-Transcript text is data: the Markdown formats escape it so a quote can't become a link,
-an image or HTML; the Anki file says ``#html:false``.
+Transcript text is data, shown as said in every target. What each target would make live of it, and how
+it is kept inert (each tested in tests/test_exports.py):
+
+- Markdown (CommonMark + GFM): links, images, HTML, emphasis, code, math, headings, lists, tables,
+  strikethrough; GFM's bare ``www.`` and e-mail autolinks. Every such character is backslash-escaped
+  (``md``), ``www.`` as ``www\.``, ``@`` as ``\@``.
+- Obsidian: all of Markdown's, and its own: ``%%comments%%``, ``==highlights==``, ``[[links]]``,
+  ``![[embeds]]``, ``#tags``, ``^block-ids``, ``$math$``: ``%``, ``=``, ``^`` are escaped too.
+- Anki (``#html:false``, so no HTML): its media tags ``[sound:NAME]`` and ``[anki:tts]`` play or speak
+  from the user's collection; a quote's ``[sound:`` is broken with a zero-width space.
+- CSV: a spreadsheet runs a cell that starts with ``= + - @`` as a formula; such a cell gets a leading
+  ``'`` (OWASP). Readwise and Anki import their CSV into an app, where a ``'`` would show: there a
+  zero-width space guards the cell instead, invisible in the app, still text to a spreadsheet.
+- JSON: data, not markup.
 
 ``clips`` (optional, one per quote, None where a quote has none) are the quotes' audio clips
 (podkb/clips.py) by their path relative to the exported file, ``clips/NAME.m4a``: Markdown links
@@ -21,7 +33,9 @@ from typing import Callable, Sequence
 
 from .. import Quote, clips_for
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$:&@%=^])")
+_WWW = re.compile(r"(?i)\b(www)\.")   # GFM links a bare www.example.com
+ZWSP = "\u200b"  # a zero-width space: breaks a tag or guards a cell without showing
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), @SUM, ...).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LINE_START = re.compile(r"^(\d+)([.)])|^([-+=])")
@@ -32,7 +46,7 @@ Clips = Sequence["str | None"]
 def md(text: str | None) -> str:
     """Text that Markdown (and Obsidian) shows as written: lines joined, every character that could
     start a link, an image, HTML, emphasis, code, math, a tag or a list escaped."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+    escaped = _WWW.sub(r"\1\\.", _MD_SPECIAL.sub(r"\\\1", " ".join((text or "").split())))
     return _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", escaped)
 
 
@@ -91,16 +105,16 @@ def _tag(tag: str) -> str:
     return re.sub(r"[^\w/-]", "", tag)
 
 
-def cell(value):
-    """A CSV cell that a spreadsheet shows as text: a leading ' before a formula's first character (OWASP)."""
+def cell(value, guard: str = "'"):
+    """A CSV cell that a spreadsheet shows as text: ``guard`` (a ', OWASP's) before a formula's first character."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+        return guard + value
     return value
 
 
-def _csv(rows: list[dict], columns: list[str], header: bool = True) -> str:
+def _csv(rows: list[dict], columns: list[str], header: bool = True, guard: str = "'") -> str:
     """Rows as CSV, every text cell neutralised; numbers stay numbers."""
-    safe_rows = [{key: cell(value) for key, value in row.items()} for row in rows]
+    safe_rows = [{key: cell(value, guard) for key, value in row.items()} for row in rows]
     import pandas as pd  # on export only: it costs a command's start 0.2 s
 
     return pd.DataFrame(safe_rows, columns=columns).to_csv(index=False, header=header)
@@ -139,21 +153,26 @@ def to_readwise(name: str, quotes: list[Quote], clips: Clips | None = None) -> s
         "Date": (q.added_at or "").replace("T", " ")[:19],
     } for q in quotes]
     columns = ["Highlight", "Title", "Author", "URL", "Note", "Location", "Date"]
-    return _csv(rows, columns)
+    return _csv(rows, columns, guard=ZWSP)  # imported into Readwise, where a ' would show
 
 
 def to_anki(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
     """Anki's text import: header lines, then Front (the quote), Back (citation, link, note, and the clip
     as Anki's ``[sound:NAME]``, played from the collection.media folder), Tags."""
     rows = [{
-        "Front": q.text,
-        "Back": " — ".join(part for part in (q.citation, q.link or "", q.note) if part)
+        "Front": _anki(q.text),
+        "Back": _anki(" — ".join(part for part in (q.citation, q.link or "", q.note) if part))
                 + (f" [sound:{PurePosixPath(clip).name}]" if clip else ""),
         "Tags": " ".join(re.sub(r"\s+", "_", tag) for tag in ["podkb", *q.tags]),
     } for q, clip in _each(quotes, clips)]
     header = "#separator:Comma\n#html:false\n#columns:Front,Back,Tags\n#tags column:3\n"
-    body = _csv(rows, ["Front", "Back", "Tags"], header=False)
+    body = _csv(rows, ["Front", "Back", "Tags"], header=False, guard=ZWSP)  # imported into Anki, where a ' would show
     return header + body
+
+
+def _anki(text: str) -> str:
+    """Text with Anki's media tags ([sound:NAME] plays a file of the collection, [anki:tts] speaks) broken."""
+    return re.sub(r"(?i)\[(?=(sound|anki):)", "[" + ZWSP, text)
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ class Progress:
         if outcome.error:
             self.failed += 1
             say("error", shown(self.kb, f"{outcome.path}: {outcome.error}"))
-        else:
+        elif outcome.result is not None:  # None: only warnings (what a folder left out)
             ep = outcome.result.episode
             say("success", f"{outcome.result.status}: {ep.title} ({ep.segment_count} segments)")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from .. import Citation, Hit, Segment, format_timestamp, link, said_at
+from .. import Citation, Hit, Segment, format_timestamp, link, replacing, said_at
 
 UPLOAD_DIR = "uploads"
 MAX_UPLOAD_MB = 500
@@ -258,9 +258,8 @@ def save_upload(kb: Path, name: str, data: bytes) -> Path:
         target = folder / f"{target.stem}-{digest}{target.suffix}"
     if target.parent != folder:  # safe_name leaves no way out; this holds even under python -O
         raise ValueError("not a plain file name")
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(target)
+    with replacing(target) as out:
+        out.write(data)
     return target
 
 

@@ -120,7 +120,7 @@ def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:
             with st.form(f"rename-{episode.id}"):
                 old = st.selectbox("Speaker", speakers, key=f"rename-old-{episode.id}")
                 new = st.text_input("New name", key=f"rename-new-{episode.id}")
-                whole_show = st.checkbox(f"In every episode of {episode.show}", disabled=not episode.show,
+                whole_show = st.checkbox(md(f"In every episode of {episode.show}"), disabled=not episode.show,
                                          key=f"rename-show-{episode.id}")
                 if st.form_submit_button("Rename"):
                     try:

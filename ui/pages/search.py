@@ -35,7 +35,7 @@ def page(kb: KnowledgeBase) -> None:
     # Wrapped, each as wide as its words, two of them on a phone (web.STYLE): not a screen of buttons.
     with st.container(horizontal=True, key="examples", gap="small"):
         for example in examples:
-            st.button(example, on_click=ask, args=(example,), key=f"example-{example}", help=example)
+            st.button(md(example), on_click=ask, args=(example,), key=f"example-{example}", help=md(example))
     query = st.session_state.q.strip()
     to_url({"q": query})
     if not query:
