@@ -74,6 +74,7 @@ _FACE = {  # name: (module under podkb, its name there)
     "link": ("index.hits", "link"),
     "web_url": ("index.hits", "web_url"),
     "well_formed": ("ingest.decode", "well_formed"),
+    "one_line": ("ingest.decode", "one_line"),
     "replacing": ("ingest.files", "replacing"),
     "not_regular": ("ingest.files", "not_regular"),
     "store_problem": ("ingest.errors", "store_problem"),

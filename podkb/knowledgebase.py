@@ -429,7 +429,7 @@ class KnowledgeBase:
 
     def quote(self, collection: str, episode: str, start: float, end: float | None = None, note: str = "",
               tags: list[str] | None = None, again: str = "ask") -> Quote:
-        """Save what ``episode`` says from ``start`` (to ``end``, else to the end of that segment) into
+        """Save what ``episode`` says from ``start`` (to ``end``, else the two sentences at that moment) into
         ``collection``, creating it if need be. The same moment twice: ``again`` ("ask" raises
         ``AlreadySaved``, "merge", "keep"), as ``Collections.add``."""
         with self._lock:

@@ -237,7 +237,8 @@ def _create(db, name: str) -> str:
 
 
 def _id(db, name: str) -> int:
-    row = db.execute("SELECT id FROM collections WHERE name = ?", (_text(name),)).fetchone()
+    name = _text(name)  # as it would be stored, and as every message shows it
+    row = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise LookupError(f"no collection '{name}'")
     return row[0]
@@ -302,10 +303,17 @@ def parse_tags(text: str) -> list[str]:
     return list(dict.fromkeys(t for t in re.split(r"[\s,#]+", text or "") if t))
 
 
+SENTENCES_AT = 2      # a quote without an end: the sentence spoken at its start, and the next
+MAX_QUOTE_WORDS = 80  # however long those sentences run
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
 def quote_at(library: Library, episode_id: str, start: float, end: float | None = None, note: str = "",
              tags: list[str] | None = None) -> Quote:
-    """The words an episode says from ``start`` to ``end``; without ``end``, the whole segment being spoken
-    at ``start`` (else the next one). The speaker is whoever is speaking when the quote starts."""
+    """The words an episode says from ``start`` to ``end``; without ``end``, the sentences at that moment:
+    the one being spoken at ``start`` (else the next to begin) from its first word, and the one after it
+    (SENTENCES_AT), in the same speaker's turn, at most MAX_QUOTE_WORDS words. The speaker is whoever is
+    speaking when the quote starts."""
     for name, value in (("start", start), ("end", end)):
         if value is not None and not (math.isfinite(value) and 0 <= value < 1000 * 3600):
             raise ValueError(f"{name} must be a number of seconds from 0 to 1000 hours, not {value}")
@@ -313,17 +321,16 @@ def quote_at(library: Library, episode_id: str, start: float, end: float | None 
     timed = _until_next([s for s in library.segments(episode.id) if s.start is not None], episode.duration)
     if not timed:
         raise ValueError(f"episode {episode.id} has no timestamps to quote from")
-    if end is None:  # the segment being spoken at ``start``, else the next one: all of it
-        seg = next((s for s in reversed(timed) if s.start <= start + 0.01 and (s.end or s.start) > start), None) \
-            or next((s for s in timed if s.start >= start), None)
-        if seg is None:
-            raise ValueError(f"{episode.id} ends before {start:g} s")
-        start, end = seg.start, seg.end if seg.end is not None else seg.start
-    if end < start:
+    if end is not None and end < start:
         raise ValueError("--end comes before --start")
-    words = [(w.start, w.end, w.text) for s in timed for w in (s.words or _spread(s))]
-    chosen = [w for w in words if w[1] > start + 0.01 and w[0] < end - 0.01] or \
-             [w for w in words if w[0] <= start <= w[1]]
+    words = [(w.start, w.end, w.text, n) for n, s in enumerate(timed) for w in (s.words or _spread(s))]
+    if end is None:
+        chosen = _sentences_at(words, timed, start)
+        if not chosen:
+            raise ValueError(f"{episode.id} ends before {start:g} s")
+    else:
+        chosen = [w for w in words if w[1] > start + 0.01 and w[0] < end - 0.01] or \
+                 [w for w in words if w[0] <= start <= w[1]]
     if not chosen:
         raise ValueError(f"nothing is said in {episode.id} between {start:g} s and {end:g} s")
     return Quote(
@@ -332,6 +339,26 @@ def quote_at(library: Library, episode_id: str, start: float, end: float | None 
         start=round(chosen[0][0], 3), end=round(chosen[-1][1], 3), link=episode_link(episode, chosen[0][0]),
         note=note, tags=tags or [],
     )
+
+
+def _sentences_at(words: list[tuple], timed: list[Segment], start: float) -> list[tuple]:
+    """The words of the sentences at ``start`` (see quote_at); (start, end, text, segment number) each."""
+    at = next((i for i, w in enumerate(words) if w[1] > start + 0.01), None)
+    if at is None:
+        return []
+    turn = timed[words[at][3]].turn
+    first = at  # back to the start of its sentence, within the turn
+    while first > 0 and timed[words[first - 1][3]].turn == turn and not _SENTENCE_END.search(words[first - 1][2]):
+        first -= 1
+    chosen, ended = [], 0
+    for word in words[first:]:
+        if timed[word[3]].turn != turn or len(chosen) == MAX_QUOTE_WORDS:
+            break
+        chosen.append(word)
+        ended += bool(_SENTENCE_END.search(word[2]))
+        if ended == SENTENCES_AT:
+            break
+    return chosen
 
 
 def speaker_at(episode: Episode, timed: list[Segment], at: float) -> str | None:

@@ -234,18 +234,31 @@ INTERVIEW_VTT = """WEBVTT
 """
 
 
-def test_a_quote_is_credited_to_whoever_speaks_at_its_start_and_is_the_whole_segment(podkb, write):
+def test_a_quote_is_credited_to_whoever_speaks_at_its_start_and_is_the_sentences_at_that_moment(podkb, write):
     podkb("add", write("e01.vtt", INTERVIEW_VTT), "--no-index")
     out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "59")
-    assert "— Amit Varma — 00:59" in out.stdout, out.stdout
-    again = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65", expect=1)  # the same segment
+    assert '"Thank you for having me. The short answer is that incentives matter more than intentions." — ' \
+        in out.stdout and "— Amit Varma — 00:59" in out.stdout, out.stdout
+    again = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65", expect=1)  # the same moment
     assert "already in Q as quote 1" in again.stderr and "--again" in again.stderr
-    out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65", "--again", "keep")  # mid-segment: whole
-    assert '"Thank you for having me.' in out.stdout and out.stdout.rstrip().endswith("— Amit Varma — 00:59")
+    out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "65", "--again", "keep")  # from its sentence
+    assert '"The short answer is that incentives matter more than intentions." — ' in out.stdout
+    assert "Say more" not in out.stdout and "— Amit Varma — 01:02" in out.stdout  # never into the next turn
     out = podkb("quote", "add", "Q", "--episode", "e01", "--start", "72", "--end", "75")
     assert "— Host — 01:1" in out.stdout
 
 
+def test_a_quote_without_an_end_in_a_long_otter_segment_is_two_sentences(podkb, write):
+    """Issue 38: without --end a quote was the whole segment, three minutes of an Otter transcript, where the
+    point at that moment is two sentences."""
+    said = " ".join(f"Sentence number {n} says one thing about rest and work and sleep." for n in range(1, 61))
+    otter = write("long.txt", f"Rob Bracco  0:00\n{said}\n\nSanyam Bhutani  3:00\nThanks.\n")
+    podkb("add", otter, "--no-index")
+    out = podkb("quote", "add", "Q", "--episode", "long", "--start", "61")
+    [line] = out.stdout.splitlines()
+    text = line.split('"')[1]
+    assert text.startswith("Sentence number") and text.count(".") == 2 and len(text.split()) <= 80, text
+    assert line.endswith("— Rob Bracco — 01:00")  # the sentence spoken at 61 s, from its first word
 def test_a_quote_on_the_samples_names_the_speaker_of_its_moment(kb):
     from podkb import KnowledgeBase
 

@@ -250,3 +250,30 @@ def test_a_folder_s_notes_are_skipped_and_said_and_a_named_note_is_added(tmp_pat
     assert "added e249: E249" in done.stdout and done.stderr.splitlines()[-1].startswith("1 added (")
     named = CliRunner().invoke(cli, ["add", str(folder / "SOURCE.txt"), "--kb", str(kb), "--no-index"], env=env)
     assert named.exit_code == 0 and "added source" in named.stdout
+
+
+def test_messages_show_a_name_as_it_is_stored(tmp_path):
+    """Issue 38: a rename to a name with terminal escapes stored a cleaned name but echoed the raw escapes;
+    'Coll\\udcff' was printed as an escape where 'Coll?' is what is stored."""
+    from click.testing import CliRunner
+
+    from podkb.ui.cli import cli
+
+    talk = tmp_path / "talk.vtt"
+    talk.write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Ann>Rest before you are tired.\n\n"
+                    "00:00:05.000 --> 00:00:09.000\n<v Bo>Take whole days off.\n")
+    env, kb = {"PODKB_MODEL": FAKE_MODEL}, str(tmp_path / "kb")
+
+    def podkb(*args, code=0):
+        done = CliRunner().invoke(cli, [*args, "--kb", kb], env=env)
+        assert done.exit_code == code, done.output
+        return done.output
+
+    podkb("add", str(talk), "--no-index")
+    renamed = podkb("speakers", "--rename", "Ann=A\x1b[31mnn\x1b[0m")
+    [stored] = [line.split("  (")[0] for line in podkb("speakers").splitlines() if "nn" in line]
+    assert "\x1b" not in stored and renamed == f"renamed Ann to {stored} in 1 segment\n"
+    assert podkb("quote", "add", "Coll\udcff", "--episode", "talk", "--start", "1").startswith("saved quote 1 to Coll?: ")
+    assert podkb("collections") == "Coll?  (1 quote)\n"
+    for command in (["quote", "list", "Dif\udcff"], ["export", "Dif\udcff"]):
+        assert "no collection 'Dif?'" in podkb(*command, code=1)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from .. import (NO_ANSWER, SETTINGS, TRANSCRIPT_FORMATS, AddResult, AlreadySaved, Config, EpisodeInfo, KnowledgeBase,
-               NotIndexed, Query, StoreError, WhisperOptions, check_date, flag, format_timestamp, home, podcasting20,
+               NotIndexed, Query, StoreError, WhisperOptions, check_date, flag, format_timestamp, home, one_line, podcasting20,
                said_at, store_problem)
 from ..events import Done, Outcome, Waiting
 from .exports import FORMATS as EXPORTS
@@ -457,7 +457,7 @@ def rename_all(base: KnowledgeBase, pairs, episode=None, show=None) -> None:
     except (LookupError, ValueError) as error:
         raise click.ClickException(safe(str(error))) from None
     for (old, new), n in zip(pairs, counts):
-        click.echo(f"renamed {safe(old)} to {safe(new)} in {plural(n, 'segment')}")
+        click.echo(f"renamed {safe(old)} to {safe(one_line(new))} in {plural(n, 'segment')}")  # as stored
 
 
 @cli.command()
@@ -562,12 +562,13 @@ def rename_voices(base: KnowledgeBase, episode_id: str, pairs, everywhere: bool)
     there = base.speakers(episode=episode_id)
     for old, _ in pairs:
         if old not in there:
-            raise click.ClickException(f"no speaker {safe(old)!r} in episode {episode_id}; nothing was renamed")
+            raise click.ClickException(f"no speaker '{safe(old)}' in episode {episode_id}; nothing was renamed")
     for old, new in pairs:
         try:
             done = base.rename_voice(episode_id, old, new, everywhere=everywhere)
         except (LookupError, ValueError) as error:
             raise click.ClickException(safe(str(error))) from None
+        new = one_line(new)  # as stored
         click.echo(f"renamed {safe(old)} to {safe(new)} in {plural(done.segments, 'segment')}")
         for other, label, score in done.named:
             click.echo(f"  also {other}: {safe(label)} is {safe(new)} by voice ({score:.2f})")
@@ -825,7 +826,8 @@ def quote():
 @click.argument("collection")
 @click.option("--episode", required=True, help="The episode (an id or the start of one).")
 @click.option("--start", required=True, help="When the quote starts: seconds or [HH:]MM:SS.")
-@click.option("--end", help="When it ends (default: the end of the segment at --start).")
+@click.option("--end", help="When it ends (default: the sentence spoken at --start, from its first word, and "
+                            "the next one).")
 @click.option("--note", default="", help="A note to keep with the quote.")
 @click.option("--tag", "tags", multiple=True, help="A tag; repeat for several.")
 @click.option("--again", type=click.Choice(["ask", "merge", "keep"]), default="ask", show_default=True,
@@ -844,6 +846,7 @@ def quote_add(collection, episode, start, end, note, tags, again, kb):
                                        "--again keep saves a second one") from None
         except ValueError as error:
             raise click.ClickException(str(error)) from None
+        collection = base.collections.name(collection)  # as stored
     click.echo(f"saved quote {saved.id} to {safe(collection)}: \"{safe(saved.text)}\" — {safe(saved.citation)}")
 
 
