@@ -36,6 +36,7 @@ from .vectors import VectorIndex
 # Episodes are gathered until this many passages, then embedded together ($PODKB_BATCH_PASSAGES: fewer
 # holds less in memory; 1 embeds one episode at a time).
 BATCH_PASSAGES = 256
+EMBED_CHUNK = 128  # passages embedded between two progress events
 
 
 @dataclass
@@ -89,7 +90,8 @@ def reindexing(index: Index) -> Iterator[Indexing | Waiting | Done]:
         todo, done, passages = tables.stale(index.db, NEXT), 0, 0
         yield Indexing(0, len(todo), 0)
         for batch in _batches(index, todo):
-            _embed(index, batch)
+            for embedded in _embed(index, batch):
+                yield Indexing(done, len(todo), passages + embedded)
             _, _, ids, embedded = _write(index, batch, NEXT)
             building.add(ids, embedded)
             done, passages = done + len(batch), passages + len(ids)
@@ -145,7 +147,8 @@ def _index_stale(index: Index, report: SyncReport) -> Iterator[Indexing]:
     done = 0
     yield Indexing(0, len(stale), 0)
     for batch in _batches(index, stale):
-        _embed(index, batch)
+        for embedded in _embed(index, batch):
+            yield Indexing(done, len(stale), report.passages + embedded)
         written, removed, ids, embedded = _write(index, batch, LIVE)
         vectors.remove(removed)
         vectors.add(ids, embedded)
@@ -195,13 +198,24 @@ def _batches(index: Index, episode_ids: list[str]) -> Iterator[list[_Built]]:
         yield batch
 
 
-def _embed(index: Index, batch: list[_Built]) -> None:
+def _embed(index: Index, batch: list[_Built]) -> Iterator[int]:
+    """Embed a batch's passages, EMBED_CHUNK at a time, yielding how many are embedded so far after each
+    chunk: a long first episode shows it is moving (a piped log too), not a minute of silence."""
     passages = [p for b in batch for p in b.passages]
-    embedded, sentences = encode_passages(index.embedder, [p.text for p in passages], [p.spans for p in passages])
+    vectors, sentences = [], []
+    for at in range(0, len(passages), EMBED_CHUNK):
+        chunk = passages[at:at + EMBED_CHUNK]
+        embedded, found = encode_passages(index.embedder, [p.text for p in chunk], [p.spans for p in chunk])
+        vectors.append(embedded)
+        sentences += found
+        yield at + len(chunk)
+    every = np.concatenate(vectors) if vectors else None
     at = 0
     for b in batch:
-        b.vectors, b.sentence_vectors = embedded[at:at + len(b.passages)], sentences[at:at + len(b.passages)]
-        at += len(b.passages)
+        n = len(b.passages)
+        b.vectors = every[at:at + n] if n else np.zeros((0, index.embedder.dim), dtype=np.float32)
+        b.sentence_vectors = sentences[at:at + n]
+        at += n
 
 
 def _write(index: Index, batch: list[_Built], names: Names) -> tuple[int, list[int], np.ndarray, np.ndarray]:

@@ -436,3 +436,20 @@ def test_a_show_name_in_a_widget_label_is_text_not_markdown(app_kb, monkeypatch)
     html = MarkdownIt("commonmark").render(label)
     assert "<img" not in html and "<a " not in html and "<strong>" not in html, html
     assert show in re.sub(r"<[^>]+>", "", html).replace("&quot;", '"').replace("\u2060", "")  # a word joiner keeps http: unlinked
+
+
+def test_an_upload_s_progress_names_the_file_not_the_server_s_folders(app_kb):
+    """Issue 38: an upload's progress showed the server's full file path."""
+    from podkb.events import Transcribing
+    from podkb.ui.state import Progress
+
+    class Bar:  # st.progress's one call, recorded
+        texts: list = []
+
+        def progress(self, share, text):
+            self.texts.append(text)
+
+    with KnowledgeBase(app_kb, model=FAKE_MODEL) as kb:
+        bar = Bar()
+        Progress(kb, bar).transcribing(Transcribing(str(app_kb.resolve() / "uploads" / "talk.wav"), 5.0, 10.0))
+    assert bar.texts == ["Transcribing uploads/talk.wav: 00:05 of 00:10"]

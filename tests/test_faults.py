@@ -3,6 +3,7 @@ nothing is lost or silently corrupted. Real processes, real SQLite and FAISS fil
 races wait for states (a line in the embedder's log, a row in the store), never for a time."""
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -365,6 +366,18 @@ def test_a_piped_add_prints_lines_as_indexing_goes(tmp_path, monkeypatch):
     assert len(moving) >= 2, lines  # counts while it runs, not one label and a silence
     assert all("episodes" in line and "passages" in line for line in moving)
     assert any(line.startswith("indexing: done, 5/5 episodes") for line in lines), lines
+
+
+def test_a_piped_add_says_how_far_indexing_is_inside_its_first_batch(tmp_path, monkeypatch):
+    """Issue 38: with piped output, `make run` said "indexing" and then nothing for about a minute: the first
+    batch of passages was embedded whole before any event. Now each EMBED_CHUNK passages report."""
+    from podkb.index.sync import BATCH_PASSAGES, EMBED_CHUNK
+    from podkb.ui import progress
+
+    monkeypatch.setattr(progress, "PIPED_EVERY", 0.0)
+    lines = run(tmp_path / "kb", "add", TRANSCRIPTS).stderr.splitlines()
+    early = [line for line in lines if re.match(r"indexing: 0/5 episodes, [1-9][\d,]* passages", line)]
+    assert EMBED_CHUNK < BATCH_PASSAGES and early, lines  # moving before the first batch is written
 
 
 def test_lone_surrogates_in_a_query_or_a_filter_are_no_crash(tmp_path):

@@ -92,10 +92,12 @@ class Bars:
         """A piped bar's counts as one line: when it ends, and as it moves at most each PIPED_EVERY s."""
         started, wrote = self._piped[key]
         now = time.monotonic()
-        if not done or (done < total and now - wrote < PIPED_EVERY):
-            return
-        self._piped[key][1] = now
+        if done < total and now - wrote < PIPED_EVERY:
+            return  # the label said it started; then a line at most each PIPED_EVERY s, and one at the end
         after = postfix(now - started) if now > started else None
+        if not done and not after:
+            return  # nothing done yet to tell
+        self._piped[key][1] = now
         counts = f"{done:.0f}/{total:.0f} {unit}" + (f", {after}" if after else "")
         click.echo(f"{label}: {'done, ' if done >= total else ''}{counts} ({now - started:.0f} s)", err=True)
 

@@ -141,7 +141,7 @@ class Progress:
     def transcribing(self, event: Transcribing) -> None:
         share = min(1.0, event.done / max(event.total, 1e-9))
         stage = "Transcribing" if event.stage == "transcribing" else f"{event.stage.capitalize()} in"
-        self.bar.progress(share, text=f"{stage} {event.name}: "
+        self.bar.progress(share, text=f"{stage} {shown(self.kb, event.name)}: "  # no server path
                                       f"{format_timestamp(event.done)} of {format_timestamp(event.total)}")
 
     def indexing(self, event: Indexing) -> None:

@@ -49,8 +49,13 @@ def table(kb: KnowledgeBase, episodes) -> None:
     empty = [c for c in rows.columns if c not in ("#", "Episode", "id") and (rows[c] == "").all()]
     rows = rows.drop(columns=empty)
     st.caption("Click a column to sort by it, a row to open the episode.")
+    # Widths that keep every column in view at 1400 px: a long title or source wraps its cell, not the table.
+    widths = {"#": 36, "Episode": 250, "Show": 140, "Date": 88, "Duration": 72, "Passages": 66, "Speakers": 170,
+              "Audio": 50, "Duplicate of": 160, "Format": 70, "Source": 140, "id": 120}
+    config = {column: st.column_config.Column(width=width) for column, width in widths.items() if column in rows}
     picked = st.dataframe(rows, hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 4, 1800),
-                          on_select="rerun", selection_mode=["single-row", "single-cell"], key="library-table")
+                          column_config=config, on_select="rerun", selection_mode=["single-row", "single-cell"],
+                          key="library-table")
     chosen = [*picked.selection.rows, *(row for row, _ in picked.selection.cells)] if picked is not None else []
     if chosen:
         state.open_episode(rows.iloc[chosen[0]]["id"])
