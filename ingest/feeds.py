@@ -27,6 +27,7 @@ import podcastparser
 from xml import sax
 
 from . import feed_items, fetch, formats
+from .files import not_regular
 from .audio import AUDIO_SUFFIXES
 from .audio import default as default_transcriber
 from .errors import BadInput, store_problem
@@ -167,8 +168,9 @@ def read_feed(source: str, timeout: float = fetch.TIMEOUT, allow_private: bool =
         url = source
     else:
         path = Path(url2pathname(parts.path) if parts.scheme == "file" else source)
-        if not path.is_file():
-            raise BadInput("no such file, and not an http(s) URL")
+        why = not_regular(path)
+        if why:
+            raise BadInput("no such file, and not an http(s) URL" if not path.exists() else why)
         if path.stat().st_size > fetch.MAX_FEED_BYTES:
             raise BadInput(f"too large for a feed (over {fetch.MAX_FEED_BYTES:,} bytes)")
         data = path.read_bytes()

@@ -12,6 +12,7 @@ from . import paths as paths_
 from .audio import AUDIO_SUFFIXES, probe
 from .audio import default as default_transcriber
 from .decode import Decoded, check_size, decode, well_formed
+from .files import not_regular
 from .errors import BadInput, store_problem
 from .events import Outcome, Transcribing
 from . import formats
@@ -121,8 +122,9 @@ def _media(given: str | None, transcript: Path) -> str | None:
     if re.match(r"(?i)https?://", given):
         return given
     media = (transcript.parent / Path(given).expanduser()).resolve()
-    if not media.is_file():
-        raise BadInput(f"media {given!r}: no such file")
+    why = not_regular(media)
+    if why:
+        raise BadInput(f"media {given!r}: {'no such file' if not media.exists() else why}")
     if media.suffix.lower() not in AUDIO_SUFFIXES:
         raise BadInput(f"media {given!r}: not an audio or video file ({', '.join(sorted(AUDIO_SUFFIXES))})")
     try:

@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .files import not_regular
+
 
 def walk(root: Path) -> Iterator[Path]:
     """Every file under ``root``: hidden folders and files left out, each real one once, sorted by path."""
@@ -71,8 +73,11 @@ NOTES = re.compile(r"(?i)(read[ _-]?me|licen[cs]e|copying|source|sources|notes?|
                    r"credits|attribution|index|manifest|metadata|checksums?|sha256sums|md5sums|todo)")
 
 
+NOTE_SUFFIXES = {".txt", ".md", ".json"}  # a subtitle file or a recording is never a note
+
+
 def is_note(path: Path) -> bool:
-    return NOTES.fullmatch(path.name.split(".")[0]) is not None
+    return path.suffix.lower() in NOTE_SUFFIXES and NOTES.fullmatch(path.name.split(".")[0]) is not None
 
 
 def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset()
@@ -101,5 +106,7 @@ def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset(
             if not matches:
                 yield raw, "no files match this pattern"
             yield from ((m, None) for m in matches)
+        elif path.exists():  # a FIFO, a device, a socket: never opened, an open may block for ever
+            yield raw, not_regular(path) or "not a regular file"
         else:
             yield raw, "no such file or folder"

@@ -19,7 +19,7 @@ from podkb.knowledgebase import open_store
 from podkb.index import Index, sync
 from podkb.index.vectors import VectorIndex
 
-from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, built, count_rows, index_of, run, wait_for
+from .conftest import FAKE_MODEL, ROOT, TRANSCRIPTS, built, count_rows, index_of, one_error_each, run, wait_for
 from .fake_embedder import HashEmbedder
 
 WATCHED = "py:tests.fake_embedder:WatchedHashEmbedder"
@@ -388,3 +388,33 @@ def test_lone_surrogates_in_a_query_or_a_filter_are_no_crash(tmp_path):
         assert kb.search("10,000 \ud800 hours")[0].episode_id == "karpathy-advice"
         assert kb.search("hours", speaker="\udcff") == []
         assert kb.ask("hours \udcff").hits
+
+
+def test_every_path_podkb_reads_that_is_a_fifo_is_one_line_never_a_hang(tmp_path):
+    """Issue 38, the openers' kind: a path a user or a feed names (a transcript, a recording, --media, a feed
+    file, a sidecar, a manifest, a Whisper model) that is a FIFO would block an open for ever. Each is refused
+    by what it is, or passed over (a side file), and the rest goes on. The timeout bounds a hang; the answers
+    come at once."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nRest before you are tired.\n")
+    for name in ("talk.srt", "talk.wav", "feed.xml", "good.info.json", "good.chapters.json", "manifest.toml"):
+        os.mkfifo(folder / name)
+    model = tmp_path / "whisper"
+    model.mkdir()
+    os.mkfifo(model / "model.bin")
+    env, kb = environment(tmp_path), tmp_path / "kb"
+    added = podkb("add", folder / "talk.srt", folder / "talk.wav", folder / "good.srt", "--media", folder / "talk.wav",
+                  "--whisper-model", model, "--kb", kb, "--no-index", env=env, timeout=120)
+    fifo = "a named pipe (FIFO), not a regular file"
+    errors = one_error_each(added.stderr, {folder / "talk.srt": fifo, folder / "talk.wav": fifo,
+                                           folder / "good.srt": f"media '{folder / 'talk.wav'}': {fifo}"})
+    assert len(errors) == 3 and added.returncode == 1
+    walked = podkb("add", folder, "--kb", kb, "--no-index", env=env, timeout=120)
+    assert walked.returncode == 0 and "added good" in walked.stdout, walked.stderr  # its FIFOs passed over
+    followed = podkb("feed", folder / "feed.xml", "--kb", kb, "--no-index", env=env, timeout=120)
+    assert followed.returncode == 1 and f"error: {folder / 'feed.xml'}: {fifo}" in followed.stderr
+    speech = tmp_path / "speech.flac"
+    shutil.copy(ROOT / "tests" / "audio" / "librispeech" / "1089-134686-0000.flac", speech)
+    heard = podkb("add", speech, "--whisper-model", model, "--kb", kb, "--no-index", env=env, timeout=120)
+    assert f"error: {speech}: Whisper model {model}: no model.bin in it" in heard.stderr, heard.stderr

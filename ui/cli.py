@@ -303,8 +303,11 @@ def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model,
     with open_kb(kb, model, create=bool(sources)) as base:
         if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
-        adding(base, base.follow_events(list(sources), options=options, whisper=whisper, index=not no_index,
-                                        ray=ray))
+        terminal = adding(base, base.follow_events(list(sources), options=options, whisper=whisper,
+                                                   index=not no_index, ray=ray), finish=False)
+    if base.discard_if_empty():
+        terminal.where = f"no knowledge base made at {safe(str(base.path))}: nothing was added to it"
+    terminal.finish()
 
 
 @cli.command()
