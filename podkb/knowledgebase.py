@@ -32,7 +32,7 @@ from .ingest.events import relay
 from .ingest.store import DB_NAME, typed_name
 from .ingest.timecode import check_date
 from .ingest.voices import Renamed
-from .quotes import Collections, Quote, quote_at, quote_from_hit, quote_from_point
+from .quotes import Collections, Quote, quote_at, quote_from_hit, quote_from_point, quote_in_paragraph
 
 if TYPE_CHECKING:
     from .index import Answer, Filters, Hit, SyncReport
@@ -434,6 +434,15 @@ class KnowledgeBase:
         ``AlreadySaved``, "merge", "keep"), as ``Collections.add``."""
         with self._lock:
             quote = quote_at(self._library, self._library.episode(episode).id, start, end, note, tags)
+        return self.collections.add(collection, quote, again)
+
+    def quote_paragraph(self, collection: str, episode: str, paragraph: int, sentence: int = 1, note: str = "",
+                        tags: list[str] | None = None, again: str = "ask") -> Quote:
+        """From an untimed episode: save paragraph ``paragraph``'s (¶1 is the first) ``sentence``-th sentence and
+        the next into ``collection``, cited ¶N; ``again`` as ``quote``."""
+        with self._lock:
+            quote = quote_in_paragraph(self._library, self._library.episode(episode).id, paragraph, sentence, note,
+                                       tags)
         return self.collections.add(collection, quote, again)
 
     def save_hit(self, collection: str, hit, text: str | None = None, note: str = "",

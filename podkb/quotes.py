@@ -320,7 +320,8 @@ def quote_at(library: Library, episode_id: str, start: float, end: float | None 
     episode = library.episode(episode_id)
     timed = _until_next([s for s in library.segments(episode.id) if s.start is not None], episode.duration)
     if not timed:
-        raise ValueError(f"episode {episode.id} has no timestamps to quote from")
+        raise ValueError(f"episode {episode.id} has no timestamps to quote from: quote it by paragraph "
+                         "(--paragraph N, ¶N as cited)")
     if end is not None and end < start:
         raise ValueError("--end comes before --start")
     words = [(w.start, w.end, w.text, n) for n, s in enumerate(timed) for w in (s.words or _spread(s))]
@@ -359,6 +360,27 @@ def _sentences_at(words: list[tuple], timed: list[Segment], start: float) -> lis
         if ended == SENTENCES_AT:
             break
     return chosen
+
+
+def quote_in_paragraph(library: Library, episode_id: str, paragraph: int, sentence: int = 1, note: str = "",
+                       tags: list[str] | None = None) -> Quote:
+    """From an untimed episode, the words of paragraph ``paragraph`` (as cited: ¶1 is the first) from its
+    ``sentence``-th sentence, and the next one (SENTENCES_AT, at most MAX_QUOTE_WORDS words), cited ¶N."""
+    episode = library.episode(episode_id)
+    segments = library.segments(episode.id)
+    if any(s.start is not None for s in segments):
+        raise ValueError(f"episode {episode.id} has timestamps: quote it by --start")
+    if not 1 <= paragraph <= len(segments):
+        raise ValueError(f"episode {episode.id} has paragraphs ¶1 to ¶{len(segments)}, not ¶{paragraph}")
+    said = re.findall(r"\S.*?(?:[.!?…][\"'”’)\]]*(?=\s|$)|$)", segments[paragraph - 1].text)
+    said = [s.strip() for s in said if s.strip()]
+    if not 1 <= sentence <= len(said):
+        raise ValueError(f"¶{paragraph} of {episode.id} has sentences 1 to {len(said)}, not {sentence}")
+    words = " ".join(said[sentence - 1:sentence - 1 + SENTENCES_AT]).split()[:MAX_QUOTE_WORDS]
+    speaker = segments[paragraph - 1].speaker or (episode.speakers[0] if len(episode.speakers) == 1 else None)
+    return Quote(text=" ".join(words), episode_id=episode.id, episode_title=episode.title, show=episode.show,
+                 speaker=speaker, date=episode.date, start=None, end=None, link=episode_link(episode, None),
+                 note=note, tags=tags or [], paragraph=paragraph - 1)
 
 
 def speaker_at(episode: Episode, timed: list[Segment], at: float) -> str | None:

@@ -340,3 +340,19 @@ def test_a_quote_of_sentences_inside_one_cue_ends_after_it_starts(tmp_path):
     assert (one.start, one.end) == (1.0, 9.0)
     assert (two.start, two.end) == (1.0, 9.0) and "Sleep eight hours" in two.text
     assert point.end is None or point.end > point.start
+
+
+def test_an_untimed_episode_is_quoted_from_the_cli_by_its_paragraph(podkb):
+    """Issue 38: untimed episodes could not be quoted from the CLI at all, though the web app saves their key
+    points. `--paragraph N` (¶N, as cited) quotes two sentences of it, from `--sentence K`."""
+    podkb("add", TRANSCRIPTS / "karpathy-advice-for-beginners-whisper-chunks.txt", "--no-index")
+    out = podkb("quote", "add", "K", "--episode", "karpathy", "--paragraph", "2", "--sentence", "3").stdout
+    assert out.startswith('saved quote 1 to K: "And then the result doesn\'t look like it. And I\'m like, okay, '
+                          'I thought I understood this." — ') and out.rstrip().endswith("— ¶2")
+    assert "¶1 to ¶2, not ¶9" in podkb("quote", "add", "K", "--episode", "karpathy", "--paragraph", "9",
+                                        expect=1).stderr
+    assert "--paragraph N" in podkb("quote", "add", "K", "--episode", "karpathy", "--start", "3", expect=1).stderr
+    assert "give --start" in podkb("quote", "add", "K", "--episode", "karpathy", expect=2).stderr
+    exported = podkb("export", "K", "--format", "json").stdout
+    [quote] = json.loads(exported)["quotes"]
+    assert quote["paragraph"] == 1 and quote["start"] is None  # ¶2, 0-based as stored

@@ -828,7 +828,11 @@ def quote():
 @quote.command("add")
 @click.argument("collection")
 @click.option("--episode", required=True, help="The episode (an id or the start of one).")
-@click.option("--start", required=True, help="When the quote starts: seconds or [HH:]MM:SS.")
+@click.option("--start", help="When the quote starts: seconds or [HH:]MM:SS.")
+@click.option("--paragraph", type=click.IntRange(1), help="For an untimed episode: the paragraph, as cited (¶N), "
+              "instead of --start.")
+@click.option("--sentence", type=click.IntRange(1), default=1, show_default=True,
+              help="With --paragraph: the sentence of it the quote starts at.")
 @click.option("--end", help="When it ends (default: the sentence spoken at --start, from its first word, and "
                             "the next one).")
 @click.option("--note", default="", help="A note to keep with the quote.")
@@ -837,13 +841,21 @@ def quote():
               help="When the collection already holds this moment: refuse and say so (ask), widen that "
                    "quote to both (merge), or save a second one (keep).")
 @kb_option
-def quote_add(collection, episode, start, end, note, tags, again, kb):
-    """Save what EPISODE says from --start (to --end) into COLLECTION, creating it if needed."""
+def quote_add(collection, episode, start, paragraph, sentence, end, note, tags, again, kb):
+    """Save what EPISODE says from --start (to --end), or in paragraph --paragraph of an untimed episode, into
+    COLLECTION, creating it if needed."""
+    if (start is None) == (paragraph is None):
+        raise click.UsageError("give --start (a timed episode) or --paragraph (an untimed one)")
+    if paragraph is not None and end:
+        raise click.UsageError("--end goes with --start; a --paragraph quote is two sentences")
     with open_kb(kb) as base:
         found = find_episode(base, episode)
         try:
-            saved = base.quote(collection, found.id, clock(start), clock(end) if end else None, note, list(tags),
-                               again=again)
+            if paragraph is not None:
+                saved = base.quote_paragraph(collection, found.id, paragraph, sentence, note, list(tags), again=again)
+            else:
+                saved = base.quote(collection, found.id, clock(start), clock(end) if end else None, note, list(tags),
+                                   again=again)
         except AlreadySaved as already:
             raise click.ClickException(f"{safe(str(already))}: --again merge widens that quote to both, "
                                        "--again keep saves a second one") from None
