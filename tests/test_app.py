@@ -212,7 +212,9 @@ def test_the_episode_page_opens_at_a_moment_with_chapters_and_edits(app_kb, monk
     at.selectbox(key="rename-old-chai-time-learning-to-learn").set_value("Rob Bracco")
     at.text_input(key="rename-new-chai-time-learning-to-learn").set_value("Robert Bracco")
     next(b for b in at.button if b.label == "Rename").click().run()
-    assert any("Renamed Rob Bracco to Robert Bracco" in s.value for s in at.success), [s.value for s in at.success]
+    assert any("Renamed Rob Bracco to Robert Bracco" in s.value for s in at.success)
+    # Also a toast, in view wherever the page is scrolled (issue 38: the message was off screen, above).
+    assert any("Renamed Rob Bracco to Robert Bracco" in t.value for t in at.toast), [s.value for s in at.success]
     with KnowledgeBase(app_kb) as kb:
         assert set(kb.speakers(episode="chai")) == {"Sanyam Bhutani", "Robert Bracco", "Unknown Speaker"}
         hits = kb.search("avoid burnout", show="Chai Time Data Science", k=20)
@@ -364,6 +366,8 @@ def test_a_rename_shows_at_once_on_the_episode_page(app_kb, monkeypatch):
     next(b for b in at.button if b.label == "Rename").click().run()
     assert not at.exception, at.exception
     assert any("Renamed Rob Bracco to Robert Bracco" in s.value for s in at.success)
+    # Also a toast, in view wherever the page is scrolled (issue 38: the message was off screen, above).
+    assert any("Renamed Rob Bracco to Robert Bracco" in t.value for t in at.toast)
     transcript = next(h.value for h in at.get("html") if 'class="podkb-transcript"' in h.value)
     assert '<span class="who">Robert Bracco</span>' in transcript
     assert '<span class="who">Rob Bracco</span>' not in transcript

@@ -57,9 +57,12 @@ def say_after_rerun(kind: str, text: str) -> None:
 
 
 def said() -> None:
-    """What the run before asked to say (say_after_rerun)."""
+    """What the run before asked to say (say_after_rerun): at the top of the page, and as a toast, which shows
+    wherever the page is scrolled (a form far down the page, as the Episode page's rename, stays in view)."""
     if "said" in st.session_state:
-        say(*st.session_state.pop("said"))
+        kind, text = st.session_state.pop("said")
+        say(kind, text)
+        st.toast(md(text), icon="✅" if kind == "success" else None)
 
 
 def shown(kb: KnowledgeBase, text: str) -> str:

@@ -7,7 +7,7 @@ import mimetypes
 
 import streamlit as st
 
-from podkb import Episode, KnowledgeBase, format_timestamp, podcasting20, said_at
+from podkb import Episode, KnowledgeBase, format_timestamp, one_line, podcasting20, said_at
 from podkb.ui import state
 from podkb.ui.state import from_url, md, say, say_after_rerun, to_url
 from podkb.ui.web import (FOLLOW, chapters_html, moment_url, natural, playback, scroll_to, seconds_of, segment_at,
@@ -129,7 +129,7 @@ def edit_forms(kb: KnowledgeBase, episode: Episode) -> None:
                     except (ValueError, LookupError) as error:
                         say("error", str(error))
                     else:  # the transcript and chapters above are drawn again with the new name
-                        say_after_rerun("success", f"Renamed {old} to {new.strip()} in {n} lines.")
+                        say_after_rerun("success", f"Renamed {old} to {one_line(new)} in {n} lines.")  # as stored
 
 
 def voice_offers(kb: KnowledgeBase, episode: Episode) -> None:
