@@ -44,6 +44,10 @@ whisper-models: $(STAMP)
 # The default knowledge base: the samples in transcripts/, added once (re-adding is a no-op).
 kb: $(STAMP)
 	$(BIN)/podkb add transcripts/
+	@# The first ask on a machine unpacks and measures the answer model (a minute or more on 2 cores): done
+	@# here, with a line saying so, rather than inside the web app's first search.
+	@echo "Preparing the models for ask (once per machine)..."
+	@$(BIN)/python -c "from podkb import KnowledgeBase; KnowledgeBase(create=False).ask('warm up', sync=False)"
 
 # Builds the default knowledge base on first start (progress on the terminal), then serves the
 # web app at http://localhost:8501 (PORT=... to change it).
