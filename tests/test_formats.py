@@ -237,3 +237,54 @@ def test_prose_with_a_bold_word_or_two_is_not_a_dialogue():
     prose = "**Note:** this is a blog post.\n\nIt has paragraphs of prose and no speakers at all.\n\n" * 1 + \
             "\n\n".join(f"Paragraph {i} says something." for i in range(20))
     assert read_text(prose, ".md").format == "text"
+
+
+# Speakers written in the cues' text (issue 39): `Name: text`, as community transcripts write it, and `>>`
+
+def srt(*cues: str) -> str:
+    return "\n".join(f"{n}\n00:00:{2 * n:02d},000 --> 00:00:{2 * n + 2:02d},000\n{text}\n"
+                     for n, text in enumerate(cues, 1))
+
+
+LABELLED = ["Bekah Hawrot Weigel: Hello, and welcome", "to the Virtual Coffee podcast.", "Dan Ott: Thanks, Bekah.",
+            "Bekah: So how do you avoid burnout?", "Dan: Take breaks,", "and keep a routine.",
+            "Bekah: Note: that is a good one.", "Dan: Thanks."]
+
+
+def test_srt_cues_that_start_with_a_recurring_name_give_named_speakers_and_clean_text():
+    segments = read_text(srt(*LABELLED), ".srt").segments
+    said = [(s.speaker, s.text) for s in segments]
+    assert said == [("Bekah Hawrot Weigel", "Hello, and welcome"), ("Bekah Hawrot Weigel", "to the Virtual Coffee podcast."),
+                    ("Dan Ott", "Thanks, Bekah."), ("Bekah Hawrot Weigel", "So how do you avoid burnout?"),
+                    ("Dan Ott", "Take breaks,"), ("Dan Ott", "and keep a routine."),
+                    ("Bekah Hawrot Weigel", "Note: that is a good one."), ("Dan Ott", "Thanks.")]
+    assert [s.turn for s in segments] == [0, 0, 1, 2, 3, 3, 4, 5]
+
+
+def test_webvtt_and_plain_text_read_the_same_labels():
+    vtt = "WEBVTT\n\n" + "\n".join(f"00:00:{2 * n:02d}.000 --> 00:00:{2 * n + 2:02d}.000\n{text}\n"
+                                   for n, text in enumerate(LABELLED, 1))
+    for transcript in (read_text(vtt, ".vtt"), read_text("\n".join(LABELLED) + "\n", ".txt")):
+        speakers = [s.speaker for s in transcript.segments]
+        assert set(speakers) == {"Bekah Hawrot Weigel", "Dan Ott"}, transcript.format
+        assert not any(s.text.startswith(("Bekah", "Dan")) for s in transcript.segments)
+    plain = read_text("\n".join(LABELLED) + "\n", ".txt").segments
+    assert [s.text for s in plain][:2] == ["Hello, and welcome to the Virtual Coffee podcast.", "Thanks, Bekah."]
+
+
+@pytest.mark.parametrize("cues", [
+    ["Note: the audio drops at ten minutes.", "We start with the news.", "Then the interview."],
+    ["Step one: open the editor.", "Step two: save the file.", "Tip: use the shortcut.", "Tip: save often.",
+     "Note: done.", "Note: really."],
+])
+def test_a_one_off_label_or_a_word_like_note_is_text_not_a_speaker(cues):
+    segments = read_text(srt(*cues), ".srt").segments
+    assert all(s.speaker is None for s in segments) and [s.text for s in segments] == cues
+
+
+def test_a_double_chevron_or_a_dash_in_a_cue_starts_a_new_unnamed_turn():
+    segments = read_text(srt(">> Hi, everybody, and welcome", "to the show.", ">> Hello there.", "- Thanks.",
+                             "Glad to be here."), ".srt").segments
+    assert [s.text for s in segments] == ["Hi, everybody, and welcome", "to the show.", "Hello there.", "Thanks.",
+                                          "Glad to be here."]
+    assert [s.turn for s in segments] == [0, 0, 1, 2, 2] and all(s.speaker is None for s in segments)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..models import Segment, Transcript
+from . import named
 
 _PARAGRAPH = re.compile(r"\S(?:.*\S)?(?:\n[ \t]*\S.*)*", re.MULTILINE)
 
@@ -18,4 +19,9 @@ def paragraphs(text: str, base: int = 0) -> list[Segment]:
 
 
 def read(text: str) -> Transcript:
-    return Transcript("text", paragraphs(text))
+    """Paragraphs; or, where the lines start with the same few speakers' names (``Name: text``: named.py),
+    one segment per speaker's turn, named."""
+    turns = named.lines(text)
+    if turns is None:
+        return Transcript("text", paragraphs(text))
+    return Transcript("text", named.apply([Segment(None, None, None, said, offset=at) for at, said in turns]))

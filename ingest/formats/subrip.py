@@ -9,8 +9,8 @@ import re
 
 import srt
 
-from ..models import Segment, Transcript, number_turns
-from . import cues
+from ..models import Segment, Transcript
+from . import cues, named
 from .tagged import split_speaker
 
 CUE = re.compile(r"^\s*\d+[ \t]*\r?\n[ \t]*\d+:\d{2}:\d{2}[,.]\d{1,3}[ \t]*-->")
@@ -37,8 +37,7 @@ def read(text: str) -> Transcript:
         raise scan.nothing_kept("SRT")
     if [c.index for c in parsed] != sorted(c.index for c in parsed):
         warnings.append("cues were out of order and have been sorted by time")
-    speakers = any(s.speaker for s in segments)
-    return Transcript("srt", number_turns(segments) if speakers else segments, warnings=warnings)
+    return Transcript("srt", named.apply(segments), warnings=warnings)
 
 
 def _seconds(delta) -> float:

@@ -12,9 +12,9 @@ import webvtt
 from webvtt.errors import MalformedFileError
 
 from ..errors import BadInput
-from ..models import Segment, Transcript, number_turns
+from ..models import Segment, Transcript
 from ..timecode import parse_clock
-from . import cues
+from . import cues, named
 from .tagged import split_speaker
 
 STAMP = re.compile(r"(?:\d{1,10}:)?\d{1,2}:\d{1,2}\.\d{1,3}")  # what webvtt-py reads
@@ -46,4 +46,4 @@ def read(text: str) -> Transcript:
     if not segments:
         raise scan.nothing_kept("WebVTT")
     segments.sort(key=lambda s: s.start)
-    return Transcript("vtt", number_turns(segments), warnings=scan.warnings())
+    return Transcript("vtt", named.apply(segments), warnings=scan.warnings())
