@@ -86,7 +86,7 @@ def test_a_rename_during_indexing_survives(tmp_path, kb, monkeypatch):
     embed = sync._embed
 
     def embed_then_rename(index, batch):  # another process renames while this one embeds
-        embed(index, batch)
+        yield from embed(index, batch)
         with KnowledgeBase(kb, model=FAKE_MODEL) as other:
             assert other.rename_speaker("Guest", "Amit Varma") > 0
 

@@ -29,7 +29,9 @@ def test_one_object_adds_searches_asks_quotes_and_removes(tmp_path):
         assert [o.path for o in outcomes] == [str(CHAI), str(tmp_path / "missing.txt")]
         assert [o.result.status if o.result else "error" for o in outcomes] == ["added", "error"]
         indexing = [e for e in seen if isinstance(e, Indexing)]
-        assert [(e.done, e.total, e.passages > 0) for e in indexing] == [(0, 1, False), (1, 1, True)]  # started, done
+        moves = [(e.done, e.total, e.passages > 0) for e in indexing]  # started, each chunk embedded, done
+        assert moves[0] == (0, 1, False) and moves[-1] == (1, 1, True) and set(moves[1:-1]) <= {(0, 1, True)}
+        assert len(moves) > 2  # CHAI's 281 passages are more than one chunk: it says so as it goes
         assert seen == [*outcomes, *indexing, seen[-1]]  # in that order, and Done last
         assert isinstance(seen[-1], Done) and seen[-1].outcomes == tuple(outcomes)
         assert seen[-1].report.episodes == 1 and seen[-1].report.passages == indexing[-1].passages
