@@ -80,6 +80,12 @@ def is_note(path: Path) -> bool:
     return path.suffix.lower() in NOTE_SUFFIXES and NOTES.fullmatch(path.name.split(".")[0]) is not None
 
 
+def _some(paths: list[Path], root: Path, what: str) -> str:
+    """'3 notes (README.md, SOURCE.txt, notes.json)': how many, and the first five by name."""
+    names = ", ".join(str(p.relative_to(root)) for p in paths[:5]) + (" ..." if len(paths) > 5 else "")
+    return f"{len(paths)} {what}{'s' if len(paths) > 1 else ''} ({names})"
+
+
 def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset()
            ) -> Iterator[tuple[str, str | None]]:
     """(path, error) for every file named, found in a folder (with one of ``suffixes``), or matched by a glob.
@@ -88,14 +94,17 @@ def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset(
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = [p for p in walk(path) if p.suffix.lower() in suffixes and not _skipped(p.name, skip)]
+            every = [p for p in walk(path) if not _skipped(p.name, skip)]
+            found = [p for p in every if p.suffix.lower() in suffixes]
             notes = [p for p in found if is_note(p)]
+            other = [p for p in every if p.suffix.lower() not in suffixes]
             found = [p for p in found if not is_note(p)]
             if notes:
-                names = ", ".join(str(p.relative_to(path)) for p in notes[:5]) + (" ..." if len(notes) > 5 else "")
-                yield raw, Skipped(f"skipped {len(notes)} note{'s' if len(notes) > 1 else ''} ({names}): a "
-                                   "folder's README, LICENSE, SOURCE and the like are not transcripts; name a "
-                                   "file to add it anyway")
+                yield raw, Skipped(f"skipped {_some(notes, path, 'note')}: a folder's README, LICENSE, SOURCE and "
+                                   "the like are not transcripts; name a file to add it anyway")
+            if other:
+                yield raw, Skipped(f"skipped {_some(other, path, 'file')} with no transcript or audio suffix "
+                                   "(.txt, .srt, .vtt, .json, .mp3, .wav, ...); name a file to add it anyway")
             if not found:
                 yield raw, "folder holds no transcript or audio files (.txt, .srt, .vtt, .json, .mp3, .wav, ...)"
             yield from ((str(p), None) for p in found)

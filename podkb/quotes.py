@@ -344,13 +344,20 @@ def quote_at(library: Library, episode_id: str, start: float, end: float | None 
 
 def _sentences_at(words: list[tuple], timed: list[Segment], start: float) -> list[tuple]:
     """The words of the sentences at ``start`` (see quote_at); (start, end, text, segment number) each."""
-    at = next((i for i, w in enumerate(words) if w[1] > start + 0.01), None)
-    if at is None:
-        return []
-    turn = timed[words[at][3]].turn
-    first = at  # back to the start of its sentence, within the turn
-    while first > 0 and timed[words[first - 1][3]].turn == turn and not _SENTENCE_END.search(words[first - 1][2]):
-        first -= 1
+    def begins(i: int) -> bool:
+        return i == 0 or timed[words[i - 1][3]].turn != timed[words[i][3]].turn or \
+            bool(_SENTENCE_END.search(words[i - 1][2]))
+
+    # A time read off a citation is whole seconds: a sentence that begins within that second is the one meant.
+    first = next((i for i, w in enumerate(words) if start - 0.01 <= w[0] < start + 1.0 and begins(i)), None)
+    if first is None:
+        at = next((i for i, w in enumerate(words) if w[1] > start + 0.01), None)
+        if at is None:
+            return []
+        first = at  # back to the start of the sentence being spoken, within the turn
+        while not begins(first):
+            first -= 1
+    turn = timed[words[first][3]].turn
     chosen, ended = [], 0
     for word in words[first:]:
         if timed[word[3]].turn != turn or len(chosen) == MAX_QUOTE_WORDS:

@@ -356,3 +356,15 @@ def test_an_untimed_episode_is_quoted_from_the_cli_by_its_paragraph(podkb):
     exported = podkb("export", "K", "--format", "json").stdout
     [quote] = json.loads(exported)["quotes"]
     assert quote["paragraph"] == 1 and quote["start"] is None  # ¶2, 0-based as stored
+
+
+def test_the_time_a_citation_shows_quotes_the_sentence_it_cites(podkb, write):
+    """From a new user's trial: a hit cited "Just start teaching yourself to code" at 17:26 (it begins at
+    1046.9 s); `quote add --start 17:26` saved the sentence before it. A citation's time is whole seconds:
+    a sentence that begins within that second is the one meant."""
+    podkb("add", write("talk.vtt", "WEBVTT\n\n00:10.000 --> 00:11.500\n<v Abbey>Like if I didn't have that, okay.\n\n"
+                                   "00:11.900 --> 00:15.000\n<v Abbey>Just start teaching yourself to code.\n"), "--no-index")
+    out = podkb("quote", "add", "Q", "--episode", "talk", "--start", "00:11").stdout
+    assert '"Just start teaching yourself to code." — ' in out and out.rstrip().endswith("— Abbey — 00:11")
+    out = podkb("quote", "add", "R", "--episode", "talk", "--start", "10.5").stdout  # inside a sentence: from its start
+    assert "\"Like if I didn't have that, okay. Just start teaching yourself to code.\"" in out

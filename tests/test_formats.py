@@ -288,3 +288,13 @@ def test_a_double_chevron_or_a_dash_in_a_cue_starts_a_new_unnamed_turn():
     assert [s.text for s in segments] == ["Hi, everybody, and welcome", "to the show.", "Hello there.", "Thanks.",
                                           "Glad to be here."]
     assert [s.turn for s in segments] == [0, 0, 1, 2, 2] and all(s.speaker is None for s in segments)
+
+
+def test_a_short_dialogue_and_a_cue_cut_after_a_full_stop_keep_their_speakers():
+    """From a new user's trial (issue 39): two cues, "Alice: …" and "Bob: …", each name once, kept their
+    labels in the text; ". Joan: So I did…" (a cue cut just after a full stop) lost its speaker."""
+    short = read_text(srt("Alice: The best way to learn is to teach.", "Bob: Take breaks."), ".srt").segments
+    assert [(s.speaker, s.text) for s in short] == [("Alice", "The best way to learn is to teach."),
+                                                     ("Bob", "Take breaks.")]
+    cut = read_text(srt(*LABELLED, ". Joan: So I did go to the iron yard.", "Dan: Nice."), ".srt").segments
+    assert (cut[-2].speaker, cut[-2].text) == ("Joan", "So I did go to the iron yard.")

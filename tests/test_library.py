@@ -246,7 +246,9 @@ def test_a_folder_s_notes_are_skipped_and_said_and_a_named_note_is_added(tmp_pat
     assert done.exit_code == 0, done.output
     assert [line for line in done.stderr.splitlines() if line.startswith("warning:")] == [
         f"warning: {folder}: skipped 3 notes (README.md, SOURCE.txt, notes.json): a folder's README, LICENSE, SOURCE and the "
-        "like are not transcripts; name a file to add it anyway"]
+        "like are not transcripts; name a file to add it anyway",
+        f"warning: {folder}: skipped 1 file (LICENSE) with no transcript or audio suffix (.txt, .srt, .vtt, .json, "
+        ".mp3, .wav, ...); name a file to add it anyway"]
     assert "added e249: E249" in done.stdout and done.stderr.splitlines()[-1].startswith("1 added (")
     named = CliRunner().invoke(cli, ["add", str(folder / "SOURCE.txt"), "--kb", str(kb), "--no-index"], env=env)
     assert named.exit_code == 0 and "added source" in named.stdout

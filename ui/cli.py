@@ -70,7 +70,7 @@ class Terminal:
 
         self.kb, self.quiet = kb, quiet
         self.counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
-        self.where = f"in the knowledge base at {safe(str(kb.path))}"  # said with the summary: which library
+        self.where = f"in the knowledge base at {safe(str(kb.path.absolute()))}"  # said with the summary: which library
         self.bars = Bars(quiet)
 
     def run(self, events) -> Done | None:
@@ -268,7 +268,7 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
         terminal = adding(base, base.add_events(paths, info, replace=replace, format=fmt, whisper=whisper,
                                                 index=not no_index, ray=ray), finish=False)
     if base.discard_if_empty():
-        terminal.where = f"no knowledge base made at {safe(str(base.path))}: nothing was added to it"
+        terminal.where = f"no knowledge base made at {safe(str(base.path.absolute()))}: nothing was added to it"
     terminal.finish()
 
 
@@ -306,7 +306,7 @@ def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model,
         terminal = adding(base, base.follow_events(list(sources), options=options, whisper=whisper,
                                                    index=not no_index, ray=ray), finish=False)
     if base.discard_if_empty():
-        terminal.where = f"no knowledge base made at {safe(str(base.path))}: nothing was added to it"
+        terminal.where = f"no knowledge base made at {safe(str(base.path.absolute()))}: nothing was added to it"
     terminal.finish()
 
 

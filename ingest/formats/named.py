@@ -17,7 +17,7 @@ from ..models import Segment
 
 # One to four capitalised words (a particle such as "de" or "van" between them, or a number after:
 # "Speaker 2"), then a colon and text. At most 40 characters.
-LABEL = re.compile(r"^(?P<name>(?=.{1,40}:)[A-Z][\w'’.-]*(?:[ \t]+(?:[A-Z][\w'’.-]*|\d{1,2}|de|da|del|la|le|van|"
+LABEL = re.compile(r"(?P<name>(?=.{1,40}:)[A-Z][\w'’.-]*(?:[ \t]+(?:[A-Z][\w'’.-]*|\d{1,2}|de|da|del|la|le|van|"
                    r"von|der|den|bin|al|el))*)[ \t]*:[ \t]+(?=\S)")
 CHANGE = re.compile(r"^(?:>>|-[ \t])[ \t]*")
 # Words that open a line with a colon without naming anyone.
@@ -33,14 +33,17 @@ MIN_LABELS = 4       # and the names together
 
 
 def names(texts: list[str]) -> dict[str, str]:
-    """The labels that name speakers in these cues or lines (recurring, few, not words like 'Note'), each with
-    the name it stands for: a short label and a longer one that starts with it are one person, called by
-    the longer ("Bekah" and, once, "Bekah Hawrot Weigel")."""
-    counts = Counter(match["name"] for match in map(LABEL.match, texts)
+    """The labels that name speakers in these cues or lines (recurring, few, not words like 'Note'; in a
+    short file, two or more names that open most of its cues), each with the name it stands for: a short
+    label and a longer one that starts with it are one person, called by the longer ("Bekah" and, once,
+    "Bekah Hawrot Weigel")."""
+    counts = Counter(match["name"] for match in (_label(text) for text in texts)
                      if match and match["name"].lower() not in NOT_NAMES)
     found = {name for name, n in counts.items() if n >= MIN_REPEATS}
-    if not found or len(found) > MAX_NAMES or sum(counts[name] for name in found) < max(MIN_LABELS,
-                                                                                           MIN_SHARE * len(texts)):
+    if len(counts) >= 2 and sum(counts.values()) >= 0.5 * len(texts):  # a short dialogue: "Alice: …", "Bob: …"
+        found = set(counts)
+    if not found or len(found) > MAX_NAMES or sum(counts[name] for name in found) < min(
+            max(MIN_LABELS, MIN_SHARE * len(texts)), 0.5 * len(texts)):
         return {}
     called = {name: name for name in found}
     for label in counts:
@@ -50,6 +53,15 @@ def names(texts: list[str]) -> dict[str, str]:
     return called
 
 
+_LEAD = re.compile(r"^[.,;…]+[ \t]*")  # a cue cut just after a sentence's full stop: ". Joan: So I did…"
+
+
+def _label(text: str) -> re.Match | None:
+    """The label at the start of ``text``, past stray punctuation a cue was cut with; its end is in ``text``."""
+    lead = _LEAD.match(text)
+    return LABEL.match(text, lead.end()) if lead else LABEL.match(text)
+
+
 def apply(segments: list[Segment]) -> list[Segment]:
     """Name the speakers the cues' text labels (the names leave the text), start a turn at each change of
     speaker, named or marked (``>>``), and number the turns. A segment already named keeps its name."""
@@ -57,7 +69,7 @@ def apply(segments: list[Segment]) -> list[Segment]:
     current, turn, previous, changed = None, 0, None, False
     for i, segment in enumerate(segments):
         if segment.speaker is None:
-            match = LABEL.match(segment.text)
+            match = _label(segment.text)
             marked = CHANGE.match(segment.text)
             if match and match["name"] in known:
                 segment.speaker = current = known[match["name"]]
@@ -83,7 +95,7 @@ def lines(text: str) -> list[tuple[int, str]] | None:
         return None
     turns: list[tuple[int, str]] = []
     for offset, line in found:
-        match = LABEL.match(line.strip())
+        match = _label(line.strip())
         if match and match["name"] in known or not turns:
             turns.append((offset + len(line) - len(line.lstrip()), line.strip()))
         else:
