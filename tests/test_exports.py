@@ -49,7 +49,7 @@ def test_md_escapes_what_would_start_a_list_or_heading():
 def test_csv_has_one_row_per_quote_with_times():
     rows = list(csv.DictReader(io.StringIO(export("c", QUOTES, "csv"))))
     assert [r["text"] for r in rows] == [HOSTILE.text, PLAIN.text]
-    assert rows[0]["start"] == "83.4" and rows[0]["timestamp"] == "01:23" and rows[0]["tags"] == "rest deep work"
+    assert rows[0]["start"] == "83.4" and rows[0]["timestamp"] == "01:23" and rows[0]["tags"] == "rest deep-work"
     assert rows[1]["start"] == "" and rows[1]["link"] == ""
 
 
@@ -66,7 +66,7 @@ def test_readwise_csv_has_its_header_and_location_in_seconds():
     assert rows[0]["Highlight"] == HOSTILE.text and rows[0]["Title"] == HOSTILE.episode_title
     assert rows[0]["Author"] == "Ana" and rows[0]["URL"] == HOSTILE.link
     assert rows[0]["Location"] == "83" and rows[0]["Date"] == "2026-11-23 10:00:00"
-    assert rows[0]["Note"].startswith(".rest .deep work see")
+    assert rows[0]["Note"].startswith(".rest .deep-work see")
     assert rows[1]["Location"] == ""
 
 
@@ -77,7 +77,7 @@ def test_anki_csv_has_header_lines_then_front_back_tags():
     rows = list(csv.reader(io.StringIO("\n".join(lines[4:]))))
     assert len(rows) == 2 and all(len(row) == 3 for row in rows)
     assert rows[0][0] == HOSTILE.text and "01:23" in rows[0][1] and HOSTILE.link in rows[0][1]
-    assert rows[0][2] == "podkb rest deep_work"
+    assert rows[0][2] == "podkb rest deep-work"
 
 
 def test_obsidian_has_yaml_front_matter_and_quote_callouts():
@@ -86,9 +86,9 @@ def test_obsidian_has_yaml_front_matter_and_quote_callouts():
     assert lines[0] == "---" and lines[5] == "---"
     front = dict(line.split(": ", 1) for line in lines[1:5])
     assert json.loads(front["title"]) == 'Name: "tricky"\nline'  # quoted, so YAML can't be broken out of
-    assert json.loads(front["tags"]) == ["deepwork", "rest"]  # "deep work" as an Obsidian tag: no space
+    assert json.loads(front["tags"]) == ["deep-work", "rest"]  # "deep work" as an Obsidian tag: no space
     assert "> [!quote] Show — Sleep \\[and\\]" in text
-    assert "> #rest #deepwork" in text
+    assert "> #rest #deep-work" in text
 
 
 LIVE = ("Rest %%a comment hides the rest ==highlighted== ^block-id, mail me@evil.org or www.evil.com, "
@@ -368,3 +368,15 @@ def test_the_time_a_citation_shows_quotes_the_sentence_it_cites(podkb, write):
     assert '"Just start teaching yourself to code." — ' in out and out.rstrip().endswith("— Abbey — 00:11")
     out = podkb("quote", "add", "R", "--episode", "talk", "--start", "10.5").stdout  # inside a sentence: from its start
     assert "\"Like if I didn't have that, okay. Just start teaching yourself to code.\"" in out
+
+
+def test_a_tag_is_written_the_same_in_every_format():
+    """From a new user's trial: `--tag "evil tag" --tag "#hash"` came out as '\\#evil tag \\#\\#hash' (Markdown),
+    '.evil tag .#hash' (Readwise), 'evil_tag #hash' (Anki) and '#eviltag #hash' (Obsidian)."""
+    quote = Quote(text="Rest.", episode_id="e", episode_title="T", start=1.0, tags=["evil tag", "#hash", "##"])
+    assert "\\#evil-tag \\#hash" in export("c", [quote], "markdown")
+    assert "> #evil-tag #hash" in export("c", [quote], "obsidian")
+    assert list(csv.DictReader(io.StringIO(export("c", [quote], "readwise"))))[0]["Note"] == ".evil-tag .hash"
+    assert list(csv.reader(io.StringIO(export("c", [quote], "anki").split("\n", 4)[4])))[0][2] == "podkb evil-tag hash"
+    assert list(csv.DictReader(io.StringIO(export("c", [quote], "csv"))))[0]["tags"] == "evil-tag hash"
+    assert json.loads(export("c", [quote], "json"))["quotes"][0]["tags"] == ["evil tag", "#hash", "##"]  # data

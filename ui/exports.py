@@ -74,15 +74,15 @@ def to_markdown(name: str, quotes: list[Quote], clips: Clips | None = None) -> s
             out += [">", f"> [▶ clip](<{_url(clip)}>)"]
         if quote.note:
             out += ["", md(quote.note)]
-        if quote.tags:
-            out += ["", " ".join(f"\\#{md(tag)}" for tag in quote.tags)]
+        if _tags(quote.tags):
+            out += ["", " ".join(f"\\#{md(tag)}" for tag in _tags(quote.tags))]
         out.append("")
     return "\n".join(out)
 
 
 def to_obsidian(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
     """Obsidian Markdown: YAML front matter, then each quote as a quote callout."""
-    tags = sorted({_tag(tag) for quote in quotes for tag in quote.tags} - {""})
+    tags = sorted({tag for quote in quotes for tag in _tags(quote.tags)})
     front = ["---", f"title: {json.dumps(name, ensure_ascii=False)}", f"tags: {json.dumps(tags, ensure_ascii=False)}",
              f"quotes: {len(quotes)}", "source: podkb", "---", ""]
     out = front + [f"# {md(name)}", ""]
@@ -93,7 +93,7 @@ def to_obsidian(name: str, quotes: list[Quote], clips: Clips | None = None) -> s
             out.append(f"> ![[{PurePosixPath(clip).name}]]")  # Obsidian finds an embed by its name in the vault
         if quote.note:
             out.append(f"> *{md(quote.note)}*")
-        tags = [t for t in (_tag(tag) for tag in quote.tags) if t]
+        tags = _tags(quote.tags)
         if tags:
             out.append("> " + " ".join(f"#{tag}" for tag in tags))
         out.append("")
@@ -101,8 +101,13 @@ def to_obsidian(name: str, quotes: list[Quote], clips: Clips | None = None) -> s
 
 
 def _tag(tag: str) -> str:
-    """An Obsidian tag: letters, digits, _, - and / only."""
-    return re.sub(r"[^\w/-]", "", tag)
+    """A tag as every format writes it, the same in each: its leading '#'s off, spaces made '-', and only
+    letters, digits, '_', '-' and '/' kept ("deep work" and "#deep work" are deep-work everywhere)."""
+    return re.sub(r"[^\w/-]", "", re.sub(r"\s+", "-", tag.strip().lstrip("#").strip()))
+
+
+def _tags(tags: list[str]) -> list[str]:
+    return [t for t in dict.fromkeys(_tag(tag) for tag in tags) if t]
 
 
 def cell(value, guard: str = "'"):
@@ -124,7 +129,7 @@ def _rows(quotes: list[Quote], clips: Clips | None = None) -> list[dict]:
     return [{
         "text": q.text, "episode_id": q.episode_id, "episode_title": q.episode_title, "show": q.show or "",
         "speaker": q.speaker or "", "date": q.date or "", "start": q.start, "end": q.end,
-        "timestamp": q.cited.moment, "link": q.link or "", "note": q.note, "tags": " ".join(q.tags),
+        "timestamp": q.cited.moment, "link": q.link or "", "note": q.note, "tags": " ".join(_tags(q.tags)),
         "added_at": q.added_at or "", "clip": clip or "",
     } for q, clip in _each(quotes, clips)]
 
@@ -148,7 +153,7 @@ def to_readwise(name: str, quotes: list[Quote], clips: Clips | None = None) -> s
         "Author": q.speaker or q.show or "",
         "URL": q.link or "",
         # Readwise reads ".tag" at the start of a note as a tag.
-        "Note": " ".join([*(f".{tag}" for tag in q.tags), q.note]).strip(),
+        "Note": " ".join([*(f".{tag}" for tag in _tags(q.tags)), q.note]).strip(),
         "Location": int(q.start) if q.start is not None else "",
         "Date": (q.added_at or "").replace("T", " ")[:19],
     } for q in quotes]
@@ -163,7 +168,7 @@ def to_anki(name: str, quotes: list[Quote], clips: Clips | None = None) -> str:
         "Front": _anki(q.text),
         "Back": _anki(" — ".join(part for part in (q.citation, q.link or "", q.note) if part))
                 + (f" [sound:{PurePosixPath(clip).name}]" if clip else ""),
-        "Tags": " ".join(re.sub(r"\s+", "_", tag) for tag in ["podkb", *q.tags]),
+        "Tags": " ".join(_tags(["podkb", *q.tags])),
     } for q, clip in _each(quotes, clips)]
     header = "#separator:Comma\n#html:false\n#columns:Front,Back,Tags\n#tags column:3\n"
     body = _csv(rows, ["Front", "Back", "Tags"], header=False, guard=ZWSP)  # imported into Anki, where a ' would show
