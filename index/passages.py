@@ -93,6 +93,12 @@ def runs(segments: list[Segment]) -> list[list[int]]:
     return groups
 
 
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """(begin, end) of each sentence of ``text``, as passages and their citations split them."""
+    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
+    return list(zip(starts, starts[1:] + [len(text)]))
+
+
 def _pieces(segments: list[Segment], run: list[int]) -> list[_Piece]:
     """Split a run of segments into sentences, which may span segment boundaries."""
     text, bounds = "", []
@@ -102,9 +108,7 @@ def _pieces(segments: list[Segment], run: list[int]) -> list[_Piece]:
         bounds.append(len(text))
         text += segments[i].text.strip()
     pieces = []
-    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
-    ends = starts[1:] + [len(text)]
-    for begin, end in zip(starts, ends):
+    for begin, end in sentence_bounds(text):
         sentence = text[begin:end].strip()
         if not sentence:
             continue

@@ -62,7 +62,8 @@ def resolve_model(name: str | None) -> str:
         raise BadInput(f"no package ships Whisper {name} for offline use (offline: {offline}); "
                        f"--whisper-model {hub} downloads it from the model hub (needs internet)")
     shown = one_line(name) or repr(name)
-    if name.startswith(("/", ".", "~")) or os.path.exists(name) or (os.path.sep in name and not _HUB_NAME.fullmatch(name)):
+    hub_name = _HUB_NAME.fullmatch(name)
+    if name.startswith(("/", ".", "~")) or os.path.exists(name) or (os.path.sep in name and not hub_name):
         folder = os.path.expanduser(name)
         why = None if os.path.isdir(folder) else not_regular(folder) or "a file, not a folder"
         if why is None and not_regular(os.path.join(folder, "model.bin")):
@@ -70,7 +71,7 @@ def resolve_model(name: str | None) -> str:
         if why:
             raise BadInput(f"Whisper model {shown}: {why}")
         return folder
-    if not _HUB_NAME.fullmatch(name):
+    if not hub_name:
         raise BadInput(f"Whisper model {shown} is not one: give a size ({offline}), a CTranslate2 folder, "
                        "or a model hub name such as Systran/faster-whisper-small")
     return name

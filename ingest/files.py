@@ -2,7 +2,7 @@
 
 Reading: a path a user or a feed named (a transcript, a recording, a sidecar, a model file) is read only
 when it is a regular file. A FIFO, a device or a stalled socket would block ``open`` for ever, and a
-folder is not a file; ``regular`` says which it is, in words, before anything opens it.
+folder is not a file; ``not_regular`` says which it is, in words, before anything opens it.
 
 Writing: a file podkb writes into a folder (the knowledge base, an export's clips folder, the uploads)
 is written under a unique temporary name beside its target, created exclusively (``O_EXCL``, never

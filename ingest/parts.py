@@ -23,7 +23,7 @@ from typing import Callable
 from .settings import setting
 
 COMPLETE = ".complete"  # written last into a finished folder: what it was built from
-SIZES = ".sizes.json"   # every file's size, written at unpack (after its checksum was checked) and compared at each load
+SIZES = ".sizes.json"   # every file's size: written at unpack (its checksum checked then), compared at each load
 
 
 def cache_dir() -> Path:

@@ -64,15 +64,14 @@ def _skipped(name: str, skip: set[str]) -> bool:
 
 
 class Skipped(str):
-    """Not an error: what a folder holds that is not taken (its notes), said once as a warning."""
+    """Not an error: what a folder holds that is not taken (its notes, files of no transcript or audio
+    suffix), said once as a warning."""
 
 
 # A folder's own notes, by their stem: README.txt, LICENSE, SOURCE.txt, NOTES.md, CHANGELOG.json... are about the
 # folder, not episodes. Named on the command line, such a file is still added.
 NOTES = re.compile(r"(?i)(read[ _-]?me|licen[cs]e|copying|source|sources|notes?|changelog|changes|authors|contributors|"
                    r"credits|attribution|index|manifest|metadata|checksums?|sha256sums|md5sums|todo)")
-
-
 NOTE_SUFFIXES = {".txt", ".md", ".json"}  # a subtitle file or a recording is never a note
 
 
@@ -89,8 +88,8 @@ def _some(paths: list[Path], root: Path, what: str) -> str:
 def expand(paths: Iterable[str], suffixes: set[str], skip: set[str] = frozenset()
            ) -> Iterator[tuple[str, str | None]]:
     """(path, error) for every file named, found in a folder (with one of ``suffixes``), or matched by a glob.
-    A folder's notes (README, LICENSE, SOURCE, ...: ``is_note``) are left out, and said once as (folder,
-    Skipped(...))."""
+    A folder's notes (README, LICENSE, SOURCE, ...: ``is_note``) and its files of other suffixes are left
+    out, each kind said once as (folder, Skipped(...))."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():

@@ -79,8 +79,8 @@ class KnowledgeBase:
 
     def discard_if_empty(self) -> bool:
         """After ``close``: when this open made the knowledge base and nothing was stored in it (no episode, no
-        feed followed: every file failed, a mistyped --kb), remove what it made (the folder, or the files it put in a folder that was
-        there), so that nothing is left to fill by mistake. Whether it did."""
+        feed followed: every file failed, a mistyped --kb), remove what it made (the folder, or the files it
+        put in a folder that was there), so that nothing is left to fill by mistake. Whether it did."""
         if not self.created:
             return False
         with open_store(self.path) as library:

@@ -22,6 +22,7 @@ from .ingest.store import text as _text
 from .ingest.timecode import format_timestamp
 from .ingest.timecode import utc_now as _now
 from .index.hits import Citation, ends_at, link
+from .index.passages import sentence_bounds
 
 migration = Migrations("quotes")
 MAX_NAME = 80
@@ -379,8 +380,8 @@ def quote_in_paragraph(library: Library, episode_id: str, paragraph: int, senten
         raise ValueError(f"episode {episode.id} has timestamps: quote it by --start")
     if not 1 <= paragraph <= len(segments):
         raise ValueError(f"episode {episode.id} has paragraphs ¶1 to ¶{len(segments)}, not ¶{paragraph}")
-    said = re.findall(r"\S.*?(?:[.!?…][\"'”’)\]]*(?=\s|$)|$)", segments[paragraph - 1].text)
-    said = [s.strip() for s in said if s.strip()]
+    text = segments[paragraph - 1].text
+    said = [text[a:b].strip() for a, b in sentence_bounds(text) if text[a:b].strip()]  # as the index splits it
     if not 1 <= sentence <= len(said):
         raise ValueError(f"¶{paragraph} of {episode.id} has sentences 1 to {len(said)}, not {sentence}")
     words = " ".join(said[sentence - 1:sentence - 1 + SENTENCES_AT]).split()[:MAX_QUOTE_WORDS]

@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from .. import (NO_ANSWER, SETTINGS, TRANSCRIPT_FORMATS, AddResult, AlreadySaved, Config, EpisodeInfo, KnowledgeBase,
-               NotIndexed, Query, StoreError, WhisperOptions, check_date, flag, format_timestamp, home, one_line, podcasting20,
-               said_at, store_problem)
+               NotIndexed, Query, StoreError, WhisperOptions, check_date, flag, format_timestamp, home, one_line,
+               podcasting20, said_at, store_problem)
 from ..events import Done, Outcome, Waiting
 from .exports import FORMATS as EXPORTS
 from .terminal import safe
@@ -70,7 +70,7 @@ class Terminal:
 
         self.kb, self.quiet = kb, quiet
         self.counts = {"added": 0, "replaced": 0, "unchanged": 0, "changed": 0, "failed": 0}
-        self.where = f"in the knowledge base at {safe(str(kb.path.absolute()))}"  # said with the summary: which library
+        self.where = f"in the knowledge base at {safe(str(kb.path.absolute()))}"  # which library, with the summary
         self.bars = Bars(quiet)
 
     def run(self, events) -> Done | None:
@@ -213,9 +213,8 @@ def whisper_options(fn):
     return fn
 
 
-def adding(kb: KnowledgeBase, events, finish: bool = True) -> "Terminal":
-    """Run an add or follow (its events) with its lines on the terminal; the summary, and exit 1 on any failure
-    (with ``finish``; else the caller finishes the Terminal returned)."""
+def adding(kb: KnowledgeBase, events) -> "Terminal":
+    """Run an add or follow (its events) with its lines on the terminal; ``added`` says the summary after."""
     from .. import ClusterError
 
     terminal = Terminal(kb)
@@ -228,9 +227,15 @@ def adding(kb: KnowledgeBase, events, finish: bool = True) -> "Terminal":
     except RuntimeError as error:  # the model could not be loaded
         terminal.failed(str(error))
     tell(kb)
-    if finish:
-        terminal.finish()
     return terminal
+
+
+def added(base: KnowledgeBase, terminal: "Terminal") -> None:
+    """After an add or follow has closed ``base``: a knowledge base it made and put nothing in is removed
+    (a mistyped --kb); the summary, and exit 1 on any failure."""
+    if base.discard_if_empty():
+        terminal.where = f"no knowledge base made at {safe(str(base.path.absolute()))}: nothing was added to it"
+    terminal.finish()
 
 
 def add_help() -> str:
@@ -266,10 +271,8 @@ def add(paths, title, show, speakers, url, date, media, replace, fmt, whisper_mo
                              diarize=diarize)
     with open_kb(kb, model, create=True) as base:
         terminal = adding(base, base.add_events(paths, info, replace=replace, format=fmt, whisper=whisper,
-                                                index=not no_index, ray=ray), finish=False)
-    if base.discard_if_empty():
-        terminal.where = f"no knowledge base made at {safe(str(base.path.absolute()))}: nothing was added to it"
-    terminal.finish()
+                                                index=not no_index, ray=ray))
+    added(base, terminal)
 
 
 @cli.command()
@@ -304,10 +307,8 @@ def feed(sources, limit, since, timeout, max_size, allow_private, whisper_model,
         if not sources and not base.feeds():
             raise click.UsageError("no feeds followed yet: give a feed URL or file")
         terminal = adding(base, base.follow_events(list(sources), options=options, whisper=whisper,
-                                                   index=not no_index, ray=ray), finish=False)
-    if base.discard_if_empty():
-        terminal.where = f"no knowledge base made at {safe(str(base.path.absolute()))}: nothing was added to it"
-    terminal.finish()
+                                                   index=not no_index, ray=ray))
+    added(base, terminal)
 
 
 @cli.command()

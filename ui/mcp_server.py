@@ -189,8 +189,8 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
                  "length": format_timestamp(e.duration, missing=None), "source": web_url(e.source), "audio": bool(e.media), "speakers": e.speakers}
                 for e in kb.episodes()]
 
-    @server.tool(description="Save what an episode says from `start` (to `end`, else the two sentences spoken at that moment) "
-                             "into a named quote collection, creating it if need be; `note` is kept with it. "
+    @server.tool(description="Save what an episode says from `start` (to `end`, else the two sentences spoken at "
+                             "that moment) into a named quote collection, creating it if need be; `note` is kept with it. "
                              "Refused when the server runs read-only.")
     def save_quote(collection: str, episode: str, start: float, end: float | None = None, note: str = "") -> dict:
         if read_only:

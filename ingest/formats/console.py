@@ -9,10 +9,10 @@ import re
 
 from ..models import Segment, Transcript
 from ..timecode import parse_clock
+from .named import CHANGE
 
 _TIME = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}"
 LINE = re.compile(rf"^\[({_TIME})\s*-->\s*({_TIME})\]\s?(.*)$")
-_CHANGE = re.compile(r"^(?:>>|-\s)\s*")
 
 
 def detect(text: str) -> bool:
@@ -32,7 +32,7 @@ def read(text: str) -> Transcript:
                 segments[-1].text += " " + line
             continue
         start, end, body = parse_clock(match[1]), parse_clock(match[2]), match[3].strip()
-        changed = _CHANGE.match(body)
+        changed = CHANGE.match(body)
         if changed:
             body = body[changed.end():]
             turn += 1 if segments else 0

@@ -19,7 +19,7 @@ from ..models import Segment
 # "Speaker 2"), then a colon and text. At most 40 characters.
 LABEL = re.compile(r"(?P<name>(?=.{1,40}:)[A-Z][\w'’.-]*(?:[ \t]+(?:[A-Z][\w'’.-]*|\d{1,2}|de|da|del|la|le|van|"
                    r"von|der|den|bin|al|el))*)[ \t]*:[ \t]+(?=\S)")
-CHANGE = re.compile(r"^(?:>>|-[ \t])[ \t]*")
+CHANGE = re.compile(r"^(?:>>|-\s)\s*")  # Whisper's console output marks a change so too (console.py)
 # Words that open a line with a colon without naming anyone.
 NOT_NAMES = frozenset("""note notes nb ps tip tips step warning caution update edit example examples question answer
 summary source sources link links chapter part section intro outro music applause laughter transcript
