@@ -27,7 +27,10 @@ def recognise(db: sqlite3.Connection, episode, transcript: Transcript) -> list[v
     if names:
         for segment in transcript.segments:
             segment.speaker = names.get(segment.speaker, segment.speaker)
-        transcript.voices = {names.get(label, label): v for label, v in transcript.voices.items()}
+        merged: dict[str, list] = {}
+        for label, vector in transcript.voices.items():
+            merged.setdefault(names.get(label, label), []).append(voices.unit(vector))
+        transcript.voices = {name: voices.unit(sum(found)) for name, found in merged.items()}
         episode.speakers = list(dict.fromkeys(names.get(name, name) for name in episode.speakers))
     return found
 

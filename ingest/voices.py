@@ -10,7 +10,8 @@ a guest) is then a known voice. A new episode's voices are compared with the kno
   app's Episode page says "this may be X";
 - below OFFER, the voice keeps its label.
 
-Each name goes to at most one voice of an episode, the most alike first. The thresholds come from
+Each name goes to one voice of an episode, the most alike first; to a second only when both are sure and
+alike each other (the diarizer split one person in two: bench/names_carried.py). The thresholds come from
 bench/voices.py: LibriSpeech readers heard in different chapters against other readers.
 
 Labels that a transcript or a diarizer gives ("Speaker 1", "Guest", "Unknown") are not people:
@@ -80,7 +81,8 @@ def matches(voices: dict[str, np.ndarray], known: dict[str, np.ndarray], taken: 
             ) -> list[Match]:
     """Who each of an episode's ``voices`` (label → print) may be, among the ``known`` people (name →
     print): one name per voice and one voice per name, the most alike pair first; only pairs at OFFER
-    or above. ``taken`` are names the episode already has."""
+    or above. A name can go to a second voice only when both are sure matches and surely alike each other
+    (one person the diarizer split in two). ``taken`` are names the episode already has."""
     pairs = sorted(((float(unit(v) @ k), label, name) for label, v in voices.items()
                     for name, k in known.items() if name not in taken and name != label), reverse=True)
     found, used_labels, used_names = [], set(), set(taken)
@@ -92,6 +94,13 @@ def matches(voices: dict[str, np.ndarray], known: dict[str, np.ndarray], taken: 
         found.append(Match(label, name, round(score, 3)))
         used_labels.add(label)
         used_names.add(name)
+    holders = {m.name: m.label for m in found if m.sure}
+    for score, label, name in pairs:  # a person the diarizer heard as two voices: both sure, and alike
+        if score < AUTO:
+            break
+        if label not in used_labels and name in holders and float(unit(voices[label]) @ unit(voices[holders[name]])) >= AUTO:
+            found.append(Match(label, name, round(score, 3)))
+            used_labels.add(label)
     return found
 
 

@@ -29,10 +29,10 @@ def test_generic_labels_are_told_from_names():
 
 
 def test_each_name_goes_to_one_voice_the_most_alike_first_and_weak_likeness_is_offered_not_applied():
-    a, b, c = np.eye(3, dtype=np.float32)
+    a, b, c, d = np.eye(4, dtype=np.float32)
     known = {"Ana": a, "Ben": b}
-    near_a = voices.unit(a + 0.1 * c)                 # cosine 0.995: sure
-    also_a = voices.unit(a + 0.3 * b + 0.9 * c)       # closer to nobody but a, yet not sure
+    near_a = voices.unit(a + 0.3 * d)                 # cosine 0.96: sure
+    also_a = voices.unit(a + 0.3 * b + 0.9 * c)       # 0.73 with Ana, closer to nobody else; 0.69 with near_a
     found = {m.label: m for m in voices.matches({"Speaker 1": near_a, "Speaker 2": also_a}, known)}
     assert found["Speaker 1"].name == "Ana" and found["Speaker 1"].sure
     assert "Speaker 2" not in found or found["Speaker 2"].name != "Ana"   # Ana is taken by the likelier voice
@@ -41,6 +41,21 @@ def test_each_name_goes_to_one_voice_the_most_alike_first_and_weak_likeness_is_o
     assert offer.name == "Ana" and not offer.sure and voices.OFFER <= offer.score < voices.AUTO
     assert voices.matches({"Speaker 4": c}, known) == []                  # alike nobody
     assert voices.matches({"Speaker 1": near_a}, known, taken={"Ana"}) == []
+
+
+def test_a_person_the_diarizer_heard_as_two_voices_gets_the_name_twice_but_two_people_never_do():
+    """AMI's trn09 (bench/names_carried.py): one woman found as four voices, each a sure match for her name;
+    before, only the likeliest was named. A second voice takes a name only when it is sure and alike the
+    voice that has it; unlike voices (two people), each sure of the same name, share nothing."""
+    a, b, c, d = np.eye(4, dtype=np.float32)
+    known = {"Ana": a, "Ben": b}
+    one = voices.unit(a + 0.3 * c)            # cosine 0.96 with Ana
+    other = voices.unit(a + 0.3 * c + 0.4 * d)  # 0.89 with Ana, 0.93 with the first voice
+    found = voices.matches({"Speaker 1": one, "Speaker 2": other}, known)
+    assert [(m.label, m.name, m.sure) for m in found] == [("Speaker 1", "Ana", True), ("Speaker 2", "Ana", True)]
+    left, right = voices.unit(a + 0.9 * c), voices.unit(a + 0.9 * d)  # each 0.74 with Ana, 0.55 with each other
+    found = voices.matches({"Speaker 1": left, "Speaker 2": right}, known)
+    assert [m.name for m in found] == ["Ana"]
 
 
 def test_people_leaves_out_labels_and_averages_a_persons_episodes():
