@@ -4,11 +4,12 @@ TextTiling with sentence vectors: at every gap between sentences, the similarity
 sentences before to the WINDOW after (their mean vectors); where that similarity dips deepest, the
 subject changes. A gap is a boundary when its depth (how far it dips below the peaks on each side)
 stands out from the episode's gaps (mean plus CUTOFF standard deviations), and chapters last at
-least MIN_SECONDS (or MIN_SENTENCES, untimed). Each chapter is titled by the phrases it says often
-and the rest of the episode seldom (tf·idf over the episode's chapters, one to three words, none
-starting or ending on a function word), else by its most central sentence (nearest its mean
-vector) cut to a few words: extractive, no language model. A promo, a sponsor read or the credits
-(spans.promo) never names a chapter.
+least MIN_SECONDS (or MIN_SENTENCES, untimed). Each chapter is titled by a clause of its own: of the
+clauses that hold the phrases it says often and the rest of the episode seldom (tf·idf over the
+episode's chapters, one to three words, none starting or ending on a function word), the one nearest
+its centre, fillers and function words cut from its ends (``_title``); else by that phrase alone, else
+by its most central sentence cut to a few words: extractive, no language model. A promo, a sponsor
+read or the credits (spans.promo) never names a chapter.
 
 A publisher's chapters (a feed's <podcast:chapters>, yt-dlp's info) are kept as they are and
 preferred; these are found when an episode is indexed, and replaced when it is indexed again.
@@ -70,7 +71,7 @@ def find(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) ->
     phrases = _keyphrases([" ".join(talk[a:b]) for a, b in spans])
     chapters = []
     for (a, b), named in zip(spans, phrases):
-        title = ", ".join(named) if len(named) >= 2 else _title(sentences[a:b], vectors[a:b])
+        title = _title(sentences[a:b], vectors[a:b], named)
         text, start, segment = sentences[a]
         chapters.append(Chapter(start=start if timed else None, title=title[:1].upper() + title[1:], source="found",
                                 paragraph=None if timed else segment))
@@ -137,7 +138,82 @@ def _keyphrases(texts: list[str], most: int = 3) -> list[list[str]]:
     return out
 
 
-def _title(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) -> str:
+_LEAD = ("yeah", "yes", "so", "and", "but", "um", "uh", "well", "right", "okay", "ok", "oh", "now", "then", "like", "just",
+         "really", "actually", "basically", "literally", "also", "even", "because", "cause", "or", "you know",
+         "i mean", "i think", "i guess", "i feel like", "kind of", "sort of", "you see", "of course", "and then",
+         "it's like", "it was like", "that's", "there's", "is", "was", "to", "that", "which", "who", "where", "when",
+         "if", "as", "how", "why", "what", "maybe", "perhaps", "almost", "correction", "sorry", "not", "anyway")
+_TAIL = _PLAIN | {"a", "an", "the", "of", "to", "for", "in", "on", "at", "by", "with", "from", "and", "or", "but",
+                  "is", "are", "was", "were", "be", "been", "it", "this", "that", "my", "your", "our", "their", "his",
+                  "her", "its", "than", "as", "into", "about", "like", "just", "really", "so", "very", "already",
+                  "again", "anyway", "sometimes", "though", "there", "here", "too", "either", "yet"}
+_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've", "you", "you're", "you've", "he",
+                     "he's", "she", "she's", "they", "they're", "it", "it's", "me", "my"})
+_AUXILIARY = frozenset({"is", "are", "was", "were", "do", "does", "did", "have", "has", "had", "can", "could", "would",
+                        "should", "will", "am", "be", "been", "being", "get", "got"})
+_PREPOSITION = frozenset({"in", "with", "on", "at", "for", "from", "by", "of", "about", "into", "through", "to", "over"})
+_FILLER = re.compile(r"\b(?:um|uh|you know|i mean|kind of|sort of|like,|gonna|wanna)\b", re.IGNORECASE)
+_CLAUSES = re.compile(r"[,;:!?.…()\"“”]|\s[-–—]+\s|\s(?=(?:and|but|because|so|which|when|while|although|though|"
+                      r"since|whereas|unless|or|if)\s)", re.IGNORECASE)
+TITLE_MIN, TITLE_MAX = 2, 8  # words in a title
+
+
+def _title(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray, named: list[str] = ()) -> str:
+    """A short phrase from the chapter's own words: the clause, among its sentences', that holds its
+    keyphrases (``named``, best first) and lies nearest its centre, cut of the fillers, conjunctions and
+    function words at either end (a title neither starts "I was like" nor ends "for lack of"); never from a
+    promo. With no clause fit to be a title, the chapter's best keyphrase alone, else its most central
+    sentence cut to a few words."""
+    centre = vectors.mean(axis=0)
+    central = vectors @ centre / max(1e-9, float(np.linalg.norm(centre)))
+    keys = [k.lower() for k in named]
+    best, best_score = None, -math.inf
+    for i, (text, _, _) in enumerate(sentences):
+        if promo(text):
+            continue
+        for clause in _CLAUSES.split(text):
+            words = _trimmed(clause.split())
+            if (not TITLE_MIN <= len(words) <= TITLE_MAX or _FILLER.search(" ".join(words))
+                    or words[0].lower().strip("'’") in _AUXILIARY):
+                continue
+            lower = " ".join(w.lower().strip("'’") for w in words)
+            held = [k for k in keys if re.search(rf"\b{re.escape(k)}\b", lower)]
+            if not held:
+                continue
+            score = float(central[i]) + sum(1.0 / (1 + keys.index(k)) for k in held)
+            score -= 0.6 * (words[0].lower() in _PERSON) + 0.3 * (words[0].lower() in _PREPOSITION)
+            score -= 0.05 * abs(len(words) - 5)
+            if score > best_score:
+                best, best_score = words, score
+    if best is not None:
+        title = " ".join(best)
+    elif named and (" " in named[0] or named[0][:1].isupper()):
+        title = named[0]
+    else:
+        title = _central(sentences, vectors)
+    title = title.strip(" ,;:-–—\"'“”")
+    return title[:1].upper() + title[1:120]
+
+
+def _trimmed(words: list[str]) -> list[str]:
+    """``words`` without the fillers, conjunctions and discourse words at their front, nor the function
+    words at their end."""
+    words = [w.strip("\"“”()") for w in words if w.strip("\"“”()-–—") and not w.startswith("[")]
+    words = [w for i, w in enumerate(words) if i == 0 or w.lower() != words[i - 1].lower()]  # "it's it's"
+    changed = True
+    while changed and words:
+        changed = False
+        for lead in sorted(_LEAD, key=lambda x: -len(x.split())):
+            size = len(lead.split())
+            if len(words) > size and " ".join(w.lower().strip(",.!?") for w in words[:size]) == lead:
+                words, changed = words[size:], True
+                break
+    while words and words[-1].lower().strip(",.!?'’") in _TAIL:
+        words = words[:-1]
+    return words
+
+
+def _central(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) -> str:
     """The chapter's most central sentence, cut to a few words, fillers left off its front."""
     centre = vectors.mean(axis=0)
     ranked = sorted(range(len(sentences)), key=lambda i: -float(vectors[i] @ centre))

@@ -134,6 +134,12 @@ def test_an_episode_talking_about_several_things_gets_chapters_where_the_subject
     assert len(starts) >= 5 and starts == sorted(starts) and starts[0] < 60
     assert all(b - a >= 240 for a, b in zip(starts, starts[1:]))  # none shorter than 4 minutes
     assert all(c["title"].strip() for c in data["chapters"])
+    # titled by a clause of the chapter's own words, not a list of keywords (issue 39)
+    said = " ".join(s["text"] for s in json.loads(podkb("show", "fastbook", "--json").stdout)["segments"]).lower()
+    for chapter in data["chapters"]:
+        title = chapter["title"]
+        assert title.count(",") < 2 and 2 <= len(title.split()) <= 9, title
+        assert " ".join(title.lower().rstrip("…").split()[:3]) in " ".join(said.split()), title
     untimed = podkb("chapters", "fastai-lesson-8").stdout.splitlines()[1:]
     assert untimed and all(line.strip().startswith("¶") for line in untimed)
     assert json.loads(podkb("chapters", "fastai-lesson-8", "--json").stdout)["chapters"] == []  # no times to give
