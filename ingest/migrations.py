@@ -178,3 +178,12 @@ def m005_voices(db):
         )"""
     )
     db.execute("CREATE INDEX voices_by_episode ON voices (episode_id, speaker)")
+
+
+@migration
+def m006_found_chapters_titled_again(db):
+    """Chapters podkb found are titled by a clause of their own words now, not a list of keyphrases
+    (index/chapters.py): forget the found ones, which are found and titled again from the stored sentence
+    vectors when an episode's chapters are next asked for. Published chapters, and the ones a user edited
+    (stored as published), stay."""
+    db.execute("DELETE FROM chapters WHERE source = 'found'")

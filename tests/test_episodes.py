@@ -125,7 +125,7 @@ def test_a_folder_takes_titles_dates_and_chapters_from_its_side_files(podkb, tmp
                                                          {"startTime": 55.5, "title": "Cities and rents"}]}
 
 
-def test_an_episode_talking_about_several_things_gets_chapters_where_the_subject_changes(podkb):
+def test_an_episode_talking_about_several_things_gets_chapters_where_the_subject_changes(podkb, kb):
     podkb("add", TRANSCRIPTS)
     out = podkb("chapters", "fastbook")
     assert "found from the talk" in out.stdout
@@ -140,6 +140,14 @@ def test_an_episode_talking_about_several_things_gets_chapters_where_the_subject
         title = chapter["title"]
         assert title.count(",") < 2 and 2 <= len(title.split()) <= 9, title
         assert " ".join(title.lower().rstrip("…").split()[:3]) in " ".join(said.split()), title
+    # a knowledge base made before: its found chapters' keyword titles are found and titled again
+    import sqlite3
+
+    with sqlite3.connect(kb / "podkb.db") as db:
+        db.execute("UPDATE chapters SET title = 'Jeremy Howard, FAST Book, Weights' WHERE source = 'found'")
+        db.execute("DELETE FROM migrations WHERE name = 'ingest:m006_found_chapters_titled_again'")
+    again = json.loads(podkb("chapters", "fastbook", "--json").stdout)
+    assert [c["title"] for c in again["chapters"]] == [c["title"] for c in data["chapters"]]
     untimed = podkb("chapters", "fastai-lesson-8").stdout.splitlines()[1:]
     assert untimed and all(line.strip().startswith("¶") for line in untimed)
     assert json.loads(podkb("chapters", "fastai-lesson-8", "--json").stdout)["chapters"] == []  # no times to give
