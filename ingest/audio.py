@@ -200,7 +200,7 @@ def default() -> Transcriber:
 
 class _Hearing:
     """``diarize.hear`` in a worker thread, started as the audio is decoded so that it runs beside Whisper
-    (which leaves about a third of 2 cores idle: bench/diarize.py); ``given`` waits for it, passing its
+    (which keeps about 1.5 of 2 cores busy: bench/RESULTS.md, issue 39); ``given`` waits for it, passing its
     progress on as "finding speakers" events, then gives its speakers to the transcript."""
 
     def __init__(self, audio, diarizer: Diarizer, name: str):
