@@ -174,14 +174,14 @@ GAP = 0.3  # seconds of silence between turns
 
 def conversation(folder: Path, readers: tuple[str, ...], turns: int = 4) -> tuple[Path, list]:
     """A WAV of LibriSpeech readers taking turns (each reader's files in order, round robin), and its
-    reference turns: where each file was placed."""
+    reference turns: where each file was placed. A reader is "READER", or "READER-CHAPTER" for one chapter."""
     import csv
 
     import soundfile
 
     with (LIBRISPEECH / "MANIFEST.tsv").open() as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    files = {r: [row["file"] for row in rows if row["reader"] == r][:turns] for r in readers}
+    files = {r: [row["file"] for row in rows if row["file"].startswith(r + "-")][:turns] for r in readers}
     pieces, reference, at = [], [], 0.0
     for n in range(turns):
         for reader in readers:

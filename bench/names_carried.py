@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from diarize import FRAME, conversation, rttm  # noqa: E402
+from diarize import FRAME, conversation, rttm, scored  # noqa: E402
 
 VERBOSE = os.environ.get("VERBOSE")
 PAIRS = [  # (first recording's readers, second's): the first reader of each is heard in both, in other chapters
@@ -39,37 +39,20 @@ PAIRS = [  # (first recording's readers, second's): the first reader of each is 
 
 
 def librispeech_pair(folder: Path, first, second):
-    """Two conversations as bench/diarize.py builds them, a reader chosen by "READER" or "READER-CHAPTER"."""
-    import diarize
-
-    rows = diarize.LIBRISPEECH / "MANIFEST.tsv"
-    import csv
-
-    with rows.open() as f:
-        manifest = list(csv.DictReader(f, delimiter="\t"))
-    built = []
-    for readers in (first, second):
-        chosen = {r: [m["file"] for m in manifest if m["file"].startswith(r + "-")] for r in readers}
-        built.append(turns_of(folder, readers, chosen))
-    return built
+    """The two conversations, as bench/diarize.py builds them, each reader called "Reader N" (a bare number
+    reads as a label, not a person)."""
+    return [(wav, [(start, end, "Reader " + who.split("-")[0]) for start, end, who in reference])
+            for wav, reference in (conversation(folder, readers) for readers in (first, second))]
 
 
-def turns_of(folder: Path, readers, chosen):
-    import soundfile
-
-    pieces, reference, at = [], [], 0.0
-    for n in range(max(len(v) for v in chosen.values())):
-        for reader in readers:
-            if n < len(chosen[reader]):
-                samples, rate = soundfile.read(str(Path(__file__).resolve().parent.parent / "tests/audio/librispeech" /
-                                                   chosen[reader][n]), dtype="float32")
-                who = "Reader " + reader.split("-")[0]  # a bare number reads as a label, not a person
-                reference.append((at, at + len(samples) / rate, who))
-                pieces += [samples, np.zeros(int(0.3 * rate), dtype=np.float32)]
-                at += len(samples) / rate + 0.3
-    wav = folder / f"librispeech-{'-'.join(readers)}.wav"
-    soundfile.write(str(wav), np.concatenate(pieces), 16000)
-    return wav, reference
+def heard_by(stored, reference) -> dict[str, dict[str, float]]:
+    """For each stored speaker, the seconds of each reference speaker its segments overlap."""
+    found: dict[str, dict[str, float]] = {}
+    for start, end, speaker in stored:
+        for who, seconds in overlap(reference, start, end).items():
+            found.setdefault(speaker, {}).setdefault(who, 0.0)
+            found[speaker][who] += seconds
+    return found
 
 
 def overlap(turns, start, end) -> dict[str, float]:
@@ -81,22 +64,16 @@ def overlap(turns, start, end) -> dict[str, float]:
     return found
 
 
-def trial(tmp: Path, first, second, scored: float | None, transcriber) -> dict:
+def trial(tmp: Path, first, second, seconds: float | None, transcriber) -> dict:
     from podkb import KnowledgeBase
 
     (wav_a, ref_a), (wav_b, ref_b) = first, second
-    if scored:
-        ref_a = [(s, min(e, scored), w) for s, e, w in ref_a if s < scored]
-        ref_b = [(s, min(e, scored), w) for s, e, w in ref_b if s < scored]
+    ref_a, ref_b = scored(ref_a, seconds), scored(ref_b, seconds)
     with KnowledgeBase(tmp / f"kb-{wav_a.stem}-{wav_b.stem}") as kb:
         [a] = kb.add([str(wav_a)], transcriber=transcriber, index=False)
         episode_a = a.result.episode.id
-        found: dict[str, dict[str, float]] = {}
-        for s in kb.segments(episode_a):
-            if s.speaker and s.start is not None:
-                for who, seconds in overlap(ref_a, s.start, s.end).items():
-                    found.setdefault(s.speaker, {}).setdefault(who, 0.0)
-                    found[s.speaker][who] += seconds
+        found = heard_by([(s.start, s.end, s.speaker) for s in kb.segments(episode_a)
+                          if s.speaker and s.start is not None], ref_a)
         named = {}
         for label, by in sorted(found.items(), key=lambda kv: -max(kv[1].values())):
             who = max(by, key=by.get)
@@ -107,16 +84,7 @@ def trial(tmp: Path, first, second, scored: float | None, transcriber) -> dict:
         [b] = kb.add([str(wav_b)], transcriber=transcriber, index=False)
         episode_b = b.result.episode.id
         stored = [(s.start, s.end, s.speaker or "") for s in kb.segments(episode_b) if s.start is not None]
-        voices_a = {h.voice.speaker: h.voice.print for p in kb.voices(episode_a) for h in p.heard}
-        owners: dict[str, dict[str, float]] = {}
-        for p in kb.voices(episode_b):
-            for h in p.heard:
-                owners[h.voice.speaker] = {}
-        stored = [(s.start, s.end, s.speaker or "") for s in kb.segments(episode_b) if s.start is not None]
-        for s, e, w in stored:
-            for who, sec in overlap(ref_b, s, e).items():
-                owners.setdefault(w, {}).setdefault(who, 0.0)
-                owners[w][who] += sec
+        owners = heard_by(stored, ref_b)
         if VERBOSE:
             for label, by in owners.items():
                 print(f"  {wav_b.stem} {label}: {({k: round(v, 1) for k, v in by.items()})}", file=sys.stderr)

@@ -138,15 +138,14 @@ def _keyphrases(texts: list[str], most: int = 3) -> list[list[str]]:
     return out
 
 
-_LEAD = ("yeah", "yes", "so", "and", "but", "um", "uh", "well", "right", "okay", "ok", "oh", "now", "then", "like", "just",
-         "really", "actually", "basically", "literally", "also", "even", "because", "cause", "or", "you know",
-         "i mean", "i think", "i guess", "i feel like", "kind of", "sort of", "you see", "of course", "and then",
-         "it's like", "it was like", "that's", "there's", "is", "was", "to", "that", "which", "who", "where", "when",
-         "if", "as", "how", "why", "what", "maybe", "perhaps", "almost", "correction", "sorry", "not", "anyway")
-_TAIL = _PLAIN | {"a", "an", "the", "of", "to", "for", "in", "on", "at", "by", "with", "from", "and", "or", "but",
-                  "is", "are", "was", "were", "be", "been", "it", "this", "that", "my", "your", "our", "their", "his",
-                  "her", "its", "than", "as", "into", "about", "like", "just", "really", "so", "very", "already",
-                  "again", "anyway", "sometimes", "though", "there", "here", "too", "either", "yet"}
+# Words a title does not start with, longest first ("and then" is cut before "and").
+_LEAD = tuple(sorted((
+    "yeah", "yes", "so", "and", "but", "um", "uh", "well", "right", "okay", "ok", "oh", "now", "then", "like", "just",
+    "really", "actually", "basically", "literally", "also", "even", "because", "cause", "or", "you know", "i mean",
+    "i think", "i guess", "i feel like", "kind of", "sort of", "you see", "of course", "and then", "it's like",
+    "it was like", "that's", "there's", "is", "was", "to", "that", "which", "who", "where", "when", "if", "as", "how",
+    "why", "what", "maybe", "perhaps", "almost", "correction", "sorry", "not", "anyway"), key=lambda lead: -len(lead.split())))
+_TAIL = _PLAIN | {"already", "anyway", "either", "sometimes"}  # words a title does not end on
 _PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've", "you", "you're", "you've", "he",
                      "he's", "she", "she's", "they", "they're", "it", "it's", "me", "my"})
 _AUXILIARY = frozenset({"is", "are", "was", "were", "do", "does", "did", "have", "has", "had", "can", "could", "would",
@@ -203,7 +202,7 @@ def _trimmed(words: list[str]) -> list[str]:
     changed = True
     while changed and words:
         changed = False
-        for lead in sorted(_LEAD, key=lambda x: -len(x.split())):
+        for lead in _LEAD:
             size = len(lead.split())
             if len(words) > size and " ".join(w.lower().strip(",.!?") for w in words[:size]) == lead:
                 words, changed = words[size:], True

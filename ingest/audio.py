@@ -168,10 +168,10 @@ class WhisperTranscriber(Transcriber):
         if total < 0.1:
             raise BadInput("no audio in the file (0 s)")
         model = self.model()
-        diarizer = self.diarizer
+        diarizer, speakers = self.diarizer, None
         if diarizer is not None:
             vad.shared()  # Whisper's speech probabilities serve the diarizer too
-        speakers = _Hearing(audio, diarizer, name) if diarizer is not None else None  # beside Whisper, from now
+            speakers = _Hearing(audio, diarizer, name)  # beside Whisper, from now
         yield Transcribing(name, 0.0, total)  # started: batched decoding yields its first segment only when a batch is done
         options = dict(language=self.options.language, word_timestamps=True, vad_filter=True)
         if self.batched:
@@ -207,6 +207,7 @@ class _Hearing:
         import queue
         import threading
 
+        self.name = name
         self.heard: queue.SimpleQueue = queue.SimpleQueue()
         self.result: list = []
         self.worker = threading.Thread(target=self._work, args=(audio, diarizer), name=f"podkb-diarize-{name}",
@@ -222,7 +223,7 @@ class _Hearing:
             self.heard.put(None)
 
     def given(self, transcript: Transcript, total: float) -> Generator[Transcribing, None, Transcript]:
-        name = self.worker.name.removeprefix("podkb-diarize-")
+        name = self.name
         yield Transcribing(name, 0.0, total, "finding speakers")
         while (at := self.heard.get()) is not None:
             if at < total:

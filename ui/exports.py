@@ -74,8 +74,9 @@ def to_markdown(name: str, quotes: list[Quote], clips: Clips | None = None) -> s
             out += [">", f"> [▶ clip](<{_url(clip)}>)"]
         if quote.note:
             out += ["", md(quote.note)]
-        if _tags(quote.tags):
-            out += ["", " ".join(f"\\#{md(tag)}" for tag in _tags(quote.tags))]
+        tags = _tags(quote.tags)
+        if tags:
+            out += ["", " ".join(f"\\#{md(tag)}" for tag in tags)]
         out.append("")
     return "\n".join(out)
 
