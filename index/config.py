@@ -25,6 +25,8 @@ class Config:
     switch_size: int = 100_000
     # IVF lists visited per query: recall@10 against exact search stays >= 0.95 (bench/search.py).
     nprobe: int = 64
+    # The language model that writes ask's answer in prose (podkb/written.py), as llm names it; "" for none.
+    llm: str = ""
 
     def __post_init__(self):
         for name in ("dense_weight", "sentence_weight", "host_penalty"):

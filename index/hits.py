@@ -53,6 +53,21 @@ class Citation:
         return self.format()
 
 
+class CitedAt:
+    """Anything with a ``cited`` moment (a key point, a span a language model was given): its citation as
+    text and its link that plays from there."""
+
+    cited: Citation
+
+    @property
+    def citation(self) -> str:
+        return self.cited.format()
+
+    @property
+    def link(self) -> str | None:
+        return self.cited.link
+
+
 @dataclass(frozen=True)
 class Hit:
     """One answer to a search: a passage, or a stretch of neighbouring ones, cited at the moment of its

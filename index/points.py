@@ -30,7 +30,7 @@ from ..ingest.dedup import shingles as shingles_of
 
 from . import spans as shapes
 from .highlight import _paragraph, said_of
-from .hits import Citation, Hit, ends_at
+from .hits import Citation, CitedAt, Hit, ends_at
 from .judge import Judge
 from .query import Filters, Query
 from .ranking import search
@@ -54,7 +54,7 @@ NO_ANSWER = "Nothing in this library answers that well; the nearest passages are
 
 
 @dataclass(frozen=True)
-class Point:
+class Point(CitedAt):
     """An answer span of a hit, cited at its own moment and speaker; where it is from is the hit's."""
 
     text: str
@@ -76,14 +76,6 @@ class Point:
         paragraph = self.paragraph if self.paragraph is not None else hit.paragraph
         return Citation(hit.show, hit.episode_title, self.speaker, self.start,
                         paragraph if self.start is None else None, hit.url)
-
-    @property
-    def citation(self) -> str:
-        return self.cited.format()
-
-    @property
-    def link(self) -> str | None:
-        return self.cited.link
 
     def to_dict(self) -> dict:
         return {"text": self.text, "episode_id": self.episode_id, "episode_title": self.episode_title,

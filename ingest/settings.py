@@ -50,6 +50,9 @@ SETTINGS = {
                                                       "per GPU, else per CPU)"),
     "judge": Setting("PODKB_JUDGE", "all-mpnet-base-v2", "the model that judges ask's answer spans again; 0 for "
                                                          "none (default: all-mpnet-base-v2, when installed)"),
+    "llm": Setting("PODKB_LLM", None, "the language model (as llm names it) that writes ask's answer with "
+                                      "citations when --llm is not given and none is saved with 'podkb config llm'"),
+    "llm_timeout": Setting("PODKB_LLM_TIMEOUT", "60", "seconds to wait for the language model's next words"),
     "cache": Setting("PODKB_CACHE", None, "where unpacked models and measurements are kept (default: "
                                           "$XDG_CACHE_HOME/podkb, else ~/.cache/podkb)"),
     "debug": Setting("PODKB_DEBUG", "0", "1: show a store error's traceback instead of its one line"),

@@ -54,6 +54,8 @@ _FACE = {  # name: (module under podkb, its name there)
     "Config": ("index.config", "Config"),
     "Reranker": ("index.rerank", "CrossEncoderReranker"),
     "Quote": ("quotes", "Quote"),
+    "Written": ("written", "Written"),
+    "Writing": ("written", "Writing"),
     "Info": ("info", "Info"),
     "Renamed": ("ingest.voices", "Renamed"),
     # Its errors

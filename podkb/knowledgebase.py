@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .index import Answer, Filters, Hit, SyncReport
     from .index.chapters import Chapter
     from .ingest.voices import Person
+    from .written import Writing
 
 
 class KnowledgeBase:
@@ -257,6 +258,27 @@ class KnowledgeBase:
     def ask(self, question: str, k: int = 5, **options) -> Answer:
         """Key points that answer ``question`` (distinct, each cited), then the hits (an ``index.Answer``)."""
         return done(self.ask_events(question, k, **options)).result
+
+    def llm(self, option: str | None = None) -> str | None:
+        """The language model that writes answers: ``option``, else the one saved with the knowledge base
+        (``podkb config llm``), else $PODKB_LLM; None for none ("none", "off", "0" and "" say none)."""
+        from .ingest.settings import setting
+
+        chosen = setting("llm", option, self.config.llm or None)
+        return None if (chosen or "").strip().lower() in ("", "none", "off", "0") else chosen.strip()
+
+    def write(self, answer: Answer, llm: str | None = None, timeout: float | None = None) -> Writing:
+        """``answer`` written in prose by a language model (``llm``, else ``self.llm()``), every sentence citing
+        ask's spans, as a ``written.Writing``: iterate it for the text as it streams; its ``written`` is then
+        the checked answer. No model is called when the library has no answer, and none is chosen unless
+        one was named or saved (ValueError)."""
+        from .ingest.settings import setting
+        from .written import Writing
+
+        model = self.llm(llm)
+        if model is None:
+            raise ValueError("no language model chosen: --llm MODEL, 'podkb config llm MODEL' or $PODKB_LLM")
+        return Writing(answer, model, float(timeout or setting("llm_timeout")))
 
     # Writing
 

@@ -23,6 +23,7 @@ MODEL_HELP = ("Embedding model: a sentence-transformers name or folder, or py:mo
 
 
 
+AROUND = 60  # seconds of an episode 'podkb show --at' shows after the moment
 KB_HELP = "Knowledge base folder (default: $PODKB_HOME, else the user's app folder)."
 
 
@@ -380,8 +381,11 @@ def episodes(as_json, kb):
 @cli.command()
 @click.argument("episode")
 @click.option("--json", "as_json", is_flag=True, help="Output JSON: {episode, segments}.")
+@click.option("--at", "at", metavar="TIME", callback=lambda ctx, param, value: None if value is None else clock(value),
+              help="Only the moment TIME (seconds or [HH:]MM:SS, as a citation writes it): from the segment "
+                   f"before it to {AROUND} seconds after.")
 @kb_option
-def show(episode, as_json, kb):
+def show(episode, as_json, at, kb):
     """Show one episode's segments with their times and speakers.
 
     EPISODE is an episode id, or the start of one.
@@ -389,6 +393,13 @@ def show(episode, as_json, kb):
     with open_kb(kb) as base:
         found = find_episode(base, episode)
         segments = base.segments(found.id)
+    if at is not None:
+        timed = [i for i, s in enumerate(segments) if s.start is not None]
+        if not timed:
+            raise click.ClickException(f"{found.id} has no times; its paragraphs are cited as ¶N")
+        first = max([i for i in timed if segments[i].start <= at] or [timed[0]])
+        segments = [s for i, s in enumerate(segments) if i >= max(0, first - 1)
+                    and (s.start is None or s.start <= at + AROUND)]
     if as_json:
         payload = {"episode": found.to_dict(), "segments": [s.to_dict() for s in segments]}
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -661,31 +672,47 @@ def search(query, k, as_json, mode, fusion, show, episode, speaker, date_from, d
 @click.argument("question")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of hits below the points.")
 @click.option("--points", default=5, show_default=True, type=click.IntRange(1, 10), help="Most key points.")
-@click.option("--json", "as_json", is_flag=True, help="Output JSON: {question, answered, confidence, points, hits}.")
+@click.option("--json", "as_json", is_flag=True, help="Output JSON: {question, answered, confidence, points, hits}, "
+                                                      "and `written` with --llm.")
+@click.option("--llm", "llm", metavar="MODEL",
+              help="Have this language model write the answer from the key points, every sentence cited: any model "
+                   "`llm models` lists (an OpenAI-compatible server in llm's extra-openai-models.yaml, "
+                   "ollama/NAME, a hosted model). Default: 'podkb config llm', else $PODKB_LLM; 'none' for none.")
 @filter_options
 @click.option("--model", help=MODEL_HELP)
 @kb_option
-def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to, model, kb):
+def ask(question, k, points, as_json, llm, show, episode, speaker, date_from, date_to, model, kb):
     """Answer QUESTION with key points: distinct answers, each cited at its moment, then the hits.
 
     Extractive and offline: each point is what someone said, never a question,
     and each comes from a different moment. When nothing in the library answers it
-    well, it says so and shows the nearest passages instead.
+    well, it says so and shows the nearest passages instead. With --llm (or a saved
+    'podkb config llm'), that model writes the answer from the points, each sentence
+    citing them as [1], [2]; citations are checked, and any failure is one line
+    followed by the key points.
     """
     with open_kb(kb, model) as base:
         filters = make_filters(base, show, episode, speaker, date_from, date_to)
         result = found(base, base.ask_events(question, k=k, points=points, filters=filters), quiet=as_json)
         filled = bool(result.hits) or has_episodes(base, kb)
+        writing = base.write(result, llm) if base.llm(llm) and result.hits else None
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        payload = result.to_dict()
+        if writing is not None:
+            payload["written"] = writing.run().to_dict()
+            if writing.written.error:
+                click.echo(f"warning: language model {safe(writing.written.error)}", err=True)
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     if not result.hits:
         if filled:
             click.echo("No passages found. Try other words or fewer filters.", err=True)
         return
+    color = sys.stdout.isatty()
+    if writing is not None and written_text(writing, color):
+        return
     from .render import hit_text, point_text
 
-    color = sys.stdout.isatty()
     if not result.answered:
         click.echo(NO_ANSWER + "\n")
     elif result.points:
@@ -694,6 +721,41 @@ def ask(question, k, points, as_json, show, episode, speaker, date_from, date_to
     heading = "Hits" if result.answered else "Nearest passages"
     click.echo(click.style(heading, bold=True) if color else heading)
     click.echo("\n\n".join(hit_text(n, hit, color) for n, hit in enumerate(result.hits, 1)))
+
+
+def written_text(writing, color: bool) -> bool:
+    """Stream a language model's answer, then its check and its numbered sources; False (after one line on
+    stderr) when it wrote nothing, so that the key points are shown as if no model were set."""
+    from .render import source_text
+
+    written = writing.written
+    if written.skipped:
+        click.echo(f"note: {safe(writing.model)} was not asked: {written.skipped}", err=True)
+        return False
+    heading = f"Answer (written by {safe(writing.model)} from the sources below)"
+    started = False
+    for chunk in writing:
+        if not started:  # the heading once the model answers: a failure before it is one line alone
+            click.echo(click.style(heading, bold=True) if color else heading)
+        started = True
+        click.echo(safe(chunk, keep_newlines=True), nl=False)
+    if started:
+        click.echo()
+    if written.error:
+        click.echo(f"warning: language model {safe(written.error)}; the key points follow", err=True)
+        if started:
+            click.echo()
+        return False
+    unchecked = [s for s in written.sentences if not s.verified]
+    if unchecked:
+        click.echo(f"\nUnverified: {len(unchecked)} of {len(written.sentences)} sentences")
+        for sentence in unchecked:
+            click.echo(f"  “{safe(sentence.text)}”: {'; '.join(sentence.problems)}")
+    else:
+        click.echo(f"\nEvery sentence cites its sources ({len(written.sentences)} checked).")
+    click.echo("\n" + (click.style("Sources", bold=True) if color else "Sources"))
+    click.echo("\n\n".join(source_text(source, color) for source in written.sources))
+    return True
 
 
 def has_episodes(base: KnowledgeBase, kb: str) -> bool:
@@ -775,7 +837,9 @@ def config(setting, value, kb):
 
     dense_weight: hybrid search's share of the meaning score (0-1, the rest
     is BM25); switch_size: passages from which FAISS turns approximate (IVF);
-    nprobe: IVF lists visited per query. The model is changed by 'podkb reindex --model'.
+    nprobe: IVF lists visited per query; llm: the language model that writes
+    ask's answer in the CLI, the web app and MCP, as `llm models` names it
+    ('none' or '' for none). The model is changed by 'podkb reindex --model'.
     """
     defaults = asdict(Config())
     if setting is not None and (setting not in defaults or setting == "model"):

@@ -142,11 +142,14 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
     @server.tool(description="Answer an advice question with key points: distinct answers from different moments, "
                              "each what someone said (never a question), each cited; then the hits they come from. "
                              "`answered` is false (and `points` empty) when nothing in the library answers it well: "
-                             "say so rather than answer from the nearest passages. " + CITE)
-    def ask(question: str, k: int = 5) -> dict:
+                             "say so rather than answer from the nearest passages. When the user has set a language "
+                             "model (or names one in `llm`), `written` holds its short answer: `sentences`, each "
+                             "with the `cites` (numbers of `sources`) it rests on and `verified` false when its "
+                             "citations do not check out; `error` when the model failed. " + CITE)
+    def ask(question: str, k: int = 5, llm: str | None = None) -> dict:
         answer = kb.ask(_query(question, "question"), k=_k(k), sync=False)
         points = answer.points  # none when answered is false (index/points.py)
-        return {
+        result = {
             "question": question,
             "answered": answer.answered,
             "confidence": round(answer.confidence, 3),
@@ -157,6 +160,12 @@ def build(kb: KnowledgeBase, read_only: bool = False) -> MCPServer:
                         "link": p.link} for p in points],
             "hits": [_hit(h) for h in answer.hits],
         }
+        if kb.llm(llm) and answer.hits:
+            written = kb.write(answer, llm).run().to_dict()
+            for source in written["sources"]:
+                source["time"] = format_timestamp(source["start"], missing=None)
+            result["written"] = written
+        return result
 
     @server.tool(description="The transcript around a moment: the lines from `start` - seconds/2 to `start` + "
                              "seconds/2 of an episode (an id, or the start of one), with speakers and times. For "

@@ -35,3 +35,15 @@ def point_text(n: int, point, color: bool) -> str:
     if point.link:
         lines.append(f"   ▶ {safe(point.link)}")
     return "\n".join(lines)
+
+
+def source_text(source, color: bool) -> str:
+    """A span a language model was given: its number, who said it where and when, the words, and how to play
+    or read it from that moment."""
+    cite = click.style(safe(source.citation), fg="cyan") if color else safe(source.citation)
+    lines = [f"[{source.number}] {cite}", f"    “{safe(source.text)}”"]
+    if source.link:
+        lines.append(f"    ▶ {safe(source.link)}")
+    elif source.start is not None:
+        lines.append(f"    ▶ podkb show {safe(source.episode_id)} --at {format_timestamp(source.start)}")
+    return "\n".join(lines)

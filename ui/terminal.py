@@ -8,8 +8,15 @@ import re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def safe(text: str | None) -> str:
-    """Make control characters (newlines, ANSI escapes, bidi overrides) visible instead of active."""
+def safe(text: str | None, keep_newlines: bool = False) -> str:
+    """Make control characters (newlines, ANSI escapes, bidi overrides) visible instead of active; a language
+    model's answer keeps its line breaks (``keep_newlines``)."""
     if text is None:
         return ""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+    def shown(m: re.Match) -> str:
+        char = m.group()
+        if keep_newlines and char == "\n":
+            return char
+        return f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}"
+    return _CONTROL.sub(shown, text)

@@ -35,9 +35,9 @@ STYLE = """<style>
 @media (max-width: 640px) { .st-key-examples > :nth-child(n+3) { display: none; } }
 .podkb-hit .cite { font-size: 0.9rem; opacity: 0.8; margin-bottom: 0.3rem; }
 .podkb-hit .cite b { opacity: 1; }
-.podkb-hit .cite a, .podkb-transcript a, .podkb-chapters a { color: inherit; text-decoration: none; }
+.podkb-hit .cite a, .podkb-transcript a, .podkb-chapters a, .podkb-written a { color: inherit; text-decoration: none; }
 .podkb-hit .cite a:hover, .podkb-transcript a:hover, .podkb-chapters a:hover { text-decoration: underline; }
-.podkb-hit .ts, .podkb-transcript .ts, .podkb-chapters .ts {
+.podkb-hit .ts, .podkb-transcript .ts, .podkb-chapters .ts, .podkb-written .ts {
   font-family: ui-monospace, monospace; background: rgba(90, 130, 255, 0.18); padding: 0 0.3rem; border-radius: 4px; }
 .podkb-hit mark, .podkb-transcript mark { background: #ffe87a; color: #111; padding: 0 0.1rem; }
 .podkb-hit .also { font-size: 0.8rem; opacity: 0.7; margin-top: 0.3rem; }
@@ -51,6 +51,11 @@ STYLE = """<style>
 .podkb-transcript .who { font-weight: 600; }
 .podkb-chapters li { margin: 0.15rem 0; }
 .podkb-transcript .playing { background: rgba(90, 200, 120, 0.25); border-radius: 4px; }
+.podkb-written p { margin: 0 0 0.4rem 0; line-height: 1.6; }
+.podkb-written a.cite-n { font-size: 0.8rem; vertical-align: super; color: rgb(70, 110, 230); }
+.podkb-written .unverified { text-decoration: underline dotted rgba(220, 120, 0, 0.9); }
+.podkb-written .flag { font-size: 0.8rem; color: rgb(200, 110, 0); }
+.podkb-written ol { font-size: 0.85rem; opacity: 0.85; margin: 0.3rem 0 0 1.2rem; padding: 0; }
 </style>"""
 
 # On the episode page, with a recording: a line's or a chapter's time plays from there in the page's
@@ -274,3 +279,33 @@ def seconds_of(value: str | None) -> float | None:
         return None
     seconds = float(value)
     return seconds if seconds <= MAX_SECONDS else None
+
+
+_CITE_GROUP = re.compile(r"\[(\d+(?:\s*[,;-]\s*\d+)*)\]")
+
+
+def written_html(written) -> str:
+    """A language model's answer (``podkb.Written``): every sentence escaped, each citation a link that opens
+    the episode at its span's moment; a sentence that failed its check marked, with why; the spans listed."""
+    by_number = {s.number: s for s in written.sources}
+
+    def cite(match: re.Match) -> str:
+        links = []
+        for number in re.findall(r"\d+", match.group(1)):
+            source = by_number.get(int(number))
+            if source is None:
+                links.append(f'<span class="flag" title="No span has this number">[{e(number)}?]</span>')
+            else:
+                links.append(f'<a class="cite-n" href="{e(moment_url(source.episode_id, source.start))}" target="_self" '
+                             f'title="{e(source.citation)}">[{source.number}]</a>')
+        return "".join(links)
+
+    sentences = []
+    for sentence in written.sentences:
+        text = _CITE_GROUP.sub(cite, e(sentence.text))
+        if not sentence.verified:
+            text = (f'<span class="unverified" title="{e("; ".join(sentence.problems))}">{text}</span>'
+                    f' <span class="flag">(unverified: {e("; ".join(sentence.problems))})</span>')
+        sentences.append(text)
+    listed = "".join(f'<li value="{s.number}">{cite_html(s.cited, s.episode_id)}</li>' for s in written.sources)
+    return f'<div class="podkb-written"><p>{" ".join(sentences)}</p><ol>{listed}</ol></div>'

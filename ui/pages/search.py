@@ -12,7 +12,8 @@ from podkb import NO_ANSWER, AlreadySaved, Episode, Filters, KnowledgeBase, Quer
 from podkb import moment, parse_tags
 from podkb.ui import state
 from podkb.ui.state import ALL, from_url, md, say, to_url
-from podkb.ui.web import EXAMPLES, context_html, e, hit_html, moment_url, natural, playback, point_html
+from podkb.ui.web import (EXAMPLES, context_html, e, hit_html, moment_url, natural, playback, point_html,
+                         written_html)
 
 FILTER_KEYS = ("show", "in_episode", "speaker", "from", "to")
 
@@ -54,6 +55,7 @@ def page(kb: KnowledgeBase) -> None:
         return
     by_id = {ep.id: ep for ep in episodes}
     if answer.answered:
+        show_written(kb, answer)
         show_points(kb, answer.points)
     else:
         st.warning(NO_ANSWER)
@@ -106,6 +108,36 @@ def sidebar_filters(episodes: list[Episode]) -> Filters:
     return Filters(show=None if show == ALL else show, episode=None if episode == ALL else episode,
                    speaker=None if speaker == ALL else speaker, date_from=dates["From date"],
                    date_to=dates["To date"])
+
+
+def show_written(kb: KnowledgeBase, answer) -> None:
+    """With a language model set ('podkb config llm', $PODKB_LLM): the answer it writes from the key points,
+    streamed, then shown with each citation a link to its moment and each unchecked sentence marked. Kept
+    for the session, so that a click elsewhere on the page does not ask the model again. A failure is one
+    line; the key points follow as without a model."""
+    model = kb.llm()
+    if model is None:
+        return
+    key = ("written", model, answer.question, tuple((h.episode_id, h.passage_id) for h in answer.hits))
+    written = st.session_state.get("written", {}).get(key)
+    with st.container(border=True, key="written"):
+        st.subheader("Answer")
+        if written is None:
+            writing = kb.write(answer, model)
+            if writing.written.skipped is None:
+                streaming = st.empty()  # the words as they come, then the checked answer in their place
+                with streaming:
+                    st.write_stream(md(chunk) for chunk in writing)
+                streaming.empty()
+            written = writing.written
+            st.session_state["written"] = {key: written}  # the last answer only
+        if written.error:
+            say("warning", f"Language model {written.error}. The key points follow.")
+        elif written.ok:
+            st.html(written_html(written))
+            checked = sum(s.verified for s in written.sentences)
+            st.caption(md(f"Written by {model} from the key points below: {checked} of {len(written.sentences)} "
+                          "sentences cite the spans they come from."))
 
 
 def show_points(kb: KnowledgeBase, points) -> None:
