@@ -23,6 +23,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def stored_texts(folder: Path) -> tuple[list[str], list[str]]:
+    """The passage texts a knowledge base stored, and its sentences as podkb embeds them."""
+    from podkb import KnowledgeBase
+    from podkb.index.embed import sentence_text
+
+    db = sqlite3.connect(folder / "podkb.db")
+    passages = [text for (text,) in db.execute("SELECT text FROM passages ORDER BY id")]
+    db.close()
+    with KnowledgeBase(folder) as kb:
+        sentences = [sentence_text(s) for ep in kb.episodes() for s, _, _ in kb.sentences(ep.id)[0]]
+    return passages, sentences
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests" / "eval" / "founderstalk" / "episodes")
@@ -31,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from podkb import KnowledgeBase
-    from podkb.index.embed import load, resolve, sentence_text
+    from podkb.index.embed import load, resolve
     from podkb.ingest import EpisodeInfo
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -40,11 +53,7 @@ def main() -> None:
             outcomes = kb.add([str(args.corpus)], EpisodeInfo(show=args.show))
             engine, model = kb.info().engine, kb.model
         added = time.perf_counter() - began
-        db = sqlite3.connect(Path(tmp) / "kb" / "podkb.db")
-        passages = [text for (text,) in db.execute("SELECT text FROM passages ORDER BY id")]
-        with KnowledgeBase(Path(tmp) / "kb") as kb:
-            sentences = [sentence_text(s) for ep in kb.episodes() for s, _, _ in kb.sentences(ep.id)[0]]
-        db.close()
+        passages, sentences = stored_texts(Path(tmp) / "kb")
 
     from sentence_transformers import SentenceTransformer
 

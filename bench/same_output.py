@@ -3,6 +3,7 @@ evaluation corpora, from two versions of the code, compared.
 
     .venv/bin/python bench/same_output.py build --code ROOT --kb DIR      # the corpora, added by ROOT's podkb add
     .venv/bin/python bench/same_output.py run --code ROOT --kb DIR --out FILE
+    .venv/bin/python bench/same_output.py json --code ROOT --kb DIR --out FILE   # the JSON only, one open a corpus
     .venv/bin/python bench/same_output.py compare A B
 
 ``--code`` is a checkout of podkb (this one by default; a ``git worktree`` of the commit before for the
@@ -74,6 +75,27 @@ def run(cli, kb: Path, out: Path) -> None:
     print(f"{count} commands in {time.perf_counter() - began:.0f} s -> {out}")
 
 
+def run_json(code: Path, kb: Path, out: Path) -> None:
+    """What `podkb search --json` and `podkb ask --json` print for every question, from one open knowledge base
+    a corpus (the CLI opens it, and loads the model, once a command: an hour for the three corpora)."""
+    import podkb  # noqa: F401 - ``use`` put this version first
+
+    from podkb import KnowledgeBase
+
+    began, count = time.perf_counter(), 0
+    with out.open("w", encoding="utf-8") as sink:
+        for name in CORPORA:
+            with KnowledgeBase(kb / name) as base:
+                for question in questions(name):
+                    for command, payload in (("search --json", lambda: [h.to_dict() for h in base.search(question, k=10)]),
+                                             ("ask --json", lambda: base.ask(question).to_dict())):
+                        line = {"corpus": name, "command": command, "question": question, "exit": 0,
+                                "stdout": json.dumps(payload(), indent=2, ensure_ascii=False) + "\n", "stderr": ""}
+                        sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+                        count += 1
+    print(f"{count} answers in {time.perf_counter() - began:.0f} s -> {out}")
+
+
 def compare(a: Path, b: Path) -> int:
     left = a.read_text(encoding="utf-8").splitlines()
     right = b.read_text(encoding="utf-8").splitlines()
@@ -94,7 +116,7 @@ def compare(a: Path, b: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["build", "run", "compare"])
+    parser.add_argument("action", choices=["build", "run", "json", "compare"])
     parser.add_argument("files", nargs="*", type=Path, help="compare: the two outputs")
     parser.add_argument("--code", type=Path, default=HERE, help="the podkb checkout to run (default: this one)")
     parser.add_argument("--kb", type=Path, help="the folder of the corpora's knowledge bases")
@@ -105,6 +127,8 @@ def main() -> None:
     cli = use(args.code)
     if args.action == "build":
         build(cli, args.kb)
+    elif args.action == "json":
+        run_json(args.code, args.kb, args.out)
     else:
         run(cli, args.kb, args.out)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..ingest.dedup import containment
-from ..ingest.dedup import shingles
+from ..ingest.dedup import word_shingles
 
 from .hits import Candidate, Elsewhere
 
@@ -22,8 +22,8 @@ MERGE_WORDS = 220   # a joined stretch stays readable: about two passages
 
 
 @lru_cache(maxsize=8192)  # searches compare the same top passages again and again
-def shingles_of(text: str, size: int) -> frozenset[str]:
-    return frozenset(shingles(text, size))
+def shingles_of(text: str, size: int) -> frozenset[tuple[str, ...]]:
+    return word_shingles(text, size)  # as tuples: the same shingles, not joined (6.9 -> 6.1 ms a search, issue 41)
 
 
 def collapse(hits: list[Candidate], k: int, linked: set[tuple[str, str]] = frozenset()) -> list[Candidate]:

@@ -66,6 +66,10 @@ class SentenceEmbedder:
 
         self.name = name
         device = setting("device", device) or ("cuda" if torch.cuda.is_available() else "cpu")
+        if device.startswith("cuda") and not torch.cuda.is_available():  # asked for, but there is none here
+            logging.getLogger(__name__).warning("PODKB_DEVICE is %s, but torch sees no CUDA device here: "
+                                                "embedding on the CPU", device)
+            device = "cpu"
         folder = resolve(name)
         self.model = SentenceTransformer(folder, device="cpu")
         self._onnx = None

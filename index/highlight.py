@@ -31,6 +31,7 @@ def choose(index: Index, hits: list[Candidate], query: Query, query_vector: np.n
     one); drop hits that became the same answer as a better one. An answer outside ``allowed`` (the
     filters) is not followed."""
     scorer = Scorer(index, query, query_vector)
+    scorer.read([part for hit in hits for part in hit.parts])  # every hit's sentence vectors in one statement
     hosts = index.hosts() if query.asks and not query.phrases else {}
     for hit in hits:
         _choose(index, hit, scorer, allowed, hosts.get(hit.episode_id, frozenset()))
@@ -61,11 +62,20 @@ class Scorer:
         self.index, self.query_vector, self.words = index, query_vector, query.terms
         # A quoted phrase's sentence is the one to cite, matched as the index matched it (stemmed).
         self.phrases = query.phrase_terms
+        self.stored: dict[int, np.ndarray | None] = {}  # passage id → its stored sentence vectors, read once
+
+    def read(self, parts: list[Passage]) -> dict[int, np.ndarray | None]:
+        """The stored sentence vectors of these passages, those not read yet in one statement."""
+        wanted = list(dict.fromkeys(p.id for p in parts if p.id not in self.stored))
+        if wanted and self.query_vector is not None:
+            found = self.index.sentence_vectors(wanted)
+            self.stored.update({pid: found.get(pid) for pid in wanted})
+        return self.stored
 
     def vectors(self, parts: list[Passage]) -> np.ndarray | None:
         if self.query_vector is None:
             return None
-        stored = self.index.sentence_vectors([p.id for p in parts])
+        stored = self.read(parts)
         rows = []
         for part in parts:
             texts = [text for text, _, _ in part.said()]

@@ -324,6 +324,7 @@ def quoted_share(text: str) -> float:
 ADVICE_WEIGHT = 0.04   # per sign of advice, at most ADVICE_CAP of them (bench/RESULTS.md, issue 26)
 ADVICE_CAP = 2
 QUOTED_WEIGHT = 0.1    # a span wholly inside quotation marks loses this much
+LEAN_MOST = ADVICE_WEIGHT * ADVICE_CAP  # the most a span's shape adds to its score
 
 
 @lru_cache(maxsize=65536)
@@ -342,6 +343,18 @@ def best(said: list[Said], query_vector: np.ndarray, known: frozenset[str], firs
     """The best-scoring span of ``said`` that starts at or after ``first`` and ends before ``within``; ``known``:
     the question's words (query.Query.known)."""
     end = len(said) if within is None else within
-    found = [(span, score(span, query_vector)) for span in spans(said[:end], known=known)
-             if span.first >= first and span.vector is not None]
-    return max(found, key=lambda item: item[1]) if found else None
+    found = [span for span in spans(said[:end], known=known) if span.first >= first and span.vector is not None]
+    if not found:
+        return None
+    near = np.vstack([span.vector for span in found]) @ query_vector
+    # The lean (a regex pass over the span's text) only for spans it could lift to the top: taken in order of
+    # nearness, they stop once even the most a lean adds cannot reach the best score. The same span as
+    # scoring all of them (ties to the first, as max() does).
+    best_at, best_score = -1, -np.inf
+    for i in np.argsort(-near, kind="stable").tolist():
+        if float(near[i]) + LEAN_MOST + 1e-6 < best_score:  # (a margin for the product's rounding)
+            break
+        total = score(found[i], query_vector)
+        if total > best_score or (total == best_score and i < best_at):
+            best_at, best_score = i, total
+    return found[best_at], best_score

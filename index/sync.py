@@ -158,6 +158,8 @@ def _index_stale(index: Index, report: SyncReport) -> Iterator[Indexing]:
         done += len(batch)
         yield Indexing(done, len(stale), report.passages)
     if report.episodes:
+        with index.library.transaction():
+            tables.tidy_keywords(index.db)
         generation = index.generation
         index.reconcile(vectors)  # a removal that did not wait for the lock
         index.save(vectors, generation)

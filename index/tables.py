@@ -179,6 +179,17 @@ def bm25(db: sqlite3.Connection, expression: str, filters, pool: int) -> list[tu
     return [(row[0], row[1]) for row in rows]
 
 
+OPTIMIZE_MAX = 200_000  # passages up to which an add merges the keyword index whole (0.05 s at 10k)
+
+
+def tidy_keywords(db: sqlite3.Connection) -> None:
+    """Merge the keyword index's segments, several per add, into one: a search then looks each word up once,
+    not once a segment (15 segments, 160 lookups a search on Founders Talk before; bench/RESULTS.md, issue
+    41). Past OPTIMIZE_MAX passages, where that rewrite takes long, FTS5's own merging is left to do it."""
+    if count(db) <= OPTIMIZE_MAX:
+        db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('optimize')")
+
+
 def term_df(db: sqlite3.Connection, stems: list[str]) -> dict[str, int]:
     """In how many passages each of these keyword stems is."""
     return dict(db.execute(f"SELECT stem, df FROM term_df WHERE stem IN ({_marks(stems)})", stems).fetchall())
@@ -229,8 +240,12 @@ def sentence_vectors(db: sqlite3.Connection, ids: list[int], dim: int) -> dict[i
     if not ids:
         return {}
     rows = db.execute(f"SELECT passage_id, scales, vectors FROM sentence_vectors WHERE passage_id IN ({_marks(ids)})",
-                      ids)
-    return {pid: _dequantised(scales, blob, dim) for pid, scales, blob in rows}
+                      ids).fetchall()
+    if not rows:
+        return {}
+    every = _dequantised(b"".join(row[1] for row in rows), b"".join(row[2] for row in rows), dim)  # one pass
+    ends = np.cumsum([len(row[1]) // 4 for row in rows])  # four bytes a scale: one scale a sentence
+    return {row[0]: every[end - len(row[1]) // 4:end] for row, end in zip(rows, ends)}
 
 
 def episode_sentences(db: sqlite3.Connection, episode_id: str, dim: int):

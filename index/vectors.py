@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -96,7 +97,8 @@ class VectorIndex:
         else:
             params = faiss.SearchParameters(sel=selector) if selector else None
         index = self._search_index() if selector is None else self.index
-        scores, ids = index.search(query, k, params=params)
+        with one_thread():
+            scores, ids = index.search(query, k, params=params)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
@@ -162,6 +164,18 @@ class VectorIndex:
         if index.d != dim or index.ntotal != stamp.get("count"):
             return "for another model or size"
         return cls(dim, index, nprobe=nprobe), stamp
+
+
+@contextmanager
+def one_thread():
+    """FAISS on one OpenMP thread: one query gains nothing from more (a Flat search of 11,687 vectors took
+    1.2 ms on one thread, 2.2 ms on two, on 2 cores: bench/RESULTS.md, issue 41)."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 def ids_digest(ids: np.ndarray) -> str:

@@ -137,6 +137,11 @@ class WhisperTranscriber(Transcriber):
                 self._model = WhisperModel(name, device=self.device, compute_type=self.compute_type,
                                            cpu_threads=self.options.threads or os.cpu_count() or 0)
             except Exception as error:  # noqa: BLE001 - a model that won't load is the model's fault, said once
+                if self.device == "cuda":  # no GPU, or its CUDA libraries missing: the CPU, as a failed run does
+                    warnings.warn(f"Whisper would not load on the GPU ({one_line(str(error))[:200]}); "
+                                  "transcribing on the CPU instead", stacklevel=2)
+                    self.device, self.options.compute_type = "cpu", None
+                    return self.model()
                 why = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 if "/" in name and not os.path.isdir(name) and re.search(r"(?i)connect|internet|offline|hub", why):
                     why = "not on this machine, and the model hub can't be reached to download it"

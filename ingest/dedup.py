@@ -43,6 +43,15 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> set[str]:
     return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
+def word_shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[tuple[str, ...]]:
+    """``shingles(text, size)`` as tuples of words, not joined into strings (words hold no spaces: the same
+    shingles), which is quicker to make where they are only compared."""
+    words = _WORD.findall(text.lower())
+    if len(words) < size:
+        return frozenset([tuple(words)] if words else [])
+    return frozenset(zip(*(words[i:] for i in range(size))))
+
+
 def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
     """The hashes of ``shingles(text, size)``, sorted and unique, without holding the strings."""
     window: deque[str] = deque(maxlen=size)

@@ -60,6 +60,7 @@ class Library:
         _use_wal(self.db)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA cache_size=-65536")  # up to 64 MB of pages kept: a search rereads the same ones
         migration.apply(self.db)
 
     @property
