@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from llmserver import ModelServer, SmolLM2  # noqa: E402
+from llmserver import Served  # noqa: E402
 
 from podkb import KnowledgeBase  # noqa: E402
 from podkb.index.evaluate import load_questions  # noqa: E402
@@ -74,7 +74,8 @@ def main() -> None:
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp())
-    server = ModelServer(model=SmolLM2(max_new_tokens=64).load()).start()
+    server = Served(max_new_tokens=64)  # in a process of its own, as a user's server is
+    server.load()
     (home / "extra-openai-models.yaml").write_text(
         f"- model_id: smollm2\n  model_name: smollm2\n  api_base: {server.base}/v1\n")
     os.environ.update(LLM_USER_PATH=str(home), OLLAMA_HOST=server.base)
