@@ -144,8 +144,18 @@ _LEAD = tuple(sorted((
     "really", "actually", "basically", "literally", "also", "even", "because", "cause", "or", "you know", "i mean",
     "i think", "i guess", "i feel like", "kind of", "sort of", "you see", "of course", "and then", "it's like",
     "it was like", "that's", "there's", "is", "was", "to", "that", "which", "who", "where", "when", "if", "as", "how",
-    "why", "what", "maybe", "perhaps", "almost", "correction", "sorry", "not", "anyway"), key=lambda lead: -len(lead.split())))
+    "why", "what", "maybe", "perhaps", "almost", "correction", "sorry", "not", "anyway", "essentially",
+    "though", "except", "obviously", "honestly", "probably", "definitely", "certainly", "i would say", "i'd say",
+    "i would think", "i believe"), key=lambda lead: -len(lead.split())))
 _TAIL = _PLAIN | {"already", "anyway", "either", "sometimes"}  # words a title does not end on
+# Hedges a title does not end on, longest first ("making confident decisions I guess").
+_HEDGE = tuple(sorted(("i guess", "i think", "i mean", "you know", "or something", "or whatever", "and stuff",
+                       "and everything", "right", "basically", "actually", "really"),
+                      key=lambda tail: -len(tail.split())))
+_ASIDE = re.compile(r"\[[^\]]*\]|\([^)]*\)")  # "[unintelligible 00:34:45.06]", "(laughs)": not the speaker's words
+# An auxiliary then its subject inside a clause: a question ("how the heck do you work with your family"), no title.
+_ASKING = re.compile(r"\S\s+(?:do|does|did|is|are|was|were|can|could|would|should|will|have|has)(?:n't)?\s+"
+                     r"(?:i|you|we|they|he|she|it|there)\b", re.IGNORECASE)
 _PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll", "we", "we're", "we've", "you", "you're", "you've", "he",
                      "he's", "she", "she's", "they", "they're", "it", "it's", "me", "my"})
 _AUXILIARY = frozenset({"is", "are", "was", "were", "do", "does", "did", "have", "has", "had", "can", "could", "would",
@@ -170,7 +180,9 @@ def _title(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray, 
     for i, (text, _, _) in enumerate(sentences):
         if promo(text):
             continue
-        for clause in _CLAUSES.split(text):
+        for clause in _CLAUSES.split(_ASIDE.sub(" ", text)):
+            if _ASKING.search(clause):
+                continue
             words = _trimmed(clause.split())
             if (not TITLE_MIN <= len(words) <= TITLE_MAX or _FILLER.search(" ".join(words))
                     or words[0].lower().strip("'’") in _AUXILIARY):
@@ -207,8 +219,16 @@ def _trimmed(words: list[str]) -> list[str]:
             if len(words) > size and " ".join(w.lower().strip(",.!?") for w in words[:size]) == lead:
                 words, changed = words[size:], True
                 break
-    while words and words[-1].lower().strip(",.!?'’") in _TAIL:
-        words = words[:-1]
+    changed = True
+    while changed and words:
+        changed = False
+        for tail in _HEDGE:
+            size = len(tail.split())
+            if len(words) > size and " ".join(w.lower().strip(",.!?") for w in words[-size:]) == tail:
+                words, changed = words[:-size], True
+                break
+        while words and words[-1].lower().strip(",.!?'’") in _TAIL:
+            words, changed = words[:-1], True
     return words
 
 
