@@ -80,7 +80,7 @@ def main() -> None:
                           ("podkb's engine: the sentences", alone_s),
                           ("podkb's engine: passages and sentences in one call", together)):
         print(f"| {name} | {seconds:.1f} | {seconds / fp32:.2f} |")
-    onnx = chosen.onnx() if hasattr(chosen, "onnx") else None
+    onnx = chosen.onnx() if hasattr(chosen, "onnx") else chosen if hasattr(chosen, "session") else None
     if onnx is None:
         return
     import onnxruntime

@@ -145,9 +145,34 @@ def load(name: str | None = None) -> Embedder:
             raise RuntimeError(f"cannot load the embedder {name}: {error}") from None
         embedder.name = name
         return embedder
+    light = _remembered_onnx(name)
+    if light is not None:
+        return light
     try:
         return SentenceEmbedder(name)
     except (OSError, ValueError) as error:  # no such folder and no hub to ask; a folder that holds no model
         first = (str(error).splitlines() or [type(error).__name__])[0]
         raise RuntimeError(f"cannot load the model {name}: {first}") from None
 
+
+
+def _remembered_onnx(name: str) -> Embedder | None:
+    """The model's ONNX copy alone, when ONNX Runtime is the engine chosen before for it on this machine's
+    CPU: the vectors that SentenceEmbedder would give with that engine, without the seconds that importing
+    torch and sentence-transformers costs each `podkb add`. None, and the full model loads, when a device
+    or an engine is asked for, a GPU may be there, or nothing was chosen yet."""
+    from . import engine
+
+    if setting("device") not in (None, "cpu") or setting("engine") != "auto" or any(Path("/dev").glob("nvidia*")):
+        return None
+    try:
+        folder = resolve(name, unpack=False)
+    except RuntimeError:
+        return None
+    choice = engine.remembered(name, folder, "cpu") if Path(folder).is_dir() else None
+    if choice is None or choice.engine != "onnx-fp32":
+        return None
+    light = load_for_queries(name)
+    if light is not None:
+        light.choice, light.engine, light.device = choice, choice.engine, "cpu"
+    return light

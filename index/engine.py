@@ -124,18 +124,25 @@ def _remember(key: str, name: str, choice: Choice) -> None:
 def choose(embedder, name: str, folder: str, device: str) -> Choice:
     """The engine for this model on this machine: remembered, else measured now (see the module)."""
     wanted = setting("engine")
-    key = _key(name, folder, device)
     if wanted == "auto":
-        try:
-            remembered = json.loads(_store().read_text()).get(key)
-        except (OSError, ValueError, AttributeError):
-            remembered = None
-        if isinstance(remembered, dict) and remembered.get("engine") in ENGINES:
-            return Choice(**{k: v for k, v in remembered.items() if k != "name"})
+        found = remembered(name, folder, device)
+        if found is not None:
+            return found
     choice = measure(embedder, candidates(embedder, device, wanted))
     if wanted == "auto":
-        _remember(key, name, choice)
+        _remember(_key(name, folder, device), name, choice)
     return choice
+
+
+def remembered(name: str, folder: str, device: str) -> Choice | None:
+    """The choice made before for this model, weights, device and machine; None if there is none."""
+    try:
+        found = json.loads(_store().read_text()).get(_key(name, folder, device))
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(found, dict) and found.get("engine") in ENGINES:
+        return Choice(**{k: v for k, v in found.items() if k != "name"})
+    return None
 
 
 def candidates(embedder, device: str, wanted: str = "auto") -> list[str]:

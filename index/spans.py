@@ -36,11 +36,33 @@ REACH = 3           # an announcement takes up to this many sentences more
 MIN_WORDS = 8       # "Yes, you do have good advice." says nothing on its own
 MAX_WORDS = 110     # three long sentences are a passage, not a point
 
+class _Guarded:
+    """A pattern Python's re is slow to search (many alternatives tried at every position), searched only in
+    text that holds one of ``needs`` or ends in one of ``ends`` (spaces and ".,:" aside), as each of its
+    matches must; ``opening``, a pattern anchored at the start, is tried first with ``match``. The same
+    answers as searching ``pattern`` (the whole rule, ``opening`` included) everywhere."""
+
+    def __init__(self, rest: str, needs: tuple[str, ...], ends: tuple[str, ...] = (), opening: str | None = None):
+        self.pattern = rest if opening is None else f"{opening}|{rest}"
+        self.flags = 0
+        self._rest, self._opening = re.compile(rest), re.compile(opening) if opening else None
+        self._needs, self._ends = needs, ends
+
+    def search(self, text: str):
+        if self._opening is not None:
+            found = self._opening.match(text)
+            if found:
+                return found
+        if any(need in text for need in self._needs) or (self._ends and text.rstrip(" .,:").endswith(self._ends)):
+            return self._rest.search(text)
+        return None
+
+
 _NUMBER = r"(?:two|three|four|five|six|seven|a couple of|a few|several|some|\d)"
 _THINGS = (r"(?:things?|questions?|steps?|ways?|rules?|tips?|points?|reasons?|lessons?|ideas?|pieces? of advice|"
            r"principles?|parts?|pillars?|keys?|factors?|strategies|options?|components?|pieces?|techniques?)")
 # "here's what I'd do", "ask yourself two questions", "the answer is", "my advice would be:", a colon at the end
-_ANNOUNCES = re.compile(
+_ANNOUNCES = _Guarded(
     rf"(?::\s*$|\bhere(?:'s| is| are)\b(?:\W+\w+){{0,6}}\W*$|"
     rf"\b{_NUMBER}\s+(?:\w+\s+)?{_THINGS}\b(?!.*\b(?:is|are|was|were)\b\s+\w+)|"
     r"\b(?:the|my) (?:answer|advice|tip|suggestion|recommendation|trick|secret|key)(?: would be| is)\s*[.:]?\s*$|"
@@ -48,7 +70,14 @@ _ANNOUNCES = re.compile(
     r"\bwhat (?:i|you|we) (?:would |should |need to |have to |want to )?(?:do|say|recommend|suggest|tell)"
     r"(?: \w+)? is\s*[.:]?\s*$|"
     r"\b(?:summari[sz]|sum up|list|go through|break (?:it|this) down)\w*\b.{0,40}\b(?:points?|things?|ideas?|here)\b|"
-    r"\bas follows\b|\bfirst of all\s*[,:]?\s*$)", re.IGNORECASE)
+    r"\bas follows\b|\bfirst of all\s*[,:]?\s*$)",
+    # each alternative holds one of these, or ends in "is"/"be" ("the answer is:"); a counted thing follows a space
+    needs=(":", "here", "down to", "what ", "summari", "sum up", "list", "go through", "break ", "as follows",
+           "first of all", *(" " + thing for thing in ("thing", "question", "step", "way", "rule", "tip", "point",
+                                                      "reason", "lesson", "idea", "piece", "principle", "part",
+                                                      "pillar", "key", "factor", "strategies", "option", "component",
+                                                      "technique"))),
+    ends=("is", "be"))
 # "to begin with, an anecdote", "let me tell you a story", "some background first"
 _PREAMBLE = re.compile(
     r"^\W*(?:(?:so|and|well|okay|ok|yeah|um|uh)\W+)*(?:"
@@ -62,20 +91,20 @@ _PREAMBLE = re.compile(
     r"(?:(?:today|now|so|first|in this (?:episode|lecture|talk|session|video)),?\s+)?(?:i|we)(?:'re| are)?\s+"
     r"(?:want|'d like|would like|wanna|going|gonna|will|'ll)\s+(?:to\s+)?(?:talk|speak|chat|think)\s+about|"
     r"let's (?:talk|start|dive|get) (?:about|with|into)|"
-    r"(?:this|that) (?:reminds|remind) me of a (?:story|time))\b", re.IGNORECASE)
+    r"(?:this|that) (?:reminds|remind) me of a (?:story|time))\b")
 # A sentence that points back at something not in it: "and you're forcing them to do all of that",
 # "this is why it works", "that's the thing". "It"/"this" as a plain subject are too common to count.
-_BACK = re.compile(
-    r"^\W*(?:(?:and|but|so|because|or|also|plus)\W+)?(?:"
+_BACK = _Guarded(
+    r"\ball (?:of )?(?:that|this|those|these|them)\W*$|\b(?:like|as) (?:that|this)\W*$|\bthe latter\b|\bthe former\b",
+    needs=("all th", "all of th", "like th", "as th", "the latter", "the former"),
+    opening=r"^\W*(?:(?:and|but|so|because|or|also|plus)\W+)?(?:"
     r"(?:that|this|those|these)(?:'s| is| was| are| were)? (?:why|how|what|the (?:thing|reason|point|problem|key|part))\b|"
     r"(?:that|this|those|these|they|it)\s+(?:\w+\s+){0,2}(?:also|too|then|again)\b|"
-    r"which\b|(?:they|them|that one|this one|the same|those|these)\b(?! days\b))|"
-    r"\ball (?:of )?(?:that|this|those|these|them)\W*$|\b(?:like|as) (?:that|this)\W*$|\bthe latter\b|\bthe former\b",
-    re.IGNORECASE)
+    r"which\b|(?:they|them|that one|this one|the same|those|these)\b(?! days\b))")
 # A sentence the speaker broke off: "so you have to monitor it and all these other things, but --"
 _TRAILS = re.compile(r"(?:--|—|–|\b(?:like|but|and|so|or|because|the|a|an|to|of|that|is|was|with|for)\s*(?:\.\.\.|…))"
-                     r"[\s\"'”)\]]*$", re.IGNORECASE)
-_CONCLUDES = re.compile(r"^\W*(?:(?:and|so|but)\W+)?(?:that|this|it|which)\b", re.IGNORECASE)
+                     r"[\s\"'”)\]]*$")
+_CONCLUDES = re.compile(r"^\W*(?:(?:and|so|but)\W+)?(?:that|this|it|which)\b")
 # What the speaker says next when they don't hold the view just stated.
 _REJECTS = re.compile(
     r"^\W*(?:(?:but|and|so|well|now|yeah|um|uh)\W+)*(?:"
@@ -85,7 +114,7 @@ _REJECTS = re.compile(
     r"(?:that's|that is|this is) (?:wrong|a myth|a mistake|nonsense|bs|bullshit)|"
     r"i disagree|(?:actually|in fact),? (?:no|the opposite)|no,? (?:no,? )?(?:that's|it's) not|"
     r"(?:that|which) (?:is|was) (?:a|the) (?:wrong|bad) (?:way|approach|answer)|"
-    r"(?:but )?(?:the )?(?:reality|truth) is\b|turns out (?:that's|it's|it was) (?:not|wrong))", re.IGNORECASE)
+    r"(?:but )?(?:the )?(?:reality|truth) is\b|turns out (?:that's|it's|it was) (?:not|wrong))")
 # A show talking about itself: what comes next, where to follow it, who pays for it, who made it.
 _PROMO = re.compile(
     r"\b(?:next (?:week|time|episode) on\b|coming up (?:next|after the break)|(?:on|in) (?:the |our )?next episode|"
@@ -99,8 +128,7 @@ _PROMO = re.compile(
     r"our (?:newsletter|slack|discord)|(?:show|episode|podcast) (?:is|was) (?:produced|edited|mixed|hosted) by|"
     r"music (?:is )?by|thanks? (?:so much )?for (?:listening|tuning in)|that's (?:it|all) for (?:this|today|now)|"
     r"see you next|until next time|bye,? (?:friends|everyone|y'all)|welcome (?:back )?to the (?:show|podcast)|"
-    r"this (?:is|has been) (?:another )?(?:episode|edition) of|i'm your host|(?:my|our) guests? (?:today|this week) (?:is|are))",
-    re.IGNORECASE)
+    r"this (?:is|has been) (?:another )?(?:episode|edition) of|i'm your host|(?:my|our) guests? (?:today|this week) (?:is|are))")
 # "you're listening to Chai Time Data Science", "welcome to Founders Talk": the show names itself.
 _NAMES_SHOW = re.compile(r"\b(?:[Yy]ou(?:'re| are) listening to|[Ww]elcome(?: back)? to) [\"“]?(?:[A-Z][\w'+-]*)(?: [A-Z][\w'+-]*)*")
 SHOW_EDGE = 120.0   # seconds: the opening and closing minutes, where a show says who and what it is
@@ -132,42 +160,55 @@ class Span:
 
 _COUNTS = {"two": 2, "three": 3, "four": 3, "five": 3, "six": 3, "seven": 3, "a couple of": 2, "a few": 2,
            "several": 2, "some": 1}
-_COUNTED = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?{_THINGS}\b", re.IGNORECASE)
+_COUNTED = re.compile(rf"\b({_NUMBER})\s+(?:\w+\s+)?{_THINGS}\b")
+
+
+def _plain(sentence: str) -> str:
+    """The sentence as every pattern here reads it: one space between words, lower case (the patterns are
+    written in lower case and compiled without re.IGNORECASE, which makes Python's re several times slower)."""
+    return " ".join(sentence.split()).lower()
 
 
 def announces(sentence: str) -> bool:
-    return bool(_ANNOUNCES.search(" ".join(sentence.split())))
+    return bool(_ANNOUNCES.search(_plain(sentence)))
 
 
 def announced(sentence: str) -> int:
     """How many sentences an announcement's content takes ("ask yourself two questions": 2), at most
     REACH; 0 for a sentence that announces nothing."""
-    text = " ".join(sentence.split())
+    text = _plain(sentence)
     if not _ANNOUNCES.search(text):
         return 0
     count = _COUNTED.search(text)
     if not count:
         return 1
-    word = count.group(1).lower()
+    word = count.group(1)
     return min(REACH, int(word) if word.isdigit() else _COUNTS.get(word, 1)) or 1
 
 
+def trails(sentence: str) -> bool:
+    """Whether the speaker broke the sentence off ("..., but --"). Only a sentence ending in a dash or an
+    ellipsis (closing quotes and brackets aside) can match, so the others skip the pattern."""
+    text = _plain(sentence)
+    return text.rstrip(" \"'”)]").endswith(("--", "—", "–", "...", "…")) and bool(_TRAILS.search(text))
+
+
 def preamble(sentence: str) -> bool:
-    return bool(_PREAMBLE.search(" ".join(sentence.split())))
+    return bool(_PREAMBLE.search(_plain(sentence)))
 
 
 def refers_back(sentence: str) -> bool:
-    return bool(_BACK.search(" ".join(sentence.split())))
+    return bool(_BACK.search(_plain(sentence)))
 
 
 def rejects(sentence: str) -> bool:
-    return bool(_REJECTS.search(" ".join(sentence.split())))
+    return bool(_REJECTS.search(_plain(sentence)))
 
 
 def promo(sentence: str) -> bool:
     """Whether a sentence is the show about itself: a promo, a sponsor read, the credits, an intro."""
     text = " ".join(sentence.split())
-    return bool(_PROMO.search(text) or _NAMES_SHOW.search(text))
+    return bool(_PROMO.search(text.lower()) or _NAMES_SHOW.search(text))
 
 
 def spans(said: list[Said], allowed=lambda i: True, known: frozenset[str] | None = None) -> list[Span]:
@@ -206,9 +247,11 @@ class _Features:
 @lru_cache(maxsize=65536)
 def _features(sentence: str) -> _Features:
     text = " ".join(sentence.split())
-    return _Features(announced(text), bool(_BACK.search(text)), bool(_REJECTS.search(text)),
-                     bool(_TRAILS.search(text)), len(text.split()), promo(text), preamble(text), is_question(text),
-                     bool(_CONCLUDES.match(text)), frozenset(w for w in keywords.terms(text) if len(w) >= 4))
+    low = text.lower()
+    return _Features(announced(low), bool(_BACK.search(low)), bool(_REJECTS.search(low)),
+                     trails(low), len(text.split()), bool(_PROMO.search(low) or _NAMES_SHOW.search(text)),
+                     preamble(low), is_question(text), bool(_CONCLUDES.match(low)),
+                     frozenset(w for w in keywords.terms(text) if len(w) >= 4))
 
 
 class _Shapes:
@@ -303,14 +346,14 @@ _ADVICE = re.compile(
     r"if you (?:want|can|are|find|feel|have)\b.{0,60}\b(?:then|just|try)|the (?:first|next) step)\b|"
     r"(?:^|[.!;:]\s+|\"\s*)(?:don't|do|take|start|stop|write|ask|find|keep|give|make|let|get|go|focus|set|spend|try|"
     r"think|look|read|practice|practise|be|pick|choose|build|talk|call|put|schedule|plan|say|use|learn|avoid|allow|"
-    r"notice|name|breathe|move|walk|sleep|eat|drink|limit|reduce|cut)\s)", re.IGNORECASE)
+    r"notice|name|breathe|move|walk|sleep|eat|drink|limit|reduce|cut)\s)")
 _QUOTED = re.compile(r"[\"“”]([^\"“”]*)[\"“”]")
 
 
 def advice(text: str) -> int:
     """How many signs of advice a span has (0 for a span that only tells a story or states a problem).
     What is said inside quotation marks (a voiced thought: "I can't do this") does not count."""
-    plain = _QUOTED.sub(" ", " ".join(text.split()))
+    plain = _QUOTED.sub(" ", " ".join(text.split()).lower())
     return len(_ADVICE.findall(plain))
 
 

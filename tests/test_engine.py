@@ -107,3 +107,29 @@ def test_a_remembered_engine_is_measured_again_when_the_machine_changes(tmp_path
     monkeypatch.setattr(engine, "machine", lambda: here.replace("torch", "torch 99.0 (upgraded);"))
     engine.choose(model, "m", str(tmp_path), "cpu")
     assert len(model.ran) > measured  # the libraries changed: measured again
+
+
+@pytest.mark.slow  # the real model
+def test_when_onnx_runtime_was_chosen_an_add_loads_the_onnx_copy_alone_without_torch(cache, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from podkb.index import embed
+    from podkb.index.bundled import resolve
+
+    model = SentenceEmbedder(DEFAULT_MODEL)  # exports the ONNX copy; then ONNX Runtime is the choice here
+    engine._remember(engine._key(DEFAULT_MODEL, resolve(DEFAULT_MODEL), "cpu"), DEFAULT_MODEL,
+                     engine.Choice("onnx-fp32", speedup=1.3))
+    np.save(tmp_path / "texts.npy", np.array(TEXTS))
+    script = ("import sys, numpy as np; from podkb.index import embed; e = embed.load();"
+              f"np.save(sys.argv[1], e.encode(list(np.load({str(tmp_path / 'texts.npy')!r}))));"
+              "print(type(e).__name__, e.engine, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "v.npy")], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["OnnxEmbedder", "onnx-fp32", "False", "False"]
+    np.testing.assert_array_equal(np.load(tmp_path / "v.npy"), model.run(TEXTS, "onnx-fp32"))
+    monkeypatch.setenv("PODKB_ENGINE", "cpu-fp32")  # an engine asked for: the full model, which checks it
+    assert isinstance(embed.load(), SentenceEmbedder)
+    monkeypatch.setenv("PODKB_ENGINE", "auto")
+    monkeypatch.setenv("PODKB_DEVICE", "cuda")  # a device asked for: the full model decides where it runs
+    assert isinstance(embed.load(), SentenceEmbedder)

@@ -98,3 +98,30 @@ def test_reading_no_or_unknown_sentence_vectors_is_empty():
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE sentence_vectors (passage_id INTEGER, scales BLOB, vectors BLOB)")
     assert tables.sentence_vectors(db, [], 4) == {} and tables.sentence_vectors(db, [1, 2], 4) == {}
+
+
+def test_sentence_shapes_read_from_lower_case_are_those_the_patterns_find_ignoring_case():
+    """The shape patterns (spans.py) are written in lower case and read lowered text: on every sentence of the
+    samples, in their own case and in capitals, each finds what it finds ignoring case on the text as said."""
+    import re
+
+    from podkb.index.passages import sentence_bounds
+
+    patterns = [spans._ANNOUNCES, spans._PREAMBLE, spans._BACK, spans._TRAILS, spans._CONCLUDES, spans._REJECTS,
+                spans._PROMO, spans._ADVICE]
+    assert not any(p.flags & re.IGNORECASE for p in patterns)
+    ignoring = [re.compile(p.pattern, re.IGNORECASE) for p in patterns]
+    texts = [path.read_text(encoding="utf-8", errors="replace") for path in sorted(TRANSCRIPTS.iterdir())
+             if path.is_file()]
+    sentences = [" ".join(text[a:b].split()) for text in texts for a, b in sentence_bounds(text)]
+    sentences += [s.upper() for s in sentences] + ["Here's What I'd Do:", "And So They Were Wrong, But --",
+                                                   "Subscribe To The Show And Leave Us A Review.", "There are Three Things."]
+    found = 0
+    for sentence in sentences:
+        low = sentence.lower()
+        for quick, slow in zip(patterns, ignoring):
+            assert bool(quick.search(low)) == bool(slow.search(sentence)), (quick.pattern[:40], sentence)
+            found += bool(quick.search(low))
+        assert spans.trails(sentence) == bool(ignoring[3].search(sentence))
+        assert spans.advice(sentence) == len(ignoring[7].findall(spans._QUOTED.sub(" ", sentence)))
+    assert found > 50  # the patterns do find shapes in these sentences
