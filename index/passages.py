@@ -41,6 +41,9 @@ class Passage:
     last_segment: int
     sentences: list[Sentence] = field(default_factory=list)
     id: int | None = None
+    # The kept shingle hashes of its text (recurring.fingerprints), as stored; None for a passage stored
+    # before they were (a search makes them from the text then).
+    prints: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def words(self) -> int:

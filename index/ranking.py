@@ -126,7 +126,9 @@ def _less_hosts(index: Index, fused: list[tuple[int, float]], penalty: float) ->
 def _demote_recurring(index: Index, hits: list[Candidate], window: int) -> None:
     """Sponsor reads and intros a show repeats (recurring.py) rank below what was said once, marked."""
     head = hits[:window]
-    passages = [(h.passage_id, h.episode_id, h.text) for h in head]
+    # Each candidate is one passage here; its fingerprints as stored, else made from its text (stored before).
+    passages = [(h.passage_id, h.episode_id, h.parts[0].prints if h.parts[0].prints is not None
+                 else recurring.fingerprints(h.text)) for h in head]
     wanted = recurring.wanted(passages)
     if not wanted:
         return

@@ -44,16 +44,17 @@ def kept(texts: list[str]) -> list[int]:
     return [value for text in texts for value in fingerprints(text)]
 
 
-def wanted(passages: list[tuple[int, str, str]]) -> list[int]:
-    """The shingle hashes to look up (tables.heard_in) for these (passage id, episode id, text), sorted."""
-    return sorted({value for _, _, text in passages for value in fingerprints(text)})
+def wanted(passages: list[tuple[int, str, tuple[int, ...]]]) -> list[int]:
+    """The shingle hashes to look up (tables.heard_in) for these (passage id, episode id, fingerprints), sorted."""
+    return sorted({value for _, _, values in passages for value in values})
 
 
-def recurring(passages: list[tuple[int, str, str]], heard: dict[int, set[str]], rows: list[tuple]) -> set[int]:
-    """Of these (passage id, episode id, text), the ids of those the show repeats in other episodes, from
-    the episodes each of their shingles is ``heard`` in and the (id, show, duplicate_of) ``rows`` of those
-    episodes and theirs."""
-    prints = {pid: fingerprints(text) for pid, _, text in passages}
+def recurring(passages: list[tuple[int, str, tuple[int, ...]]], heard: dict[int, set[str]],
+              rows: list[tuple]) -> set[int]:
+    """Of these (passage id, episode id, fingerprints), the ids of those the show repeats in other episodes,
+    from the episodes each of their shingles is ``heard`` in and the (id, show, duplicate_of) ``rows`` of
+    those episodes and theirs."""
+    prints = {pid: values for pid, _, values in passages}
     heard = defaultdict(set, heard)
     show = {episode_id: name for episode_id, name, _ in rows}
     twins = defaultdict(set)

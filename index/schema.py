@@ -136,3 +136,12 @@ def m008_create_shingles(db):
         episodes.setdefault(episode_id, []).append(text)
     for episode_id, texts in episodes.items():
         tables.write_shingles(db, episode_id, kept(texts))
+
+
+@migration
+def m009_passages_keep_their_prints(db):
+    # Each passage's recurring-talk fingerprints (recurring.py), kept with it so a search reads them instead of
+    # hashing every 5-word shingle of its candidates. Passages stored before have none (NULL): a search makes
+    # theirs from the text, the same values, until `podkb reindex` stores them.
+    for names in (tables.LIVE, tables.NEXT):
+        db.execute(f"ALTER TABLE {names.passages} ADD COLUMN prints BLOB")

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..ingest.timecode import milliseconds as _ms
 
-from . import keywords
+from . import keywords, recurring
 from .passages import Passage, Sentence
 
 
@@ -45,23 +45,26 @@ class Names:
 LIVE = Names("passages", "vectors", "sentence_vectors", "indexed_episodes")
 NEXT = Names("next_passages", "next_vectors", "next_sentence_vectors", "next_indexed")
 
-# A passage's stored columns, in order; its sentences are [character, start ms, source offset] as JSON.
+# A passage's stored columns, in order; its sentences are [character, start ms, source offset] as JSON, its
+# prints the kept shingle hashes of its text (recurring.py) as little-endian int64.
 COLUMNS = ("episode_id", "idx", "text", "start_ms", "end_ms", "speaker", "turn", "first_segment", "last_segment",
-           "sentences")
+           "sentences", "prints")
 _READ = ", ".join(f"p.{name}" for name in ("id", *COLUMNS))
 
 
 def _values(p: Passage) -> tuple:
     """A passage's values for ``COLUMNS``."""
     sentences = json.dumps([[s.at, _ms(s.start), s.offset] for s in p.sentences])
+    prints = np.array(recurring.fingerprints(p.text), dtype="<i8").tobytes()
     return (p.episode_id, p.idx, p.text, _ms(p.start), _ms(p.end), p.speaker, p.turn, p.first_segment,
-            p.last_segment, sentences)
+            p.last_segment, sentences, prints)
 
 
 def _passage(row) -> Passage:
-    passage_id, episode_id, idx, text, start_ms, end_ms, speaker, turn, first, last, marks = row
+    passage_id, episode_id, idx, text, start_ms, end_ms, speaker, turn, first, last, marks, prints = row
     return Passage(episode_id, idx, text, _seconds(start_ms), _seconds(end_ms), speaker, turn, first, last,
-                   [Sentence(at, _seconds(ms), offset) for at, ms, offset in json.loads(marks)], passage_id)
+                   [Sentence(at, _seconds(ms), offset) for at, ms, offset in json.loads(marks)], passage_id,
+                   None if prints is None else tuple(np.frombuffer(prints, dtype="<i8").tolist()))
 
 
 def _seconds(ms: int | None) -> float | None:

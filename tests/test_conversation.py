@@ -2,6 +2,7 @@
 are answers (never a question or a rhetorical '…, right?', never the host's lead-in), and what a show
 repeats in every episode (a sponsor read) ranks below what was said once. Real SQLite and FAISS
 files, the deterministic fake embedder."""
+import numpy as np
 import pytest
 
 from podkb import KnowledgeBase
@@ -123,3 +124,26 @@ def test_a_read_heard_in_only_two_episodes_is_not_yet_recurring(tmp_path):
     with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
         kb.add([str(writers_room(tmp_path / "room", 2))], EpisodeInfo(show="Writers Room"))
         assert not any(h.recurring for h in kb.search("Scribe Academy twenty percent", k=3, mode="keyword"))
+
+
+def test_each_passage_keeps_its_fingerprints_and_one_stored_without_them_is_found_the_same(tmp_path):
+    """A search reads each candidate's recurring-talk fingerprints from its row (issue 41); a passage stored
+    before they were (NULL, as an upgraded knowledge base has) is fingerprinted from its text: the same hits."""
+    import sqlite3
+
+    from podkb.index import recurring
+
+    with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
+        kb.add([str(writers_room(tmp_path / "room", 3))], EpisodeInfo(show="Writers Room"))
+        stored = kb.search("how to become a better writer in thirty days", k=6)
+    with sqlite3.connect(tmp_path / "kb" / "podkb.db") as db:
+        rows = db.execute("SELECT text, prints FROM passages").fetchall()
+        assert rows and all(np.frombuffer(prints, dtype="<i8").tolist() == list(recurring.fingerprints(text))
+                            for text, prints in rows)
+        assert sum(len(prints) for _, prints in rows) > 0
+        db.execute("UPDATE passages SET prints = NULL")
+    recurring.fingerprints.cache_clear()
+    with KnowledgeBase(tmp_path / "kb", embedder=HashEmbedder()) as kb:
+        again = kb.search("how to become a better writer in thirty days", k=6)
+    assert [(h.passage_id, h.score, h.recurring) for h in again] == [(h.passage_id, h.score, h.recurring) for h in stored]
+    assert any(h.recurring for h in again)

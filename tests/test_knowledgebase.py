@@ -83,7 +83,7 @@ def test_settings_are_saved_with_the_knowledge_base_and_shown_by_info(tmp_path, 
         assert (kb.config.dense_weight, kb.config.nprobe) == (0.6, 80)
         info = kb.info()
         assert (info.episodes, info.stale, info.model, info.dim, info.index_kind) == (1, 0, "hash", 64, "Flat")
-        assert info.passages > 0 and info.schema == {"ingest": 6, "index": 8, "quotes": 3}
+        assert info.passages > 0 and info.schema == {"ingest": 6, "index": 9, "quotes": 3}
         assert info.files["podkb.db"] > 0 and info.files["passages.faiss"] > 0
         # The index follows the saved settings: past switch_size passages it turns IVF, probed nprobe lists.
         kb.configure(switch_size=300)
