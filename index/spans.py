@@ -36,11 +36,13 @@ REACH = 3           # an announcement takes up to this many sentences more
 MIN_WORDS = 8       # "Yes, you do have good advice." says nothing on its own
 MAX_WORDS = 110     # three long sentences are a passage, not a point
 
+
 class _Guarded:
     """A pattern Python's re is slow to search (many alternatives tried at every position), searched only in
     text that holds one of ``needs`` or ends in one of ``ends`` (spaces and ".,:" aside), as each of its
-    matches must; ``opening``, a pattern anchored at the start, is tried first with ``match``. The same
-    answers as searching ``pattern`` (the whole rule, ``opening`` included) everywhere."""
+    matches must; ``opening``, a pattern anchored at the start, is tried first with ``match``. For text as
+    ``_plain`` makes it (lower case, one space between words), the same answers as searching ``pattern`` (the
+    whole rule, ``opening`` included) everywhere (tests/test_fast_paths.py)."""
 
     def __init__(self, rest: str, needs: tuple[str, ...], ends: tuple[str, ...] = (), opening: str | None = None):
         self.pattern = rest if opening is None else f"{opening}|{rest}"
