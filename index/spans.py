@@ -129,7 +129,8 @@ _PROMO = re.compile(
     r"in (?:the|our) show ?notes|follow us on|find us on|join (?:us|our \w+) (?:on|at|in) |"
     r"our (?:newsletter|slack|discord)|(?:show|episode|podcast) (?:is|was) (?:produced|edited|mixed|hosted) by|"
     r"music (?:is )?by|thanks? (?:so much )?for (?:listening|tuning in)|that's (?:it|all) for (?:this|today|now)|"
-    r"see you next|until next time|bye,? (?:friends|everyone|y'all)|welcome (?:back )?to the (?:show|podcast)|"
+    r"see you next|until next time|bye,? (?:friends|everyone|y'all)|"
+    r"welcome (?:back )?to (?:the|this|our|a|another) (?:\w+ ){0,2}(?:show|podcast|episode)|"
     r"this (?:is|has been) (?:another )?(?:episode|edition) of|i'm your host|(?:my|our) guests? (?:today|this week) (?:is|are))")
 # "you're listening to Chai Time Data Science", "welcome to Founders Talk": the show names itself.
 _NAMES_SHOW = re.compile(r"\b(?:[Yy]ou(?:'re| are) listening to|[Ww]elcome(?: back)? to) [\"“]?(?:[A-Z][\w'+-]*)(?: [A-Z][\w'+-]*)*")

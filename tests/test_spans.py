@@ -73,6 +73,7 @@ def test_one_voice_per_span():
     "This episode is brought to you by Linode.", "Welcome to Founders Talk, I'm Adam.",
     "If you like the show, please subscribe and tune in each week.", "Links are in the show notes.",
     "Hey, this is Sanyam and you're listening to Chai Time Data Science.",
+    "Welcome to a short show about study habits.", "Hello, and welcome to another episode of the show.",
 ])
 def test_what_a_show_says_about_itself_is_a_promo(sentence):
     assert S.promo(sentence)
