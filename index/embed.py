@@ -155,7 +155,6 @@ def load(name: str | None = None) -> Embedder:
         raise RuntimeError(f"cannot load the model {name}: {first}") from None
 
 
-
 def _remembered_onnx(name: str) -> Embedder | None:
     """The model's ONNX copy alone, when ONNX Runtime is the engine chosen before for it on this machine's
     CPU: the vectors that SentenceEmbedder would give with that engine, without the seconds that importing
