@@ -211,25 +211,27 @@ def _trimmed(words: list[str]) -> list[str]:
     words at their end."""
     words = [w.strip("\"“”()") for w in words if w.strip("\"“”()-–—") and not w.startswith("[")]
     words = [w for i, w in enumerate(words) if i == 0 or w.lower() != words[i - 1].lower()]  # "it's it's"
-    changed = True
-    while changed and words:
-        changed = False
-        for lead in _LEAD:
-            size = len(lead.split())
-            if len(words) > size and " ".join(w.lower().strip(",.!?") for w in words[:size]) == lead:
-                words, changed = words[size:], True
-                break
-    changed = True
-    while changed and words:
-        changed = False
-        for tail in _HEDGE:
-            size = len(tail.split())
-            if len(words) > size and " ".join(w.lower().strip(",.!?") for w in words[-size:]) == tail:
-                words, changed = words[:-size], True
-                break
-        while words and words[-1].lower().strip(",.!?'’") in _TAIL:
-            words, changed = words[:-1], True
+    while words and (cut := _phrase(words, _LEAD, front=True)):
+        words = words[cut:]
+    while words:
+        cut = _phrase(words, _HEDGE, front=False)
+        if not cut and words[-1].lower().strip(",.!?'’") in _TAIL:
+            cut = 1
+        if not cut:
+            break
+        words = words[:-cut]
     return words
+
+
+def _phrase(words: list[str], phrases: tuple[str, ...], front: bool) -> int:
+    """How many of ``words`` the first of ``phrases`` found at their front (or end) takes, leaving at least
+    one word; 0 for none."""
+    for phrase in phrases:
+        size = len(phrase.split())
+        if len(words) > size and " ".join(w.lower().strip(",.!?") for w in (words[:size] if front else words[-size:])) \
+                == phrase:
+            return size
+    return 0
 
 
 def _central(sentences: list[tuple[str, float | None, int]], vectors: np.ndarray) -> str:
